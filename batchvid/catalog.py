@@ -1,0 +1,85 @@
+"""Model id -> family adapter, capabilities and the JSON Schema shipped in schemas/.
+
+The schemas ship inside the wheel as the package `batchvid.schemas` (pyproject maps the top-level
+schemas/ folder there), so an installed batchvid reads them with importlib.resources.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from .errors import FatalError
+from .families import FAMILIES, MODELS, Family
+from .families._base import ModelSpec
+
+SCHEMA_PACKAGE = "batchvid.schemas"
+
+__all__ = ["FAMILIES", "MODELS", "Family", "ModelSpec", "family", "schema", "spec", "validator"]
+
+
+def spec(model_id: str) -> ModelSpec:
+    return MODELS[model_id]
+
+
+def family(model_id: str) -> Family:
+    return FAMILIES[MODELS[model_id].family]
+
+
+def schema_folder() -> Traversable:
+    """The installed package data, or the top-level schemas/ folder of a source checkout."""
+    try:
+        folder = resources.files(SCHEMA_PACKAGE)
+        if folder.is_dir() and any(entry.name.endswith(".json") for entry in folder.iterdir()):
+            return folder
+    except (ModuleNotFoundError, OSError):
+        pass
+    source = Path(__file__).resolve().parent.parent / "schemas"
+    if source.is_dir():
+        return source
+    raise FatalError("batchvid's schemas are missing; reinstall batchvid")
+
+
+@functools.cache
+def schema_files() -> dict[str, dict[str, Any]]:
+    """Every shipped schema file by name."""
+    try:
+        return {
+            entry.name: json.loads(entry.read_text(encoding="utf-8"))
+            for entry in schema_folder().iterdir()
+            if entry.name.endswith(".json")
+        }
+    except (OSError, ValueError) as exc:
+        raise FatalError(f"batchvid's schemas are broken ({exc}); reinstall batchvid") from exc
+
+
+def schema(name: str) -> dict[str, Any]:
+    """The schema of one model id, or `manifest` for the whole manifest."""
+    files = schema_files()
+    file_name = "manifest.schema.json" if name == "manifest" else f"{name}.json"
+    if file_name not in files:
+        raise FatalError(f"no schema for {name!r}; see `batchvid models`")
+    return files[file_name]
+
+
+@functools.cache
+def _registry() -> Registry:
+    pairs = [
+        (name, Resource.from_contents(contents, default_specification=DRAFT202012))
+        for name, contents in schema_files().items()
+    ]
+    return Registry().with_resources(pairs)
+
+
+@functools.cache
+def validator(model_id: str) -> Draft202012Validator:
+    """A compiled validator per model, built once per process."""
+    return Draft202012Validator(schema(model_id), registry=_registry())

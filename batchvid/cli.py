@@ -1,0 +1,84 @@
+"""batchvid's command line: subcommands, and one error handler around them all."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+from . import __version__
+from .commands import estimate, models, schema, validate
+from .errors import FatalError
+from .problems import ManifestInvalid
+
+COMMANDS: dict[str, ModuleType] = {
+    "validate": validate,
+    "estimate": estimate,
+    "models": models,
+    "schema": schema,
+}
+
+
+def _network_commands() -> None:
+    """Commands that need aiohttp, imported on first use of the parser (keeps module import light)."""
+    from .commands import run, simulate, status
+
+    COMMANDS.update({"run": run, "status": status, "simulate": simulate})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="batchvid",
+        description="Turn a YAML manifest of video shots into mp4 files and a cost ledger, "
+        "through an asynchronous video-generation gateway.",
+    )
+    parser.add_argument("--version", action="version", version=f"batchvid {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in COMMANDS.values():
+        module.add_parser(sub)
+    return parser
+
+
+def _crash_log(exc: BaseException) -> Path:
+    # the temp folder, not the user's: nothing but the output folder is written by a run
+    path = Path(tempfile.gettempdir()) / "batchvid-crash.log"
+    try:
+        path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+    except OSError:
+        pass
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _network_commands()
+    args = build_parser().parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="batchvid: %(levelname)s: %(message)s")
+    try:
+        return int(COMMANDS[args.command].run(args))
+    except ManifestInvalid as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) in the manifest; nothing was sent", file=sys.stderr)
+        return exc.exit_code
+    except FatalError as exc:
+        print(f"batchvid: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        # the reader went away (`batchvid models | head`): not an error worth a message
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print("batchvid: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into a message
+        log = _crash_log(exc)
+        print(f"batchvid: unexpected error ({type(exc).__name__}); details in {log}", file=sys.stderr)
+        return 3

@@ -1,0 +1,53 @@
+"""batchvid estimate MANIFEST: the batch's price from published prices; no network, no key."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..estimate import check_budget, estimate, parse_usd, price_table
+from ..output import print_json, table
+from ..pricing import cents
+from ..validate import load_batch
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "estimate",
+        help="price a batch before running it (dry run, no network)",
+        description="Validate a manifest, then price every shot from the published per-second prices "
+        "(batchvid/prices.yaml, the manifest's `prices:`, then --prices). Unknown prices are shown as "
+        "unknown and make the total incomplete. Exit 2 when over --max-cost.",
+    )
+    p.add_argument("manifest", type=Path, help="the manifest YAML file")
+    add_budget_flags(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+
+
+def add_budget_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--prices", type=Path, metavar="FILE", help="YAML price rows that override or add to the table")
+    p.add_argument("--max-cost", metavar="USD", help="refuse (exit 2) when the estimate exceeds this")
+    p.add_argument(
+        "--allow-unpriced", action="store_true", help="with --max-cost, accept shots whose price is unknown"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    batch = load_batch(args.manifest)
+    result = estimate(batch.shots, price_table(batch, args.prices))
+    if args.json:
+        print_json(result.to_json())
+    else:
+        rows = [
+            [g.model, g.resolution, g.shots, g.seconds, g.unit_label, cents(g.subtotal), g.source]
+            for g in result.groups
+        ]
+        print(table(["model", "resolution", "shots", "seconds", "unit price", "subtotal USD", "price source"],
+                    rows, right=(2, 3, 5)))
+        total = f"total: ${cents(result.total)} for {len(batch.shots)} shots"
+        if not result.complete:
+            total += f" (incomplete: {result.unpriced} shot(s) have no known price)"
+        print(total)
+    max_cost = args.max_cost if args.max_cost is not None else batch.manifest.run.get("max_cost")
+    check_budget(result, None if max_cost is None else parse_usd(str(max_cost)), args.allow_unpriced)
+    return 0

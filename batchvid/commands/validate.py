@@ -1,0 +1,39 @@
+"""batchvid validate MANIFEST: every problem, one per line, before any money is spent."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..problems import ManifestInvalid
+from ..validate import load_batch
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "validate",
+        help="check a manifest against every model's rules",
+        description="Check every shot of a manifest against its model's schema. Prints each problem as "
+        "PATH:LINE: shot 'ID' (MODEL): FIELD: message. Exit 0 when valid, 1 when not.",
+    )
+    p.add_argument("manifest", type=Path, help="the manifest YAML file")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        batch = load_batch(args.manifest)
+    except ManifestInvalid as exc:
+        for problem in exc.problems:
+            print(problem)
+        print(f"{len(exc.problems)} problem(s); nothing was sent")
+        return 1
+    shots = batch.shots
+    models = {shot.model for shot in shots}
+    seconds = sum(shot.seconds for shot in shots)
+    print(f"{args.manifest}: valid: {_n(len(shots), 'shot')}, {_n(len(models), 'model')}, "
+          f"{_n(seconds, 'second')} of video")
+    return 0
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

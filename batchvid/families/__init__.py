@@ -1,0 +1,20 @@
+"""The registry of families: the one source of every model id batchvid knows."""
+
+from __future__ import annotations
+
+from . import seedance, sora, veo, vidu, wan
+from ._base import Family, ModelSpec
+
+FAMILIES: dict[str, Family] = {
+    sora.name: sora,
+    veo.name: veo,
+    wan.name: wan,
+    seedance.name: seedance,
+    vidu.name: vidu,
+}
+
+MODELS: dict[str, ModelSpec] = {spec.id: spec for family in FAMILIES.values() for spec in family.models}
+
+
+def family_of(model_id: str) -> Family:
+    return FAMILIES[MODELS[model_id].family]

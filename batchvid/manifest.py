@@ -1,0 +1,374 @@
+"""manifest.yaml -> raw shots: structure, defaults, matrix expansion, ${ENV} values, ids.
+
+Nothing here knows a model's rules; validate.py checks each expanded shot against its schema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import yamlsafe
+from .families._base import VOCABULARY
+from .problems import ManifestInvalid, Problem, did_you_mean
+
+MAX_MANIFEST_BYTES = 20 * 1024 * 1024
+MAX_SHOTS = 100_000
+MAX_MATRIX = 10_000
+DEFAULT_BASE_URL = "https://llm.ai-nebula.com"
+DEFAULT_KEY_ENV = "BATCHVID_API_KEY"
+
+TOP_KEYS = ("version", "defaults", "shots", "gateway", "run", "prices")
+SHOT_META = ("id", "model", "matrix")
+RUN_KEYS = ("out", "concurrency", "rate", "max_cost", "poll_interval", "deadline_minutes")
+_ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    base_url: str = DEFAULT_BASE_URL
+    api_key_env: str = DEFAULT_KEY_ENV
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    default: Endpoint = Endpoint()
+    families: Mapping[str, Endpoint] = field(default_factory=dict)
+
+    def for_family(self, family: str) -> Endpoint:
+        return self.families.get(family, self.default)
+
+
+@dataclass
+class RawShot:
+    """One shot after defaults and expansion, before its model's rules are applied."""
+
+    id: str
+    fields: dict[str, Any]  # vocabulary and native fields, plus `model`
+    line: int
+    field_lines: dict[str, int]
+    from_defaults: set[str]
+
+
+@dataclass
+class RawManifest:
+    path: Path
+    shots: list[RawShot]
+    gateway: GatewayConfig
+    run: dict[str, Any]
+    prices: Any
+    prices_line: int
+    problems: list[Problem]  # structural problems; shots are still checked so that all are reported
+
+
+class _Collector:
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+        self.problems: list[Problem] = []
+
+    def add(self, line: int, message: str, **where: Any) -> None:
+        self.problems.append(Problem(self.path, line, message, **where))
+
+
+def read_text(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise ManifestInvalid([Problem(str(path), 0, "not a file")])
+        if size > MAX_MANIFEST_BYTES:
+            raise ManifestInvalid(
+                [Problem(str(path), 0, f"manifest is {size / 1e6:.0f} MB; the limit is "
+                         f"{MAX_MANIFEST_BYTES / 1e6:.0f} MB")]
+            )
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ManifestInvalid([Problem(str(path), 0, "no such file")]) from None
+    except OSError as exc:
+        raise ManifestInvalid([Problem(str(path), 0, f"cannot read: {exc.strerror}")]) from None
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise ManifestInvalid([Problem(str(path), line, "binary data (a NUL byte); a manifest is UTF-8 text")])
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ManifestInvalid([Problem(str(path), line, "not UTF-8 text; save the manifest as UTF-8")]) from None
+
+
+def parse(path: Path) -> RawManifest:
+    text = read_text(path)
+    try:
+        doc = yamlsafe.load(text)
+    except yamlsafe.YamlProblem as exc:
+        raise ManifestInvalid([Problem(str(path), exc.line, exc.message)]) from None
+    out = _Collector(path)
+    if not isinstance(doc, yamlsafe.LineMap):
+        kind = "empty" if doc is None else f"a {type(doc).__name__}"
+        raise ManifestInvalid([Problem(str(path), 1, f"the manifest is {kind}; it must be a mapping "
+                                       "with `version: 1` and `shots:`")])
+    _check_top(doc, out)
+    gateway = _gateway(doc.get("gateway"), doc, out)
+    run = _run(doc.get("run"), doc, out)
+    shots = _shots(doc, out)
+    _derive_ids(shots)
+    _check_ids(shots, out)
+    return RawManifest(
+        path, shots, gateway, run, doc.get("prices"), doc.key_lines.get("prices", 0), out.problems
+    )
+
+
+def _check_top(doc: yamlsafe.LineMap, out: _Collector) -> None:
+    for key in doc:
+        if key not in TOP_KEYS:
+            out.add(doc.key_lines[key], f"unknown top-level key {key!r}{did_you_mean(str(key), TOP_KEYS)}")
+    if "version" not in doc:
+        out.add(1, "missing `version: 1`")
+    elif doc["version"] != 1:
+        out.add(doc.key_lines["version"], f"version must be 1, not {doc['version']!r}")
+    shots = doc.get("shots")
+    if "shots" not in doc:
+        out.add(1, "missing `shots:` (a list of shots)")
+    elif not isinstance(shots, list) or not shots:
+        out.add(doc.key_lines["shots"], "`shots` must be a non-empty list")
+
+
+def _endpoint(node: Any, base: Endpoint, line: int, out: _Collector, what: str) -> Endpoint:
+    if node is None:
+        return base
+    if not isinstance(node, yamlsafe.LineMap):
+        out.add(line, f"{what} must be a mapping")
+        return base
+    values = dict(base.__dict__)
+    for key, value in node.items():
+        where = node.key_lines[key]
+        if key not in ("base_url", "api_key_env"):
+            if key != "families":
+                out.add(where, f"{what}: unknown key {key!r}{did_you_mean(str(key), ('base_url', 'api_key_env'))}")
+            continue
+        value = _substitute(value, where, out)
+        if key == "base_url" and not (isinstance(value, str) and re.match(r"^https?://[^/\s]+", value)):
+            out.add(where, f"{what}: base_url must be an http(s) URL, not {value!r}")
+        elif key == "api_key_env" and not (isinstance(value, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value)):
+            out.add(where, f"{what}: api_key_env must name an environment variable (the key itself never "
+                    "goes in a manifest)")
+        else:
+            values[key] = value.rstrip("/") if key == "base_url" else value
+    return Endpoint(**values)
+
+
+def _gateway(node: Any, doc: yamlsafe.LineMap, out: _Collector) -> GatewayConfig:
+    line = doc.key_lines.get("gateway", 1)
+    default = _endpoint(node, Endpoint(), line, out, "gateway")
+    families: dict[str, Endpoint] = {}
+    raw_families = node.get("families") if isinstance(node, Mapping) else None
+    if isinstance(raw_families, yamlsafe.LineMap):
+        from .families import FAMILIES
+
+        for name, sub in raw_families.items():
+            where = raw_families.key_lines[name]
+            if name not in FAMILIES:
+                out.add(where, f"gateway.families: unknown family {name!r}{did_you_mean(str(name), FAMILIES)}")
+                continue
+            families[name] = _endpoint(sub, default, where, out, f"gateway.families.{name}")
+    elif raw_families is not None:
+        out.add(line, "gateway.families must be a mapping of family name to base_url / api_key_env")
+    return GatewayConfig(default, families)
+
+
+def _run(node: Any, doc: yamlsafe.LineMap, out: _Collector) -> dict[str, Any]:
+    if node is None:
+        return {}
+    if not isinstance(node, yamlsafe.LineMap):
+        out.add(doc.key_lines["run"], "`run` must be a mapping")
+        return {}
+    for key in node:
+        if key not in RUN_KEYS:
+            out.add(node.key_lines[key], f"run: unknown key {key!r}{did_you_mean(str(key), RUN_KEYS)}")
+    return {key: value for key, value in node.items() if key in RUN_KEYS}
+
+
+def _substitute(value: Any, line: int, out: _Collector, **where: Any) -> Any:
+    """${VAR} from the environment in every string; `$$` is a literal `$`."""
+    if isinstance(value, str):
+        if "$" not in value:
+            return value
+
+        def replace(match: re.Match[str]) -> str:
+            if match.group(0) == "$$":
+                return "$"
+            name = match.group(1)
+            if name not in os.environ:
+                out.add(line, f"environment variable {name} is not set", **where)
+                return ""
+            return os.environ[name]
+
+        return _ENV.sub(replace, value)
+    if isinstance(value, list):
+        return [_substitute(item, line, out, **where) for item in value]
+    if isinstance(value, dict):
+        return {key: _substitute(item, line, out, **where) for key, item in value.items()}
+    return value
+
+
+def _known_field(key: str) -> bool:
+    from .families import FAMILIES
+
+    return key in VOCABULARY or any(key in family.aliases for family in FAMILIES.values())
+
+
+def _field_choices() -> list[str]:
+    from .families import FAMILIES
+
+    names = set(VOCABULARY) | set(SHOT_META)
+    for family in FAMILIES.values():
+        names |= set(family.aliases)
+    return sorted(names)
+
+
+def _defaults(doc: yamlsafe.LineMap, out: _Collector) -> yamlsafe.LineMap:
+    node = doc.get("defaults")
+    if node is None:
+        return yamlsafe.LineMap()
+    if not isinstance(node, yamlsafe.LineMap):
+        out.add(doc.key_lines["defaults"], "`defaults` must be a mapping of shot fields")
+        return yamlsafe.LineMap()
+    for key in node:
+        if key in ("id", "matrix"):
+            out.add(node.key_lines[key], f"defaults: {key!r} cannot be a default")
+        elif key != "model" and not _known_field(str(key)):
+            out.add(node.key_lines[key], f"defaults: unknown field {key!r}{did_you_mean(str(key), _field_choices())}")
+    return node
+
+
+def _shots(doc: yamlsafe.LineMap, out: _Collector) -> list[RawShot]:
+    items = doc.get("shots")
+    if not isinstance(items, yamlsafe.LineList):
+        return []
+    defaults = _defaults(doc, out)
+    shots: list[RawShot] = []
+    for index, item in enumerate(items):
+        line = items.item_lines[index]
+        if not isinstance(item, yamlsafe.LineMap):
+            out.add(line, f"shot #{index + 1} must be a mapping of fields, not {type(item).__name__}")
+            continue
+        shots.extend(_expand(item, defaults, out))
+        if len(shots) > MAX_SHOTS:
+            out.add(line, f"more than {MAX_SHOTS:,} shots; split the batch into several manifests")
+            break
+    return shots
+
+
+def _merge(shot: yamlsafe.LineMap, defaults: yamlsafe.LineMap) -> RawShot:
+    fields: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    from_defaults: set[str] = set()
+    for key, value in defaults.items():
+        if key in ("id", "matrix"):
+            continue
+        fields[key], lines[key] = value, defaults.key_lines[key]
+        from_defaults.add(key)
+    for key, value in shot.items():
+        if key == "matrix":
+            continue
+        if key == "params" and isinstance(value, dict) and isinstance(fields.get("params"), dict):
+            value = {**fields["params"], **value}  # params merge one level: a shot adds to the defaults
+        fields[key], lines[key] = value, shot.key_lines[key]
+        from_defaults.discard(key)
+    raw_id = fields.pop("id", None)
+    return RawShot(
+        id="" if raw_id is None else str(raw_id), fields=fields, line=shot.line,
+        field_lines=lines, from_defaults=from_defaults,
+    )
+
+
+def _expand(item: yamlsafe.LineMap, defaults: yamlsafe.LineMap, out: _Collector) -> list[RawShot]:
+    base = _merge(item, defaults)
+    label = base.id or None
+    for key in list(base.fields):
+        line = base.field_lines[key]
+        if key != "model" and not _known_field(key):
+            if key not in base.from_defaults:  # a default's typo is reported once, at the defaults
+                out.add(line, f"unknown field {key!r}{did_you_mean(key, _field_choices())}", shot=label)
+            del base.fields[key]
+            continue
+        base.fields[key] = _substitute(base.fields[key], line, out, shot=label, field=key)
+    if "id" in item and not isinstance(item["id"], str | int):
+        out.add(item.key_lines["id"], "id must be a string", shot=None)
+    matrix = item.get("matrix")
+    if matrix is None:
+        return [base]
+    return _matrix(base, matrix, item.key_lines["matrix"], out)
+
+
+def _matrix(base: RawShot, matrix: Any, line: int, out: _Collector) -> list[RawShot]:
+    label = base.id or None
+    if not isinstance(matrix, dict) or not matrix:
+        out.add(line, "matrix must map fields to lists of values", shot=label, field="matrix")
+        return []
+    axes: list[tuple[str, list[Any]]] = []
+    count = 1
+    for key, values in matrix.items():
+        if key in ("id", "matrix") or (key != "model" and not _known_field(str(key))):
+            out.add(line, f"matrix: {key!r} cannot vary{did_you_mean(str(key), _field_choices())}",
+                    shot=label, field="matrix")
+            return []
+        if not isinstance(values, list) or not values:
+            out.add(line, f"matrix: {key} must be a non-empty list", shot=label, field="matrix")
+            return []
+        axes.append((str(key), values))
+        count *= len(values)
+    if count > MAX_MATRIX:
+        out.add(line, f"matrix makes {count:,} shots; the limit is {MAX_MATRIX:,} per shot",
+                shot=label, field="matrix")
+        return []
+    shots = []
+    for combo in itertools.product(*(values for _, values in axes)):
+        fields = dict(base.fields)
+        lines = dict(base.field_lines)
+        suffix = []
+        for (key, _), value in zip(axes, combo, strict=True):
+            fields[key] = _substitute(value, line, out, shot=label, field=key)
+            lines[key] = line
+            suffix.append(_slug(value))
+        shots.append(RawShot(
+            id=f"{base.id}-{'-'.join(suffix)}" if base.id else "", fields=fields, line=base.line,
+            field_lines=lines, from_defaults=base.from_defaults - {key for key, _ in axes},
+        ))
+    return shots
+
+
+def _slug(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True) if isinstance(value, list | dict) else str(value)
+    slug = _UNSAFE.sub("_", text).strip("_.")
+    return slug[:40] or "x"
+
+
+def _derive_ids(shots: list[RawShot]) -> None:
+    """A shot without an id gets one from its content, stable when other shots move."""
+    seen: dict[str, int] = {}
+    for shot in shots:
+        if shot.id:
+            continue
+        digest = hashlib.sha256(
+            json.dumps(shot.fields, sort_keys=True, default=str).encode()
+        ).hexdigest()[:10]
+        base = f"shot-{digest}"
+        seen[base] = seen.get(base, 0) + 1
+        shot.id = base if seen[base] == 1 else f"{base}-{seen[base]}"
+
+
+def _check_ids(shots: list[RawShot], out: _Collector) -> None:
+    first: dict[str, int] = {}
+    for shot in shots:
+        if shot.id in first:
+            out.add(shot.line, f"duplicate id (first on line {first[shot.id]})", shot=shot.id, field="id")
+        else:
+            first[shot.id] = shot.line

@@ -1,0 +1,80 @@
+"""A validated shot: vocabulary fields with defaults filled, ready to price and to send."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .families import FAMILIES, MODELS, Family
+from .families._base import ModelSpec
+
+_DIGESTS: dict[str, str] = {}  # data URI -> sha256; local images are shared strings, hashed once
+
+
+def _content_digest(value: str) -> str:
+    digest = _DIGESTS.get(value)
+    if digest is None:
+        digest = _DIGESTS[value] = "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+    return digest
+
+
+def _without_payloads(value: Any) -> Any:
+    """The request with every data URI replaced by its hash (images fingerprinted by content)."""
+    if isinstance(value, str) and value.startswith("data:"):
+        return _content_digest(value)
+    if isinstance(value, list):
+        return [_without_payloads(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _without_payloads(item) for key, item in value.items()}
+    return value
+
+
+def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@dataclass(frozen=True, eq=False)
+class Shot:
+    id: str
+    model: str
+    fields: Mapping[str, Any]
+    line: int
+
+    @property
+    def spec(self) -> ModelSpec:
+        return MODELS[self.model]
+
+    @property
+    def family(self) -> Family:
+        return FAMILIES[self.spec.family]
+
+    @property
+    def seconds(self) -> int:
+        return int(self.fields["duration"])
+
+    @property
+    def resolution(self) -> str:
+        return str(self.fields["resolution"])
+
+    @property
+    def aspect_ratio(self) -> str | None:
+        value = self.fields.get("aspect_ratio")
+        return None if value is None else str(value)
+
+    def request(self) -> dict[str, Any]:
+        """The native JSON body; `params` are merged last, verbatim."""
+        body = self.family.build_request(self.model, self.fields)
+        return deep_merge(body, self.fields.get("params") or {})
+
+    def fingerprint(self) -> str:
+        canonical = json.dumps(_without_payloads(self.request()), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:32]

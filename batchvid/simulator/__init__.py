@@ -1,0 +1,1 @@
+"""The gateway simulator: the documented API on loopback, with misbehaviour on demand."""

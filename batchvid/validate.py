@@ -1,0 +1,202 @@
+"""Each raw shot against its model: aliases, images, the model's JSON Schema, defaults filled.
+
+Every problem of every shot is collected; nothing is sent while any exists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jsonschema import ValidationError
+
+from . import catalog, images
+from .families import MODELS
+from .families._base import IMAGE_FIELDS, ModelSpec
+from .manifest import RawManifest, RawShot, parse
+from .problems import ManifestInvalid, Problem, did_you_mean
+from .shot import Shot
+
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+@dataclass(frozen=True)
+class Batch:
+    manifest: RawManifest
+    shots: tuple[Shot, ...]
+
+
+def load_batch(path: Path) -> Batch:
+    """Parse and validate a manifest; raise ManifestInvalid with every problem."""
+    raw = parse(path)
+    checker = _ShotChecker(raw)
+    checker.problems.extend(raw.problems)
+    shots = [shot for shot in (checker.check(item) for item in raw.shots) if shot is not None]
+    if checker.problems:
+        raise ManifestInvalid(checker.problems)
+    return Batch(raw, tuple(shots))
+
+
+class _ShotChecker:
+    def __init__(self, raw: RawManifest) -> None:
+        self.raw = raw
+        self.folder = raw.path.parent
+        self.problems: list[Problem] = []
+        self._images: dict[tuple[str, int], images.LocalImage | str] = {}
+
+    def add(self, raw: RawShot, field: str | None, message: str, model: str | None = None) -> None:
+        line = raw.field_lines.get(field or "", raw.line) if field else raw.line
+        if field in raw.from_defaults:
+            message += " (set in defaults)"
+        self.problems.append(
+            Problem(str(self.raw.path), line, message, shot=raw.id, model=model, field=field)
+        )
+
+    def check(self, raw: RawShot) -> Shot | None:
+        model = raw.fields.get("model")
+        if model is None:
+            self.add(raw, None, "model: is required (set it on the shot or in defaults)")
+            return None
+        if model not in MODELS:
+            self.add(raw, "model", f"unknown model {model!r}{did_you_mean(str(model), MODELS)}; "
+                     "see `batchvid models`")
+            return None
+        spec = MODELS[model]
+        before = len(self.problems)
+        fields = self._normalise(raw, spec)
+        for key in IMAGE_FIELDS:
+            if key in fields:
+                fields[key] = self._image(raw, spec, key, fields[key])
+        self._fill_defaults(fields, spec)
+        for error in catalog.validator(model).iter_errors({"id": raw.id, **fields}):
+            for field, message in _describe(error, spec):
+                self.add(raw, field, message, model)
+        self._check_sora_frame(raw, spec, fields)
+        if len(self.problems) > before:
+            return None
+        fields.pop("model")
+        return Shot(raw.id, model, fields, raw.line)
+
+    def _normalise(self, raw: RawShot, spec: ModelSpec) -> dict[str, Any]:
+        """Native names -> vocabulary; fields the model does not take are reported and left out."""
+        family = catalog.family(spec.id)
+        properties = catalog.schema(spec.id)["properties"]
+        fields: dict[str, Any] = {}
+        for key, value in raw.fields.items():
+            name = key
+            if key in family.aliases:
+                name, convert = family.aliases[key]
+                if name in raw.fields:
+                    self.add(raw, key, f"both {key!r} and {name!r} given; keep one", spec.id)
+                    continue
+                try:
+                    value = convert(value) if convert else value
+                except ValueError as exc:
+                    self.add(raw, key, str(exc), spec.id)
+                    continue
+                raw.field_lines.setdefault(name, raw.field_lines.get(key, raw.line))
+            if key in raw.from_defaults and name == "resolution" and len(spec.resolutions) == 1:
+                continue  # the model id fixes the resolution (Vidu): a batch-wide default does not apply
+            if properties.get(name, True) is False or name not in properties:
+                if key in raw.from_defaults:
+                    continue  # a default that does not apply to this model is left out, not an error
+                if properties.get(name) is False:
+                    self.add(raw, key, f"not supported by {spec.id}", spec.id)
+                else:
+                    self.add(raw, key, f"is not a field of {spec.id}", spec.id)
+                continue
+            fields[name] = value
+        return fields
+
+    def _image(self, raw: RawShot, spec: ModelSpec, key: str, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self._image(raw, spec, key, item) for item in value]
+        if not isinstance(value, str) or _URL_SCHEME.match(value) or value.startswith("data:"):
+            return value  # the schema judges URLs, data URIs and wrong types
+        cache_key = (value, spec.max_image_bytes)
+        if cache_key not in self._images:
+            try:
+                self._images[cache_key] = images.read_local(self.folder, value, spec.max_image_bytes)
+            except images.ImageProblem as exc:
+                self._images[cache_key] = str(exc)
+        found = self._images[cache_key]
+        if isinstance(found, str):
+            self.add(raw, key, found, spec.id)
+            return "data:image/png;base64,"  # a placeholder that passes the schema; the problem is recorded
+        return found.data_uri
+
+    def _check_sora_frame(self, raw: RawShot, spec: ModelSpec, fields: dict[str, Any]) -> None:
+        """Sora takes only an image of exactly the output's dimensions (seeds/001)."""
+        if spec.family != "sora" or not isinstance(fields.get("image"), str):
+            return
+        local = next((img for img in self._images.values()
+                      if isinstance(img, images.LocalImage) and img.data_uri is fields["image"]), None)
+        if local is None or local.dimensions is None:
+            return
+        want = (1280, 720) if fields.get("aspect_ratio") == "16:9" else (720, 1280)
+        if local.dimensions != want:
+            width, height = local.dimensions
+            self.add(raw, "image", f"is {width}x{height}; sora-2 needs exactly {want[0]}x{want[1]} "
+                     f"for aspect_ratio {fields.get('aspect_ratio')}", spec.id)
+
+    @staticmethod
+    def _fill_defaults(fields: dict[str, Any], spec: ModelSpec) -> None:
+        fields.setdefault("duration", spec.default_duration)
+        fields.setdefault("resolution", spec.default_resolution)
+        if spec.default_aspect_ratio is not None:
+            fields.setdefault("aspect_ratio", spec.default_aspect_ratio)
+
+
+def _field_name(error: ValidationError) -> str | None:
+    parts = list(error.absolute_path)
+    if not parts:
+        return None
+    name = str(parts[0])
+    for part in parts[1:]:
+        name += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return name
+
+
+def _describe(error: ValidationError, spec: ModelSpec) -> Iterator[tuple[str | None, str]]:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    custom = schema.get("x-message")
+    field = _field_name(error)
+    kind, value, instance = error.validator, error.validator_value, error.instance
+    if kind == "required":
+        present = instance if isinstance(instance, dict) else {}
+        for name in value:
+            if name not in present:
+                why = f" ({spec.id} is image-to-video)" if name == "image" else ""
+                yield name, f"is required{why}"
+    elif kind == "additionalProperties":
+        allowed = schema.get("properties", {})
+        for name in sorted(set(instance) - set(allowed)):
+            yield name, f"is not a field of {spec.id}"
+    elif kind == "dependentRequired":
+        for name, needs in value.items():
+            if name in instance:
+                missing = [need for need in needs if need not in instance]
+                if missing:
+                    yield name, f"needs `{'`, `'.join(missing)}` too"
+    elif custom:
+        yield field, custom
+    elif kind == "enum":
+        yield field, f"must be one of {', '.join(map(str, value))}; got {instance!r}"
+    elif kind in ("minimum", "maximum"):
+        low, high = schema.get("minimum"), schema.get("maximum")
+        yield field, f"must be from {low} to {high}; got {instance!r}"
+    elif kind == "maxLength":
+        yield field, f"is {len(instance):,} characters; the limit is {value:,}"
+    elif kind == "minLength":
+        yield field, "must not be empty"
+    elif kind == "maxItems":
+        yield field, f"takes at most {value} items; got {len(instance)}"
+    elif kind == "minItems":
+        yield field, "must not be empty"
+    elif kind == "type":
+        yield field, f"must be {'an' if str(value)[0] in 'aeiou' else 'a'} {value}; got {instance!r}"
+    else:
+        yield field, error.message

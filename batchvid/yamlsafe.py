@@ -1,0 +1,102 @@
+"""YAML loading that keeps line numbers, refuses duplicate keys and defuses alias bombs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from .errors import InputError
+
+MAX_NODES = 200_000  # after alias expansion; a "billion laughs" document is refused, not expanded
+
+
+class LineMap(dict[Any, Any]):
+    """A mapping that remembers its own line and the line of each key (1-based)."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+
+
+class LineList(list[Any]):
+    line: int = 0
+    item_lines: list[int]
+
+
+class YamlProblem(InputError):
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_map(loader: _Loader, node: yaml.MappingNode) -> LineMap:
+    loader.flatten_mapping(node)
+    result = LineMap()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        try:
+            seen = key in result
+        except TypeError:
+            raise YamlProblem(line, "a mapping key must be a plain value") from None
+        if seen:
+            raise YamlProblem(line, f"duplicate key {key!r} (first on line {result.key_lines[key]})")
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.key_lines[key] = line
+    return result
+
+
+def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> LineList:
+    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """Nodes the document would have with every alias expanded, computed without expanding."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    memo[id(node)] = 1  # a recursive alias counts once and is refused by the constructor anyway
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        total += sum(_expanded_size(child, memo) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        total += sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    memo[id(node)] = total
+    return min(total, MAX_NODES * 10)
+
+
+def load(text: str) -> Any:
+    """Parse one YAML document; raise YamlProblem with a line for anything wrong."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _expanded_size(node, {}) > MAX_NODES:
+            raise YamlProblem(1, f"the document expands to more than {MAX_NODES:,} values (an alias bomb?)")
+        return loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        problem = exc.problem or exc.context or "syntax error"
+        raise YamlProblem(line, f"not valid YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise YamlProblem(1, f"not valid YAML: {exc}") from None
+    except RecursionError:
+        raise YamlProblem(1, "not valid YAML: nested too deeply") from None
+    finally:
+        loader.dispose()

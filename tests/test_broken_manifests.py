@@ -1,0 +1,108 @@
+"""A corpus of broken manifests: each gives exact one-line errors, exit 1, and no traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+HEAD = "version: 1\nshots:\n"
+WAN = "  - {id: a, model: wan2.5-t2v-preview, prompt: p"
+
+CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
+    "empty": ("", ["m.yaml:1: the manifest is empty; it must be a mapping with `version: 1` and `shots:`"]),
+    "list-at-top": ("- a\n- b\n", ["m.yaml:1: the manifest is a LineList; it must be a mapping with "
+                                   "`version: 1` and `shots:`"]),
+    "scalar-at-top": ("hello\n", ["m.yaml:1: the manifest is a str; it must be a mapping with `version: 1` "
+                                  "and `shots:`"]),
+    "not-yaml": ("version: 1\nshots: [\n", ["m.yaml:3: not valid YAML: expected the node content, but found "
+                                            "'<stream end>'"]),
+    "tab-indent": ("version: 1\nshots:\n\t- id: a\n", ["m.yaml:3: not valid YAML: found character '\\t' that "
+                                                       "cannot start any token"]),
+    "binary": (b"version: 1\n\x00\x01\x02", ["m.yaml:2: binary data (a NUL byte); a manifest is UTF-8 text"]),
+    "latin1": ("version: 1\n# caf\xe9\n".encode("latin-1"),
+               ["m.yaml:2: not UTF-8 text; save the manifest as UTF-8"]),
+    "duplicate-key": (HEAD + "  - id: a\n    id: b\n", ["m.yaml:4: duplicate key 'id' (first on line 3)"]),
+    "no-version": ("shots:\n" + WAN + "}\n", ["m.yaml:1: missing `version: 1`"]),
+    "bad-version": ("version: 2\nshots:\n" + WAN + "}\n", ["m.yaml:1: version must be 1, not 2"]),
+    "no-shots": ("version: 1\n", ["m.yaml:1: missing `shots:` (a list of shots)"]),
+    "empty-shots": ("version: 1\nshots: []\n", ["m.yaml:2: `shots` must be a non-empty list"]),
+    "shot-not-mapping": (HEAD + "  - just a string\n", ["m.yaml:3: shot #1 must be a mapping of fields, not str"]),
+    "unknown-top-key": ("version: 1\nshot:\n" + WAN + "}\n",
+                        ["m.yaml:1: missing `shots:` (a list of shots)",
+                         "m.yaml:2: unknown top-level key 'shot' (did you mean 'shots'?)"]),
+    "unknown-field": (HEAD + WAN + ", promt: q}\n",
+                      ["m.yaml:3: shot 'a': unknown field 'promt' (did you mean 'prompt'?)"]),
+    "unknown-model": (HEAD + "  - {id: a, model: sora-3, prompt: p}\n",
+                      ["m.yaml:3: shot 'a': model: unknown model 'sora-3' (did you mean 'sora-2'?); "
+                       "see `batchvid models`"]),
+    "no-model": (HEAD + "  - {id: a, prompt: p}\n",
+                 ["m.yaml:3: shot 'a': model: is required (set it on the shot or in defaults)"]),
+    "no-prompt": (HEAD + "  - {id: a, model: wan2.5-t2v-preview}\n",
+                  ["m.yaml:3: shot 'a' (wan2.5-t2v-preview): prompt: is required"]),
+    "duplicate-id": (HEAD + WAN + "}\n" + WAN + "}\n",
+                     ["m.yaml:4: shot 'a': id: duplicate id (first on line 3)"]),
+    "id-with-slash": (HEAD + "  - {id: ../evil, model: wan2.5-t2v-preview, prompt: p}\n",
+                      ["m.yaml:3: shot '../evil' (wan2.5-t2v-preview): id: must be 1-120 characters of "
+                       "A-Z a-z 0-9 . _ - (it names the output file)"]),
+    "id-dotdot": (HEAD + "  - {id: '..', model: wan2.5-t2v-preview, prompt: p}\n",
+                  ["m.yaml:3: shot '..' (wan2.5-t2v-preview): id: must be 1-120 characters of "
+                   "A-Z a-z 0-9 . _ - (it names the output file)"]),
+    "bad-duration": (HEAD + WAN + ", duration: 7}\n",
+                     ["m.yaml:3: shot 'a' (wan2.5-t2v-preview): duration: must be one of 5, 10; got 7"]),
+    "duration-not-int": (HEAD + WAN + ", duration: five}\n",
+                         ["m.yaml:3: shot 'a' (wan2.5-t2v-preview): duration: must be one of 5, 10; got 'five'"]),
+    "seed-not-int": (HEAD + WAN + ", seed: 1.5}\n",
+                     ["m.yaml:3: shot 'a' (wan2.5-t2v-preview): seed: must be an integer; got 1.5"]),
+    "audio-not-bool": (HEAD + WAN + ", audio: maybe}\n",
+                       ["m.yaml:3: shot 'a' (wan2.5-t2v-preview): audio: must be a boolean; got 'maybe'"]),
+    "unset-env": (HEAD + WAN + ", seed: 1}\n  - {id: b, model: wan2.5-t2v-preview, prompt: '${NOPE_X1}'}\n",
+                  ["m.yaml:4: shot 'b': prompt: environment variable NOPE_X1 is not set",
+                   "m.yaml:4: shot 'b' (wan2.5-t2v-preview): prompt: must not be empty"]),
+    "missing-image": (HEAD + "  - {id: a, model: wan2.5-i2v-preview, prompt: p, image: nope.png}\n",
+                      ["m.yaml:3: shot 'a' (wan2.5-i2v-preview): image: image file 'nope.png' not found"]),
+    "image-outside": (HEAD + "  - {id: a, model: wan2.5-i2v-preview, prompt: p, image: ../../etc/passwd}\n",
+                      ["m.yaml:3: shot 'a' (wan2.5-i2v-preview): image: image '../../etc/passwd' is outside "
+                       "the manifest's folder"]),
+    "image-not-image": (HEAD + "  - {id: a, model: wan2.5-i2v-preview, prompt: p, image: m.yaml}\n",
+                        ["m.yaml:3: shot 'a' (wan2.5-i2v-preview): image: 'm.yaml' is not a PNG, JPEG or "
+                         "WebP image"]),
+    "image-directory": (HEAD + "  - {id: a, model: wan2.5-i2v-preview, prompt: p, image: .}\n",
+                        ["m.yaml:3: shot 'a' (wan2.5-i2v-preview): image: image '.' is not a file"]),
+    "matrix-not-list": (HEAD + WAN + ", matrix: {seed: 3}}\n",
+                        ["m.yaml:3: shot 'a': matrix: matrix: seed must be a non-empty list"]),
+    "matrix-too-big": (HEAD + WAN + ", matrix: {seed: [" + ",".join(map(str, range(101))) + "], resolution: ["
+                       + ",".join(["480p"] * 100) + "]}}\n",
+                       ["m.yaml:3: shot 'a': matrix: matrix makes 10,100 shots; the limit is 10,000 per shot"]),
+    "alias-bomb": ("a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                   "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+                   "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
+                   ["m.yaml:1: the document expands to more than 200,000 values (an alias bomb?)"]),
+    "api-key-in-manifest": ("version: 1\ngateway: {api_key_env: sk-123}\nshots:\n" + WAN + "}\n",
+                            ["m.yaml:2: gateway: api_key_env must name an environment variable (the key itself "
+                             "never goes in a manifest)"]),
+    "bad-base-url": ("version: 1\ngateway: {base_url: llm.example}\nshots:\n" + WAN + "}\n",
+                     ["m.yaml:2: gateway: base_url must be an http(s) URL, not 'llm.example'"]),
+    "unknown-run-key": ("version: 1\nrun: {concurency: 3}\nshots:\n" + WAN + "}\n",
+                        ["m.yaml:2: run: unknown key 'concurency' (did you mean 'concurrency'?)"]),
+    "defaults-typo": ("version: 1\ndefaults: {resolutoin: 720p}\nshots:\n" + WAN + "}\n",
+                      ["m.yaml:2: defaults: unknown field 'resolutoin' (did you mean 'resolution'?)"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_broken_manifest(name: str, tmp_path: Path, cli: Callable[..., tuple[int, str, str]]) -> None:
+    text, expected = CORPUS[name]
+    path = tmp_path / "m.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    code, out, err = cli("validate", path)
+    lines = out.replace(str(path), "m.yaml").splitlines()
+    assert code == 1
+    assert lines[:-1] == expected
+    assert lines[-1] == f"{len(expected)} problem(s); nothing was sent"
+    assert "Traceback" not in out + err
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(CORPUS) >= 25

@@ -1,0 +1,81 @@
+"""The registry is the one source: schemas, families, catalog and prices agree."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import batchvid
+from batchvid import catalog, schemagen
+from batchvid.families import FAMILIES, MODELS
+from batchvid.pricing import builtin_table
+
+DOCUMENTED = {
+    "sora-2",
+    "veo-3.0-fast-generate-001", "veo-3.1-fast-generate-preview",
+    "wan2.5-t2v-preview", "wan2.5-i2v-preview",
+    "doubao-seedance-1-0-lite-t2v-250428", "doubao-seedance-1-0-lite-i2v-250428",
+    "doubao-seedance-1-0-pro-250528", "doubao-seedance-1-5-pro-251215",
+    "doubao-seedance-1-5-pro-251215-noAudio",
+    *(f"{tier}-{res}{suffix}" for tier in ("viduq3p", "viduq3t") for res in ("540p", "720p", "1080p")
+      for suffix in ("", "-offpeak")),
+    "viduq3p-mix-720p",
+}
+# No public price was found for these; they must be estimated as unknown, never as $0.
+UNPRICED = {"viduq3p-mix-720p"}
+
+
+def test_every_documented_model_is_known_and_nothing_else() -> None:
+    assert set(MODELS) == DOCUMENTED
+
+
+def test_every_model_belongs_to_exactly_one_family() -> None:
+    owners = [spec.id for family in FAMILIES.values() for spec in family.models]
+    assert len(owners) == len(set(owners))
+    for spec in MODELS.values():
+        assert spec.family in FAMILIES
+
+
+def test_shipped_schema_files_are_exactly_what_the_registry_generates() -> None:
+    shipped = catalog.schema_files()
+    generated = schemagen.all_schemas()
+    assert set(shipped) == set(generated), "run: python -m batchvid.schemagen"
+    for name, schema in generated.items():
+        assert shipped[name] == json.loads(schemagen.render(schema)), f"{name} is stale"
+
+
+def test_one_schema_per_model_and_each_names_its_model() -> None:
+    files = catalog.schema_files()
+    model_files = {name.removesuffix(".json") for name in files if not name.startswith(("_", "manifest"))}
+    assert model_files == set(MODELS)
+    for model in MODELS:
+        assert files[f"{model}.json"]["properties"]["model"]["const"] == model
+
+
+def test_every_property_has_a_description_for_editors() -> None:
+    for model in MODELS:
+        for name, prop in catalog.schema(model)["properties"].items():
+            if prop is not False:
+                assert "description" in prop or "$ref" in prop, (model, name)
+
+
+def test_manifest_schema_lists_every_model() -> None:
+    enum = catalog.schema("manifest")["properties"]["shots"]["items"]["properties"]["model"]["enum"]
+    assert set(enum) == set(MODELS)
+
+
+def test_every_model_has_a_price_row_or_is_known_to_be_unpriced() -> None:
+    rows = builtin_table().rows
+    for model in MODELS:
+        base = model.removesuffix("-offpeak")
+        assert (base in rows) != (model in UNPRICED), model
+    assert set(rows) <= set(MODELS)
+
+
+def test_schemas_come_from_the_installed_package_when_installed() -> None:
+    """CI installs batchvid non-editable: the schemas must then be read from the wheel's package data."""
+    package_dir = Path(batchvid.__file__).resolve().parent
+    folder = Path(str(catalog.schema_folder()))
+    if "site-packages" in package_dir.parts:
+        assert folder == package_dir / "schemas"
+    assert len(list(folder.glob("*.json"))) == len(MODELS) + 2

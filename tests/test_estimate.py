@@ -1,0 +1,136 @@
+"""Prices: every family's unit rule, overrides, group ratio, unknowns, JSON, --max-cost."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import one_shot
+
+from batchvid.estimate import estimate
+from batchvid.pricing import builtin_table, frame_size, tokens_per_second
+
+Cli = Callable[..., tuple[int, str, str]]
+
+
+def cost(tmp_path: Path, model: str, **fields: Any) -> Decimal | None:
+    shot, problems = one_shot(tmp_path, model, **fields)
+    assert shot is not None, problems
+    return estimate([shot], builtin_table()).quotes["s"].cost_usd
+
+
+@pytest.mark.parametrize(("resolution", "seconds", "usd"), [
+    ("480p", 5, "0.1845"), ("720p", 5, "0.369"), ("1080p", 5, "0.6165"),
+    ("480p", 10, "0.369"), ("720p", 10, "0.738"), ("1080p", 10, "1.233"),
+])
+def test_wan_reproduces_the_gateways_table_exactly(tmp_path: Path, resolution: str, seconds: int, usd: str) -> None:
+    assert cost(tmp_path, "wan2.5-t2v-preview", resolution=resolution, duration=seconds) == Decimal(usd)
+
+
+def test_sora_and_veo_are_per_second(tmp_path: Path) -> None:
+    assert cost(tmp_path, "sora-2", duration=12) == Decimal("1.20")
+    assert cost(tmp_path, "veo-3.1-fast-generate-preview", duration=6) == Decimal("0.90")
+
+
+def test_seedance_is_priced_by_tokens(tmp_path: Path) -> None:
+    assert frame_size("720p", "16:9") == (1280, 720)
+    assert tokens_per_second("720p", "16:9", 24) == Decimal(21600)
+    # 21,600 tokens/s x 5 s x $2.5 per million = $0.27
+    assert cost(tmp_path, "doubao-seedance-1-0-pro-250528", duration=5) == Decimal("0.27")
+    # 480p 9:16 is 480x854: 480*854*24/1024 = 9607.5 tokens/s; x 4 s x $1.2 per million
+    assert cost(tmp_path, "doubao-seedance-1-5-pro-251215-noAudio", resolution="480p", aspect_ratio="9:16",
+                duration=4) == Decimal("9607.5") * 4 * Decimal("1.2") / 1_000_000
+
+
+def test_vidu_credits_and_offpeak_half(tmp_path: Path) -> None:
+    assert cost(tmp_path, "viduq3p-720p", duration=10) == Decimal("1.5")  # 30 credits x $0.005 x 10 s
+    assert cost(tmp_path, "viduq3p-720p-offpeak", duration=10) == Decimal("0.75")
+    assert cost(tmp_path, "viduq3t-1080p", duration=2) == Decimal("0.104")
+
+
+def test_unknown_price_is_unknown_never_zero(tmp_path: Path) -> None:
+    assert cost(tmp_path, "viduq3p-mix-720p", reference_images=["https://x/a.png"]) is None
+
+
+MIXED = """
+    version: 1
+    shots:
+      - {id: w, model: wan2.5-t2v-preview, prompt: p, resolution: 720p, duration: 10}
+      - {id: m, model: viduq3p-mix-720p, prompt: p, reference_images: ["https://x/a.png"]}
+"""
+
+
+def test_estimate_json_shape(write_manifest: Callable[..., Path], cli: Cli) -> None:
+    code, out, _ = cli("estimate", write_manifest(MIXED), "--json")
+    data = json.loads(out)
+    assert code == 0
+    assert data["total_usd"] == "0.7380" and data["complete"] is False and data["unpriced_shots"] == 1
+    assert data["shots"][0] == {
+        "id": "w", "model": "wan2.5-t2v-preview", "seconds": 10, "resolution": "720p", "unit_usd": "0.0738",
+        "cost_usd": "0.7380", "price_source": data["shots"][0]["price_source"],
+    }
+    assert data["shots"][1]["cost_usd"] is None and data["shots"][1]["unit_usd"] is None
+    assert {g["model"]: g["subtotal_usd"] for g in data["groups"]} == {
+        "wan2.5-t2v-preview": "0.7380", "viduq3p-mix-720p": None}
+
+
+def test_estimate_table_says_incomplete(write_manifest: Callable[..., Path], cli: Cli) -> None:
+    code, out, _ = cli("estimate", write_manifest(MIXED))
+    assert code == 0
+    assert "unknown" in out
+    assert out.splitlines()[-1] == "total: $0.74 for 2 shots (incomplete: 1 shot(s) have no known price)"
+
+
+def test_overrides_and_group_ratio(write_manifest: Callable[..., Path], tmp_path: Path, cli: Cli) -> None:
+    prices = tmp_path / "prices.yaml"
+    prices.write_text(
+        "group_ratio: '0.5'\nmodels:\n  viduq3p-mix-720p: {per_second: '0.2', source: contract, as_of: '2026-11-01'}\n"
+    )
+    code, out, _ = cli("estimate", write_manifest(MIXED), "--prices", prices, "--json")
+    data = json.loads(out)
+    assert code == 0 and data["complete"] is True
+    # (0.738 + 0.2 x 5) x 0.5
+    assert Decimal(data["total_usd"]) == Decimal("0.869")
+
+
+def test_manifest_prices_block_then_flag_wins(write_manifest: Callable[..., Path], tmp_path: Path, cli: Cli) -> None:
+    manifest = write_manifest(textwrap.dedent(MIXED) + "prices: {models: {viduq3p-mix-720p: {per_second: '1'}}}\n")
+    data = json.loads(cli("estimate", manifest, "--json")[1])
+    assert Decimal(data["total_usd"]) == Decimal("5.738")
+    flag = tmp_path / "p.yaml"
+    flag.write_text("models: {viduq3p-mix-720p: {per_second: '0'}}\n")
+    data = json.loads(cli("estimate", manifest, "--prices", flag, "--json")[1])
+    assert Decimal(data["total_usd"]) == Decimal("0.738")
+
+
+def test_max_cost(write_manifest: Callable[..., Path], cli: Cli) -> None:
+    priced = write_manifest("""
+        version: 1
+        shots: [{id: w, model: wan2.5-t2v-preview, prompt: p, resolution: 1080p, duration: 10}]
+    """)
+    assert cli("estimate", priced, "--max-cost", "1.233")[0] == 0
+    code, _, err = cli("estimate", priced, "--max-cost", "1.23")
+    assert code == 2 and err.strip() == "batchvid: error: estimated cost $1.23 exceeds --max-cost $1.23"
+    mixed = write_manifest(MIXED, name="mixed.yaml")
+    code, _, err = cli("estimate", mixed, "--max-cost", "100")
+    assert code == 2 and "1 shot(s) have no known price" in err
+    assert cli("estimate", mixed, "--max-cost", "100", "--allow-unpriced")[0] == 0
+
+
+def test_bad_price_file_is_one_line(write_manifest: Callable[..., Path], tmp_path: Path, cli: Cli) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("models: {sora-2: {per_second: cheap}}\n")
+    code, _, err = cli("estimate", write_manifest(MIXED), "--prices", bad)
+    assert code == 2
+    assert err.strip() == f"batchvid: error: {bad}: models.sora-2.per_second: 'cheap' is not a number"
+
+
+def test_money_adds_unrounded_costs(tmp_path: Path) -> None:
+    shots = [one_shot(tmp_path, "wan2.5-t2v-preview", resolution="480p")[0] for _ in range(3)]
+    result = estimate([s for s in shots if s], builtin_table())
+    assert result.total == Decimal("0.5535")  # 3 x 0.1845, not 3 x 0.18

@@ -1,0 +1,124 @@
+"""Manifest features: defaults, matrix, ids, ${VAR}, local images, gateway block."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import MANIFESTS
+
+from batchvid.problems import ManifestInvalid
+from batchvid.validate import load_batch
+
+Write = Callable[..., Path]
+
+
+def test_defaults_merge_and_a_shot_value_wins(write_manifest: Write) -> None:
+    batch = load_batch(write_manifest("""
+        version: 1
+        defaults: {model: wan2.5-t2v-preview, resolution: 480p, duration: 10, params: {user: a, x: 1}}
+        shots:
+          - {id: one, prompt: p}
+          - {id: two, prompt: p, resolution: 1080p, params: {x: 2}}
+    """))
+    one, two = batch.shots
+    assert (one.resolution, one.seconds, two.resolution, two.seconds) == ("480p", 10, "1080p", 10)
+    assert one.fields["params"] == {"user": "a", "x": 1}
+    assert two.fields["params"] == {"user": "a", "x": 2}
+
+
+def test_defaults_that_a_model_does_not_take_are_left_out(write_manifest: Write) -> None:
+    batch = load_batch(write_manifest("""
+        version: 1
+        defaults: {seed: 3, resolution: 720p}
+        shots:
+          - {id: s, model: sora-2, prompt: p}
+          - {id: v, model: viduq3t-540p, prompt: p}
+    """))
+    assert "seed" not in batch.shots[0].fields
+    assert batch.shots[1].resolution == "540p"
+
+
+def test_matrix_expands_into_stable_derived_ids(write_manifest: Write) -> None:
+    batch = load_batch(write_manifest("""
+        version: 1
+        shots:
+          - id: hero
+            model: wan2.5-t2v-preview
+            prompt: p
+            matrix: {resolution: [480p, 1080p], seed: [1, 2]}
+    """))
+    assert [s.id for s in batch.shots] == ["hero-480p-1", "hero-480p-2", "hero-1080p-1", "hero-1080p-2"]
+    assert [(s.resolution, s.fields["seed"]) for s in batch.shots] == [
+        ("480p", 1), ("480p", 2), ("1080p", 1), ("1080p", 2)]
+
+
+def test_ids_are_derived_from_content_when_absent(write_manifest: Write) -> None:
+    text = """
+        version: 1
+        defaults: {model: wan2.5-t2v-preview}
+        shots:
+          - {prompt: first}
+          - {prompt: second}
+    """
+    ids = [s.id for s in load_batch(write_manifest(text)).shots]
+    reordered = text.replace("first", "TMP").replace("second", "first").replace("TMP", "second")
+    assert sorted(ids) == sorted(s.id for s in load_batch(write_manifest(reordered)).shots)
+    assert all(i.startswith("shot-") for i in ids) and len(set(ids)) == 2
+
+
+def test_env_values_are_substituted_and_dollar_dollar_escapes(write_manifest: Write,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUBJECT", "a fox")
+    batch = load_batch(write_manifest("""
+        version: 1
+        shots: [{id: a, model: wan2.5-t2v-preview, prompt: "${SUBJECT} costs $$5"}]
+    """))
+    assert batch.shots[0].fields["prompt"] == "a fox costs $5"
+
+
+def test_local_images_become_data_uris(write_manifest: Write, tmp_path: Path) -> None:
+    png = (MANIFESTS / "images" / "hero.png").read_bytes()
+    (tmp_path / "img").mkdir()
+    (tmp_path / "img" / "a.png").write_bytes(png)
+    batch = load_batch(write_manifest("""
+        version: 1
+        shots: [{id: a, model: wan2.5-i2v-preview, prompt: p, image: img/a.png}]
+    """))
+    uri = batch.shots[0].fields["image"]
+    assert uri.startswith("data:image/png;base64,")
+    assert base64.b64decode(uri.split(",", 1)[1]) == png
+
+
+def test_gateway_block_with_family_override(write_manifest: Write) -> None:
+    batch = load_batch(write_manifest("""
+        version: 1
+        gateway:
+          base_url: https://gw.example/
+          families: {vidu: {base_url: "https://vidu.example", api_key_env: VIDU_KEY}}
+        shots: [{id: a, model: wan2.5-t2v-preview, prompt: p}]
+    """))
+    gw = batch.manifest.gateway
+    assert gw.for_family("wan").base_url == "https://gw.example"
+    assert gw.for_family("vidu").base_url == "https://vidu.example"
+    assert gw.for_family("vidu").api_key_env == "VIDU_KEY"
+    assert gw.for_family("wan").api_key_env == "BATCHVID_API_KEY"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in MANIFESTS.glob("*.yaml")))
+def test_shipped_manifests_validate(name: str) -> None:
+    assert load_batch(MANIFESTS / name).shots
+
+
+def test_every_problem_is_reported_not_just_the_first(write_manifest: Write) -> None:
+    with pytest.raises(ManifestInvalid) as info:
+        load_batch(write_manifest("""
+            version: 1
+            shots:
+              - {id: a, model: sora-2, prompt: p, duration: 5}
+              - {id: b, model: sora-2, prompt: p, seed: 1}
+              - {id: c, model: nope, prompt: p}
+        """))
+    assert len(info.value.problems) == 3
