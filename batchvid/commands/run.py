@@ -1,14 +1,209 @@
-"""placeholder"""
+"""batchvid run MANIFEST: submit, poll and download a whole batch, resumably, never paying twice."""
+
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
+import secrets
+import signal
+import sys
+from contextlib import AsyncExitStack
+from pathlib import Path
 
-from ..errors import FatalError
+import aiohttp
+
+from .. import journal as j
+from .. import ledger
+from ..errors import FatalError, InputError
+from ..estimate import check_budget, estimate, parse_usd, price_table
+from ..gateway import AuthError, Gateway
+from ..lock import FolderLock
+from ..manifest import DEFAULT_KEY_ENV
+from ..plan import PlanOptions, make_plan
+from ..progress import Progress
+from ..ratelimit import RateLimiter, parse_rate
+from ..scheduler import Runner, RunSettings
+from ..simulator import SimConfig, Simulator
+from ..validate import Batch, load_batch
+from .estimate import add_budget_flags
+
+DEFAULTS = {"concurrency": 4, "rate": "2/s", "poll_interval": 4.0, "deadline_minutes": 120.0}
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    pass
+    p = sub.add_parser(
+        "run",
+        help="submit, poll and download every shot; resumable",
+        description="Validate and price the manifest, then submit every shot under a concurrency limit "
+        "and a rate limit, poll each task, download each video to OUT/<id>.mp4 and keep OUT/ledger.csv. "
+        "Run the same command again to continue: finished shots are skipped, tasks in flight are polled, "
+        "never resubmitted. The API key is read from the environment (BATCHVID_API_KEY unless the "
+        "manifest's gateway block names another variable). Exit 0 all done, 1 some failed or uncertain, "
+        "2 bad input or refused budget, 130 interrupted.",
+    )
+    p.add_argument("manifest", type=Path, help="the manifest YAML file")
+    p.add_argument("--out", type=Path, help="output folder (default: the manifest's run.out, else out/<name>)")
+    p.add_argument("--base-url", help="gateway base URL for every family (overrides the manifest)")
+    p.add_argument("--concurrency", type=int, help="tasks in flight at the gateway at once (default 4)")
+    p.add_argument("--rate", help="requests per second or minute to each gateway, e.g. 2/s or 120/min "
+                   "(default 2/s; submits, polls and downloads share it; no burst above it)")
+    p.add_argument("--poll-interval", type=float, help="seconds between polls of a task (default 4)")
+    p.add_argument("--deadline-minutes", type=float, help="give up waiting for a task after this long "
+                   "(default 120; -offpeak models 49 h); its task id is kept for the next run")
+    add_budget_flags(p)
+    p.add_argument("--simulate", action="store_true",
+                   help="run against a built-in gateway simulator on loopback (free, no key needed)")
+    p.add_argument("--resubmit-uncertain", action="store_true",
+                   help="resend shots whose submit may or may not have reached the gateway (may pay twice)")
+    p.add_argument("--retry-failed", action="store_true", help="resubmit shots whose task failed")
+    p.add_argument("--force", nargs="+", default=[], metavar="ID", help="rerun these shots from scratch")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _setting(args: argparse.Namespace, batch: Batch, name: str) -> object:
+    value = getattr(args, name, None)
+    if value is None:
+        value = batch.manifest.run.get(name)
+    return DEFAULTS.get(name) if value is None else value
+
+
+def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
+    try:
+        concurrency = int(str(_setting(args, batch, "concurrency")))
+        rate = parse_rate(str(_setting(args, batch, "rate")))
+        poll = float(str(_setting(args, batch, "poll_interval")))
+        deadline = float(str(_setting(args, batch, "deadline_minutes"))) * 60
+    except ValueError as exc:
+        raise InputError(f"run settings: {exc}") from None
+    if concurrency < 1 or poll <= 0 or deadline <= 0:
+        raise InputError("run settings: concurrency, poll interval and deadline must be above 0")
+    max_cost = _setting(args, batch, "max_cost")
+    return RunSettings(
+        out=out, concurrency=concurrency, rate=rate, poll_interval=poll, deadline=deadline,
+        max_cost=None if max_cost is None else parse_usd(str(max_cost)),
+    )
+
+
+def _out_folder(args: argparse.Namespace, batch: Batch) -> Path:
+    if args.out is not None:
+        return Path(args.out)
+    if batch.manifest.run.get("out"):
+        return batch.manifest.path.parent / str(batch.manifest.run["out"])
+    return Path("out") / batch.manifest.path.stem
+
+
+def _endpoints(args: argparse.Namespace, batch: Batch, sim_url: str | None, sim_key: str | None
+               ) -> dict[str, tuple[str, str]]:
+    """family -> (base URL, API key) for every family the batch uses."""
+    found: dict[str, tuple[str, str]] = {}
+    for family in sorted({shot.spec.family for shot in batch.shots}):
+        endpoint = batch.manifest.gateway.for_family(family)
+        base = sim_url or args.base_url or endpoint.base_url
+        key = sim_key or os.environ.get(endpoint.api_key_env, "")
+        if not key:
+            raise InputError(
+                f"no API key for the {family} models: set the environment variable {endpoint.api_key_env} "
+                f"(export {endpoint.api_key_env}=sk-...), or rehearse for free with --simulate"
+            )
+        found[family] = (base.rstrip("/"), key)
+    return found
 
 
 def run(args: argparse.Namespace) -> int:
-    raise FatalError("not built yet")
+    batch = load_batch(args.manifest)
+    table = price_table(batch, args.prices)
+    result = estimate(batch.shots, table)
+    settings = _settings(args, batch, _out_folder(args, batch))
+    check_budget(result, settings.max_cost, args.allow_unpriced)
+    unknown = sorted(set(args.force) - {shot.id for shot in batch.shots})
+    if unknown:
+        raise InputError(f"--force: no shot with id {unknown[0]!r} in {args.manifest}")
+    try:
+        settings.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FatalError(f"cannot create the output folder {settings.out}: {exc.strerror}") from None
+    if not os.access(settings.out, os.W_OK):
+        raise FatalError(f"the output folder {settings.out} is not writable")
+    return asyncio.run(_run(args, batch, table, result.quotes, settings))
+
+
+async def _run(args: argparse.Namespace, batch: Batch, table: object, quotes: dict, settings: RunSettings) -> int:
+    async with AsyncExitStack() as stack:
+        sim_url = sim_key = None
+        if args.simulate:
+            sim_key = os.environ.get(DEFAULT_KEY_ENV) or "sk-sim-" + secrets.token_hex(8)
+            simulator = Simulator(SimConfig(api_key=sim_key))
+            await simulator.start()
+            stack.push_async_callback(simulator.stop)
+            sim_url = simulator.base_url
+            print(f"simulator: serving the gateway API at {sim_url} (nothing is paid)", file=sys.stderr)
+        endpoints = _endpoints(args, batch, sim_url, sim_key)
+        stack.enter_context(FolderLock(settings.out))
+        journal = j.Journal(settings.out / j.FILE_NAME)
+        stack.callback(journal.close)
+        options = PlanOptions(args.resubmit_uncertain, args.retry_failed, frozenset(args.force))
+        plan = make_plan(journal, batch.shots, quotes, settings.out, options)
+        ledger.write(journal, settings.out)
+        print(plan.summary(), file=sys.stderr)
+        for line in plan.lines:
+            if line.category in ("changed", "forced", "uncertain", "download") and line.detail:
+                print(f"  {line.shot_id}: {line.category}: {line.detail}", file=sys.stderr)
+        limiters: dict[str, RateLimiter] = {}
+        gateways: dict[str, Gateway] = {}
+        for family, (base, key) in endpoints.items():
+            limiter = limiters.setdefault(base, RateLimiter(settings.rate))  # one pace per gateway host
+            gateways[family] = await stack.enter_async_context(Gateway(base, key, limiter))
+        storage = await stack.enter_async_context(
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=15, sock_read=60))
+        )
+        done = plan.count("done")
+        progress = Progress(len(batch.shots), done, enabled=False if args.no_progress else None)
+        stack.callback(progress.close)
+        runner = Runner(batch.shots, journal, gateways, storage, settings, table, quotes, progress)  # type: ignore[arg-type]
+        interrupted = _on_ctrl_c(runner)
+        try:
+            await runner.run()
+        except AuthError as exc:
+            raise FatalError(f"the gateway refused the API key or the account: {exc}") from None
+        progress.close()
+        code = _report(journal, batch, settings, runner)
+        return 130 if interrupted.is_set() else code
+    return 1
+
+
+def _on_ctrl_c(runner: Runner) -> asyncio.Event:
+    interrupted = asyncio.Event()
+
+    def handle() -> None:
+        if interrupted.is_set():
+            os._exit(130)  # second Ctrl-C: at once; every journal change is already committed
+        interrupted.set()
+        print("\nbatchvid: stopping: nothing more is submitted; state is saved (Ctrl-C again to quit now)",
+              file=sys.stderr)
+        runner.stop()
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, handle)
+    return interrupted
+
+
+def _report(journal: j.Journal, batch: Batch, settings: RunSettings, runner: Runner) -> int:
+    ids = {shot.id for shot in batch.shots}
+    rows = [row for row in journal.rows() if row.id in ids]
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.state] = counts.get(row.state, 0) + 1
+    billed, estimated = ledger.spend(rows)
+    reporting = sum(1 for row in rows if row.billed_usd)
+    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    print(f"batchvid: {summary}; estimated ${estimated:.2f} for finished shots, gateway-reported billing "
+          f"${billed:.2f} over {reporting} shot(s); ledger: {settings.out / ledger.FILE_NAME}")
+    problems = [row for row in rows if row.state != j.DONE]
+    for row in problems[:20]:
+        print(f"  {row.id}: {row.state}: {row.error or ''}".rstrip(": "))
+    if len(problems) > 20:
+        print(f"  ... and {len(problems) - 20} more (see the ledger)")
+    if runner.over_budget:
+        print(f"  {runner.over_budget} shot(s) not submitted: --max-cost ${settings.max_cost} reached")
+    return 0 if not problems else 1
+

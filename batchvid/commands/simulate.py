@@ -1,14 +1,109 @@
-"""placeholder"""
+"""batchvid simulate: serve the gateway simulator on loopback until stopped."""
+
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
+import secrets
+import signal
 
-from ..errors import FatalError
+from ..errors import InputError
+from ..simulator import SimConfig, Simulator
+
+
+def _range(text: str) -> tuple[float, float]:
+    try:
+        parts = [float(p) for p in text.split("-", 1)] if "-" in text.strip("-") else [float(text)] * 2
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not SECONDS or LOW-HIGH") from None
+    if parts[0] < 0 or parts[1] < parts[0]:
+        raise argparse.ArgumentTypeError(f"{text!r}: want 0 <= LOW <= HIGH")
+    return parts[0], parts[1]
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("a rate is a share from 0 to 1")
+    return value
+
+
+def add_fault_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("simulated behaviour")
+    g.add_argument("--render-seconds", type=_range, default=(1.0, 3.0), metavar="S|LOW-HIGH",
+                   help="render time per task, uniform in LOW-HIGH (default 1-3)")
+    g.add_argument("--fail-rate", type=_rate, default=0.0, help="share of tasks that fail (default 0)")
+    g.add_argument("--submit-429-rate", type=_rate, default=0.0, help="share of submits answered 429")
+    g.add_argument("--poll-429-rate", type=_rate, default=0.0, help="share of polls answered 429")
+    g.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds on 429 (negative: none)")
+    g.add_argument("--rate-limit", type=float, default=None, metavar="RPS", help="server-side requests/s per key")
+    g.add_argument("--max-in-flight", type=int, default=None, help="tasks rendering at once; more are queued")
+    g.add_argument("--error-rate", type=_rate, default=0.0, help="chance that a burst of 500/502 starts")
+    g.add_argument("--reset-rate", type=_rate, default=0.0, help="share of requests whose connection is reset")
+    g.add_argument("--hang-rate", type=_rate, default=0.0, help="share of requests that hang --hang-seconds")
+    g.add_argument("--hang-seconds", type=float, default=30.0)
+    g.add_argument("--truncate-rate", type=_rate, default=0.0, help="share of downloads cut short")
+    g.add_argument("--malformed-rate", type=_rate, default=0.0, help="share of JSON answers that are broken")
+    g.add_argument("--unknown-status-rate", type=_rate, default=0.0, help="share of tasks with an unlisted status")
+    g.add_argument("--url-ttl", type=float, default=3600.0, help="seconds a signed video URL stays valid")
+    g.add_argument("--video-bytes", type=int, default=0, help="pad every video to this size")
+    g.add_argument("--seed", type=int, default=0, help="makes every random choice reproducible")
+
+
+def config_from(args: argparse.Namespace, api_key: str) -> SimConfig:
+    return SimConfig(
+        api_key=api_key, seed=args.seed, render_seconds=args.render_seconds, fail_rate=args.fail_rate,
+        submit_429_rate=args.submit_429_rate, poll_429_rate=args.poll_429_rate,
+        retry_after=None if args.retry_after < 0 else args.retry_after, rate_limit_rps=args.rate_limit,
+        max_in_flight=args.max_in_flight, error_rate=args.error_rate, reset_rate=args.reset_rate,
+        hang_rate=args.hang_rate, hang_seconds=args.hang_seconds, truncate_rate=args.truncate_rate,
+        malformed_rate=args.malformed_rate, unknown_status_rate=args.unknown_status_rate, url_ttl=args.url_ttl,
+        video_bytes=args.video_bytes,
+    )
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    pass
+    p = sub.add_parser(
+        "simulate",
+        help="serve the gateway simulator on loopback (free rehearsals)",
+        description="Serve a simulator of the gateway's documented API on loopback until Ctrl-C, with "
+        "misbehaviour on demand. It uses the key in BATCHVID_API_KEY when set, otherwise makes one up and "
+        "prints it. Point `batchvid run --base-url` at the URL it prints.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="gateway port (default 8000; 0 = any free port)")
+    p.add_argument("--storage-port", type=int, default=0, help="object-storage port (default: any free port)")
+    add_fault_flags(p)
+
+
+async def _serve(args: argparse.Namespace, config: SimConfig, key_from_env: bool) -> None:
+    sim = Simulator(config)
+    try:
+        await sim.start(args.host, args.port, args.storage_port)
+    except OSError as exc:
+        raise InputError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
+    print(f"simulator: gateway at {sim.base_url}, storage at {sim.storage_url}", flush=True)
+    if key_from_env:
+        print("simulator: API key taken from BATCHVID_API_KEY", flush=True)
+    else:
+        print(f"simulator: export BATCHVID_API_KEY={config.api_key}", flush=True)
+    print(f"simulator: batchvid run MANIFEST --base-url {sim.base_url}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await sim.stop()
+        print(sim.record.summary(), flush=True)
+        for note in sim.record.notes[:20]:
+            print(f"simulator: note: {note}", flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise FatalError("not built yet")
+    env_key = os.environ.get("BATCHVID_API_KEY")
+    key = env_key or "sk-sim-" + secrets.token_hex(12)
+    asyncio.run(_serve(args, config_from(args, key), env_key is not None))
+    return 0

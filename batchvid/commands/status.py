@@ -1,14 +1,43 @@
-"""placeholder"""
+"""batchvid status DIR: the journal of an output folder, summarised."""
+
 from __future__ import annotations
 
 import argparse
+from collections import Counter
+from pathlib import Path
 
+from .. import journal as j
+from .. import ledger
 from ..errors import FatalError
+from ..output import print_json
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    pass
+    p = sub.add_parser("status", help="summarise a run's output folder",
+                       description="Counts by state, spend, and failures with their reasons, read from "
+                       "DIR/journal.sqlite. Sends nothing.")
+    p.add_argument("out", type=Path, metavar="DIR", help="the output folder of a run")
+    p.add_argument("--json", action="store_true", help="print JSON")
 
 
 def run(args: argparse.Namespace) -> int:
-    raise FatalError("not built yet")
+    path = args.out / j.FILE_NAME
+    if not path.is_file():
+        raise FatalError(f"no journal in {args.out}: not the output folder of a batchvid run")
+    journal = j.Journal(path)
+    try:
+        rows = journal.rows()
+    finally:
+        journal.close()
+    counts = Counter(row.state for row in rows)
+    billed, estimated = ledger.spend(rows)
+    problems = [{"id": r.id, "state": r.state, "error": r.error} for r in rows if r.state != j.DONE]
+    if args.json:
+        print_json({"shots": len(rows), "states": dict(counts), "billed_usd": str(billed),
+                    "estimated_usd": str(estimated), "problems": problems})
+        return 0
+    print(f"{len(rows)} shots: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    print(f"billed ${billed:.2f}; estimated for finished shots ${estimated:.2f}")
+    for problem in problems:
+        print(f"  {problem['id']}: {problem['state']}: {problem['error'] or ''}".rstrip(": "))
+    return 0

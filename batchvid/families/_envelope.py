@@ -27,7 +27,7 @@ def dig(body: Any, *path: str | int) -> Any:
         if isinstance(step, int):
             if not isinstance(node, list) or len(node) <= step:
                 return None
-        elif not isinstance(node, Mapping):
+        elif not isinstance(node, Mapping) or step not in node:
             return None
         node = node[step]
     return node

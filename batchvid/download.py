@@ -1,0 +1,206 @@
+"""Getting a finished video onto disk: streamed, size-capped, verified, then renamed into place.
+
+Sources: a URL on object storage (no Authorization header, ever), a data: URI (Veo), or the
+gateway's base64 endpoint (Sora), decoded as it arrives so a large video never sits in memory.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+
+CHUNK = 256 * 1024
+_B64_KEY = re.compile(rb'"base64"\s*:\s*"')
+_NOT_B64 = re.compile(rb"[^A-Za-z0-9+/=]")
+_MAX_PREFIX = 1024 * 1024
+
+
+class DownloadError(Exception):
+    """A video could not be fetched. `expired`: ask the gateway for a fresh URL; `final`: do not retry."""
+
+    def __init__(self, message: str, *, expired: bool = False, final: bool = False) -> None:
+        super().__init__(message)
+        self.expired = expired
+        self.final = final
+
+
+@dataclass(frozen=True)
+class Saved:
+    path: Path
+    size: int
+    sha256: str
+
+
+def redact(url: str) -> str:
+    """A URL fit for logs: signed query strings are credentials, and data: URIs are huge."""
+    if url.startswith("data:"):
+        return url[:30] + "..."
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?..." if parts.query else "")
+
+
+class PartFile:
+    """<final>.part, written, hashed and capped; `place()` verifies and renames it into place."""
+
+    def __init__(self, final: Path, max_bytes: int) -> None:
+        self.final = final
+        self.part = final.with_name(final.name + ".part")
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._sha = hashlib.sha256()
+        self._file = open(self.part, "wb")  # noqa: SIM115 - closed in place() or discard()
+        self._head = b""
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        self.size += len(data)
+        if self.size > self.max_bytes:
+            raise DownloadError(f"video is over the {self.max_bytes:,} byte limit", final=True)
+        if len(self._head) < 16:
+            self._head += data[: 16 - len(self._head)]
+        self._sha.update(data)
+        self._file.write(data)
+
+    def discard(self) -> None:
+        self._file.close()
+        self.part.unlink(missing_ok=True)
+
+    def place(self, expected_size: int | None = None) -> Saved:
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        problem = None
+        if self.size == 0:
+            problem = "the video is empty"
+        elif expected_size is not None and self.size != expected_size:
+            problem = f"got {self.size:,} bytes of {expected_size:,}"
+        elif self._head[4:8] != b"ftyp":
+            problem = "not an MP4 file (no ftyp box)"
+        if problem:
+            self.part.unlink(missing_ok=True)
+            raise DownloadError(problem)
+        os.replace(self.part, self.final)
+        return Saved(self.final, self.size, self._sha.hexdigest())
+
+
+async def from_url(session: aiohttp.ClientSession, url: str, part: PartFile) -> Saved:
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise DownloadError(f"refusing a video URL with scheme {scheme or 'none'!r}", final=True)
+    try:
+        # a fresh header set: no Authorization ever leaves for object storage
+        async with session.get(url, headers={}) as resp:
+            if resp.status in (401, 403, 404, 410):
+                raise DownloadError(f"storage answered HTTP {resp.status} for {redact(url)}", expired=True)
+            if resp.status != 200:
+                raise DownloadError(f"storage answered HTTP {resp.status} for {redact(url)}")
+            if resp.content_length is not None and resp.content_length > part.max_bytes:
+                raise DownloadError(f"video of {resp.content_length:,} bytes is over the limit", final=True)
+            async for chunk in resp.content.iter_chunked(CHUNK):
+                part.write(chunk)
+            return part.place(resp.content_length)
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        raise DownloadError(f"download of {redact(url)} failed: {type(exc).__name__}") from None
+
+
+def from_data_uri(uri: str, part: PartFile) -> Saved:
+    header, _, payload = uri.partition(",")
+    if ";base64" not in header:
+        raise DownloadError("a data: URI video must be base64", final=True)
+    if len(payload) * 3 // 4 > part.max_bytes:
+        raise DownloadError(f"data: URI video is over the {part.max_bytes:,} byte limit", final=True)
+    step = 4 * 64 * 1024
+    try:
+        for start in range(0, len(payload), step):
+            part.write(base64.b64decode(payload[start:start + step]))
+    except (binascii.Error, ValueError):
+        raise DownloadError("the data: URI is not valid base64", final=True) from None
+    return part.place()
+
+
+class Base64JsonSink:
+    """Decodes the `base64` string of a JSON body as it streams; keeps the rest to read `size`."""
+
+    def __init__(self, part: PartFile) -> None:
+        self.part = part
+        self.state = "prefix"
+        self.prefix = bytearray()
+        self.suffix = bytearray()
+        self._carry = b""
+
+    def feed(self, chunk: bytes) -> None:
+        if self.state == "prefix":
+            self.prefix += chunk
+            match = _B64_KEY.search(self.prefix)
+            if match is None:
+                if len(self.prefix) > _MAX_PREFIX:
+                    raise DownloadError("no base64 field in the download answer")
+                return
+            chunk = bytes(self.prefix[match.end():])
+            del self.prefix[match.end() - 1:]  # keep the opening quote's place: prefix + '""' + suffix
+            self.state = "value"
+        if self.state == "value":
+            end = _closing_quote(chunk)
+            text, rest = (chunk, b"") if end < 0 else (chunk[:end], chunk[end + 1:])
+            self._decode(text, final=end >= 0)
+            if end >= 0:
+                self.state = "suffix"
+                chunk = rest
+            else:
+                return
+        if self.state == "suffix":
+            self.suffix += chunk
+            if len(self.suffix) > _MAX_PREFIX:
+                raise DownloadError("the download answer has too much after the video")
+
+    def _decode(self, text: bytes, final: bool) -> None:
+        data = self._carry + text
+        if not final and data.endswith(b"\\"):
+            data, tail = data[:-1], b"\\"
+        else:
+            tail = b""
+        data = data.replace(b"\\n", b"").replace(b"\\r", b"").replace(b"\\t", b"")
+        data = _NOT_B64.sub(b"", data)
+        usable = len(data) if final else len(data) - len(data) % 4
+        try:
+            self.part.write(base64.b64decode(data[:usable]))
+        except (binascii.Error, ValueError):
+            raise DownloadError("the download answer's base64 is not valid") from None
+        self._carry = data[usable:] + tail
+
+    def finish(self) -> int | None:
+        """The declared size, after checking the whole answer arrived."""
+        if self.state != "suffix":
+            raise DownloadError("the download answer ended before the video did")
+        try:
+            rest = json.loads(bytes(self.prefix) + b'""' + bytes(self.suffix))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise DownloadError("the download answer is not valid JSON") from None
+        size = rest.get("size") if isinstance(rest, dict) else None
+        return size if isinstance(size, int) and not isinstance(size, bool) else None
+
+
+def _closing_quote(chunk: bytes) -> int:
+    """Index of the string's closing quote; base64 holds no quotes, only escaped slashes."""
+    index = chunk.find(b'"')
+    while index > 0 and chunk[index - 1:index] == b"\\":
+        index = chunk.find(b'"', index + 1)
+    return index
+
+
+async def from_base64_stream(chunks: AsyncIterator[bytes], part: PartFile) -> Saved:
+    sink = Base64JsonSink(part)
+    async for chunk in chunks:
+        sink.feed(chunk)
+    return part.place(sink.finish())

@@ -1,0 +1,190 @@
+"""A thin aiohttp client for one gateway: submit, query, Sora's base64 download.
+
+Errors are translated here, so nothing above imports aiohttp's exception types:
+
+    GatewayError
+    +-- AuthError     401/403 from the gateway: wrong key or no balance; stop the whole run
+    +-- Rejected      another 4xx: the request itself is wrong; do not resend
+    +-- Transient     429, 5xx, a refused connection, or any failure of a GET: safe to retry later
+    +-- Uncertain     a POST that may have reached the gateway (timeout, reset, unreadable 200)
+
+The API key goes only into this client's requests, never into a shared session, so it cannot
+follow a download to another host. Redirects from the gateway are not followed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+
+from .ratelimit import RateLimiter
+
+MAX_JSON_BYTES = 64 * 1024 * 1024  # a poll answer may carry a Veo video as a data URI
+MAX_RETRY_AFTER = 300.0
+
+
+class GatewayError(Exception):
+    def __init__(self, message: str, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class AuthError(GatewayError):
+    pass
+
+
+class Rejected(GatewayError):
+    pass
+
+
+class Transient(GatewayError):
+    pass
+
+
+class Uncertain(GatewayError):
+    pass
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds or an HTTP date, capped."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _message(data: Any, text: str) -> str:
+    if isinstance(data, dict):
+        error = data.get("error")
+        if isinstance(error, dict) and error.get("message"):
+            return str(error["message"])
+        if data.get("message"):
+            return str(data["message"])
+    return text[:200].strip() or "no message"
+
+
+class Gateway:
+    def __init__(
+        self, base_url: str, api_key: str, limiter: RateLimiter, *, timeout: float = 60.0,
+        connector_limit: int = 100,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.limiter = limiter
+        self._auth = {"Authorization": f"Bearer {api_key}"}
+        self._timeout = aiohttp.ClientTimeout(total=None, connect=15, sock_connect=15, sock_read=timeout)
+        self._session: aiohttp.ClientSession | None = None
+        self._submit_session: aiohttp.ClientSession | None = None
+        self._connector_limit = connector_limit
+
+    async def __aenter__(self) -> Gateway:
+        self._session = aiohttp.ClientSession(
+            timeout=self._timeout, connector=aiohttp.TCPConnector(limit=self._connector_limit)
+        )
+        # Submits use a fresh connection each: a reused keep-alive connection that the server closed
+        # would look like "maybe created", and make a shot uncertain for nothing.
+        self._submit_session = aiohttp.ClientSession(
+            timeout=self._timeout, connector=aiohttp.TCPConnector(force_close=True, limit=self._connector_limit)
+        )
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for session in (self._session, self._submit_session):
+            if session is not None:
+                await session.close()
+
+    def __repr__(self) -> str:  # never shows the key
+        return f"Gateway({self.base_url!r})"
+
+    async def submit(self, body: dict[str, Any]) -> dict[str, Any]:
+        assert self._submit_session is not None
+        await self.limiter.acquire()
+        url = f"{self.base_url}/v1/video/generations"
+        try:
+            async with self._submit_session.post(url, json=body, headers=self._auth, allow_redirects=False) as resp:
+                text = await self._read_text(resp)
+                return self._answer(resp.status, resp.headers.get("Retry-After"), text, sent=True)
+        except aiohttp.ClientConnectorError as exc:
+            raise Transient(f"cannot connect to {self.base_url} ({exc.os_error.strerror or exc})") from None
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise Uncertain(f"the submit may have reached the gateway: {type(exc).__name__}") from None
+
+    async def query(self, task_id: str) -> dict[str, Any]:
+        return await self._get(f"/v1/video/generations/{_path_safe(task_id)}")
+
+    @contextlib.asynccontextmanager
+    async def download_stream(self, task_id: str) -> AsyncIterator[aiohttp.ClientResponse]:
+        """GET the Sora download endpoint; the caller streams the body (base64 inside JSON)."""
+        assert self._session is not None
+        await self.limiter.acquire()
+        url = f"{self.base_url}/v1/video/generations/download"
+        try:
+            async with self._session.get(url, params={"id": task_id}, headers=self._auth,
+                                         allow_redirects=False) as resp:
+                if resp.status != 200:
+                    text = await self._read_text(resp)
+                    self._answer(resp.status, resp.headers.get("Retry-After"), text, sent=False)
+                yield resp
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise Transient(f"download from the gateway failed: {type(exc).__name__}") from None
+
+    async def _get(self, path: str) -> dict[str, Any]:
+        assert self._session is not None
+        await self.limiter.acquire()
+        try:
+            async with self._session.get(self.base_url + path, headers=self._auth, allow_redirects=False) as resp:
+                text = await self._read_text(resp)
+                return self._answer(resp.status, resp.headers.get("Retry-After"), text, sent=False)
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise Transient(f"query failed: {type(exc).__name__}") from None
+
+    @staticmethod
+    async def _read_text(resp: aiohttp.ClientResponse) -> str:
+        if resp.content_length is not None and resp.content_length > MAX_JSON_BYTES:
+            raise Transient(f"answer of {resp.content_length:,} bytes is over the {MAX_JSON_BYTES:,} limit")
+        data = bytearray()
+        async for chunk in resp.content.iter_chunked(64 * 1024):
+            data += chunk
+            if len(data) > MAX_JSON_BYTES:
+                raise Transient(f"answer is over the {MAX_JSON_BYTES:,} byte limit")
+        return data.decode("utf-8", errors="replace")
+
+    def _answer(self, status: int, retry_after: str | None, text: str, *, sent: bool) -> dict[str, Any]:
+        try:
+            data = json.loads(text) if text else None
+        except json.JSONDecodeError:
+            data = None
+        if status == 200:
+            if not isinstance(data, dict):
+                kind = Uncertain if sent else Transient
+                raise kind("the gateway answered 200 with a body that is not a JSON object", status)
+            return data
+        message = f"HTTP {status}: {_message(data, text)}"
+        if status == 429:
+            raise Transient(message, status, retry_after_seconds(retry_after))
+        if status in (401, 403):  # a wrong key, or no balance left: every further request would fail too
+            raise AuthError(message, status)
+        if status >= 500 or status in (408, 499):
+            raise Transient(message, status, retry_after_seconds(retry_after))
+        if 300 <= status < 400:
+            raise Rejected(f"HTTP {status}: the gateway redirected; redirects are not followed", status)
+        raise Rejected(message, status)
+
+
+def _path_safe(task_id: str) -> str:
+    from urllib.parse import quote
+
+    return quote(task_id, safe="")

@@ -1,0 +1,179 @@
+"""The journal: one SQLite file in the output folder, the truth about every shot.
+
+States (DESIGN.md):  pending -> submitting -> submitted(task_id) -> downloading -> done
+                     and failed(reason), uncertain
+`submitting` is committed before the POST is sent and the task id the moment it arrives, so a
+kill -9 at any instant leaves a state the next run can act on without paying twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import FatalError
+
+SCHEMA_VERSION = 1
+FILE_NAME = "journal.sqlite"
+
+PENDING, SUBMITTING, SUBMITTED, DOWNLOADING, DONE, FAILED, UNCERTAIN = (
+    "pending", "submitting", "submitted", "downloading", "done", "failed", "uncertain")
+STATES = (PENDING, SUBMITTING, SUBMITTED, DOWNLOADING, DONE, FAILED, UNCERTAIN)
+
+COLUMNS = (
+    "id", "fingerprint", "model", "state", "task_id", "attempts", "seconds", "resolution", "estimated_usd",
+    "billed_usd", "price_source", "output", "bytes", "sha256", "error", "submitted_at", "finished_at",
+    "updated_at", "position",
+)
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS shots (
+    id TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    model TEXT NOT NULL,
+    state TEXT NOT NULL,
+    task_id TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    seconds INTEGER,
+    resolution TEXT,
+    estimated_usd TEXT,
+    billed_usd TEXT,
+    price_source TEXT,
+    output TEXT,
+    bytes INTEGER,
+    sha256 TEXT,
+    error TEXT,
+    submitted_at TEXT,
+    finished_at TEXT,
+    updated_at TEXT,
+    position INTEGER
+);
+"""
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class Row:
+    id: str
+    fingerprint: str
+    model: str
+    state: str
+    task_id: str | None = None
+    attempts: int = 0
+    seconds: int | None = None
+    resolution: str | None = None
+    estimated_usd: str | None = None
+    billed_usd: str | None = None
+    price_source: str | None = None
+    output: str | None = None
+    bytes: int | None = None
+    sha256: str | None = None
+    error: str | None = None
+    submitted_at: str | None = None
+    finished_at: str | None = None
+    updated_at: str | None = None
+    position: int | None = None
+
+
+@dataclass
+class PlanLine:
+    shot_id: str
+    category: str  # new, done, in-flight, download, failed, uncertain, changed, forced, retry
+    detail: str = ""
+
+
+@dataclass
+class Plan:
+    lines: list[PlanLine] = field(default_factory=list)
+
+    def count(self, category: str) -> int:
+        return sum(1 for line in self.lines if line.category == category)
+
+    def summary(self) -> str:
+        order = ("new", "changed", "forced", "retry", "done", "in-flight", "download", "failed", "uncertain")
+        parts = [f"{self.count(c)} {c}" for c in order if self.count(c)]
+        return "plan: " + (", ".join(parts) if parts else "nothing to do")
+
+
+class Journal:
+    """All reads and writes of the journal; one transaction per change."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = self._connect(path)
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        try:
+            db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives the process being killed (the OS has the writes);
+            # only a power cut can lose the last commits.
+            db.execute("PRAGMA synchronous=NORMAL")
+            with _transaction(db):
+                for statement in _DDL.strip().split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                found = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+                if found is None:
+                    db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                elif int(found[0]) > SCHEMA_VERSION:
+                    raise FatalError(f"{path} was written by a newer batchvid (journal version {found[0]}); "
+                                     "upgrade batchvid to continue this batch")
+            return db
+        except sqlite3.DatabaseError as exc:
+            raise FatalError(f"{path} is not a usable journal ({exc}); move it away to start the batch "
+                             "afresh (finished videos stay in the folder)") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- reading ---------------------------------------------------------------------------
+    def rows(self) -> list[Row]:
+        cursor = self.db.execute(f"SELECT {', '.join(COLUMNS)} FROM shots ORDER BY position, id")
+        return [Row(*values) for values in cursor]
+
+    def row(self, shot_id: str) -> Row | None:
+        values = self.db.execute(f"SELECT {', '.join(COLUMNS)} FROM shots WHERE id=?", (shot_id,)).fetchone()
+        return None if values is None else Row(*values)
+
+    # -- writing ---------------------------------------------------------------------------
+    def update(self, shot_id: str, **values: Any) -> None:
+        values["updated_at"] = now()
+        assignments = ", ".join(f"{key}=?" for key in values)
+        with _transaction(self.db):
+            self.db.execute(f"UPDATE shots SET {assignments} WHERE id=?", (*values.values(), shot_id))
+
+    def insert_many(self, rows: Iterable[Row]) -> None:
+        with _transaction(self.db):
+            self.db.executemany(
+                f"INSERT OR REPLACE INTO shots ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                [tuple(getattr(row, column) for column in COLUMNS) for row in rows],
+            )
+
+    def mark_submitting(self, shot_id: str) -> None:
+        with _transaction(self.db):
+            self.db.execute(
+                "UPDATE shots SET state=?, attempts=attempts+1, error=NULL, updated_at=? WHERE id=?",
+                (SUBMITTING, now(), shot_id),
+            )
+
+
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

@@ -1,0 +1,85 @@
+"""What a run has left to do, from the journal and the manifest (DESIGN.md: states and resume)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import journal as j
+from .pricing import Quote
+from .shot import Shot
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    resubmit_uncertain: bool = False
+    retry_failed: bool = False
+    force: frozenset[str] = frozenset()
+
+
+def _fresh(shot: Shot, fingerprint: str, quote: Quote, position: int) -> j.Row:
+    return j.Row(
+        id=shot.id, fingerprint=fingerprint, model=shot.model, state=j.PENDING, seconds=shot.seconds,
+        resolution=shot.resolution, estimated_usd=None if quote.cost_usd is None else str(quote.cost_usd),
+        price_source=quote.source, position=position, updated_at=j.now(),
+    )
+
+
+def make_plan(
+    journal: j.Journal, shots: Sequence[Shot], quotes: Mapping[str, Quote], out: Path, options: PlanOptions
+) -> j.Plan:
+    """Bring the journal in line with the manifest and say, per shot, what happens next."""
+    existing = {row.id: row for row in journal.rows()}
+    plan = j.Plan()
+    writes: list[j.Row] = []
+    for position, shot in enumerate(shots):
+        fingerprint = shot.fingerprint()
+        row = existing.get(shot.id)
+        fresh = _fresh(shot, fingerprint, quotes[shot.id], position)
+        if row is None:
+            writes.append(fresh)
+            plan.lines.append(j.PlanLine(shot.id, "new"))
+            continue
+        if row.fingerprint != fingerprint or shot.id in options.force:
+            category = "forced" if shot.id in options.force else "changed"
+            writes.append(fresh)
+            plan.lines.append(j.PlanLine(shot.id, category, f"was {row.state}"))
+            continue
+        row.position = position
+        category, detail = _carry_on(row, out, options)
+        writes.append(row)
+        plan.lines.append(j.PlanLine(shot.id, category, detail))
+    journal.insert_many(writes)
+    return plan
+
+
+def _carry_on(row: j.Row, out: Path, options: PlanOptions) -> tuple[str, str]:
+    """Adjust an unchanged shot's row for this run; return its plan category."""
+    if row.state == j.DONE:
+        output = out / f"{row.id}.mp4"
+        if output.is_file() and output.stat().st_size == row.bytes:
+            return "done", ""
+        row.state = j.DOWNLOADING  # the video went missing: fetch it again from the same task
+        return "download", "output file missing; downloading again"
+    if row.state == j.SUBMITTING:
+        # The POST may or may not have created a task: the gateway has no idempotency key.
+        row.error = "interrupted while submitting: the gateway may have created a task"
+        row.state = j.PENDING if options.resubmit_uncertain else j.UNCERTAIN
+        return ("retry", "resubmitting (--resubmit-uncertain)") if options.resubmit_uncertain else (
+            "uncertain", row.error)
+    if row.state == j.UNCERTAIN:
+        if options.resubmit_uncertain:
+            row.state = j.PENDING
+            return "retry", "resubmitting (--resubmit-uncertain)"
+        return "uncertain", row.error or ""
+    if row.state == j.FAILED:
+        if options.retry_failed:
+            row.state, row.task_id, row.error = j.PENDING, None, None
+            return "retry", "resubmitting (--retry-failed)"
+        return "failed", row.error or ""
+    if row.state == j.SUBMITTED:
+        return "in-flight", f"task {row.task_id}"
+    if row.state == j.DOWNLOADING:
+        return "download", ""
+    return "new", ""

@@ -1,0 +1,396 @@
+"""The asyncio orchestration of one run: submit under limits, poll from one due-time heap,
+download at once, and commit every state change to the journal before acting on it.
+
+Retries have separate scopes (one wrapper around submit+poll+download re-creates paid tasks):
+a submit is resent only when the gateway certainly created nothing; polls and downloads are GETs
+and are retried with backoff; a poll error never causes a submit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import heapq
+import itertools
+import logging
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import aiohttp
+
+from . import download, ledger
+from . import journal as j
+from .families._base import TaskState, TaskView
+from .gateway import AuthError, Gateway, Rejected, Transient, Uncertain
+from .pricing import PriceTable, Quote, billed_usd
+from .progress import Progress
+from .shot import Shot
+
+log = logging.getLogger("batchvid")
+MAX_SUBMIT_TRIES = 8
+MAX_TASK_ID = 512
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    out: Path
+    concurrency: int = 4
+    rate: float | None = 2.0  # requests per second to each gateway
+    poll_interval: float = 4.0  # the documents advise polling every 3-5 s
+    deadline: float = 2 * 3600.0  # per task; -offpeak models get OFFPEAK_DEADLINE
+    max_cost: Decimal | None = None
+    download_concurrency: int = 4
+    max_video_bytes: int = 4 * 1024**3
+    download_tries: int = 5
+    backoff_cap: float = 60.0
+    ledger_every: float = 2.0
+
+
+OFFPEAK_DEADLINE = 49 * 3600.0  # Vidu off-peak tasks may take up to 48 h
+
+
+def backoff(attempt: int, retry_after: float | None, cap: float) -> float:
+    """Exponential backoff with full jitter, never shorter than the server's Retry-After."""
+    delay = random.uniform(0, min(cap, 0.5 * 2**attempt))
+    return max(delay, retry_after or 0.0)
+
+
+class Slots:
+    """Tasks in flight at the gateway, held from submit until the task ends."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._changed = asyncio.Condition()
+
+    async def acquire(self) -> None:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.used < self.limit)
+            self.used += 1
+
+    def take(self) -> None:
+        """A task already in flight from an earlier run counts at once, limit or not."""
+        self.used += 1
+
+    async def release(self) -> None:
+        async with self._changed:
+            self.used -= 1
+            self._changed.notify()
+
+
+class PollQueue:
+    """One loop over a heap of due times: the task due first is polled first."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._count = itertools.count()
+        self._wake = asyncio.Event()
+
+    async def turn(self, due: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._heap, (due, next(self._count), future))
+        self._wake.set()
+        await future
+
+    async def serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            self._wake.clear()
+            while self._heap and self._heap[0][0] <= loop.time():
+                _, _, future = heapq.heappop(self._heap)
+                if not future.done():
+                    future.set_result(None)
+            timeout = self._heap[0][0] - loop.time() if self._heap else None
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                pass
+
+
+class Runner:
+    def __init__(
+        self, shots: Sequence[Shot], journal: j.Journal, gateways: Mapping[str, Gateway],
+        storage: aiohttp.ClientSession, settings: RunSettings, table: PriceTable, quotes: Mapping[str, Quote],
+        progress: Progress,
+    ) -> None:
+        self.shots = shots
+        self.journal = journal
+        self.gateways = gateways
+        self.storage = storage
+        self.settings = settings
+        self.table = table
+        self.quotes = quotes
+        self.progress = progress
+        self.stopping = False
+        self.reserved = Decimal(0)
+        self.over_budget = 0
+        self.timed_out = 0
+        self._slots = Slots(settings.concurrency)
+        self._downloads = asyncio.Semaphore(settings.download_concurrency)
+        self._polls = PollQueue()
+        self._posting: set[str] = set()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._unknown_statuses: set[str] = set()
+
+    # -- the run -----------------------------------------------------------------------------
+    async def run(self) -> None:
+        rows = {row.id: row for row in self.journal.rows()}
+        self.reserved = sum(
+            (Decimal(r.estimated_usd) for r in rows.values()
+             if r.estimated_usd and r.state in (j.SUBMITTED, j.DOWNLOADING, j.DONE, j.UNCERTAIN)),
+            Decimal(0),
+        )
+        helpers = [asyncio.create_task(self._polls.serve()), asyncio.create_task(self._keep_ledger())]
+        try:
+            for shot in self.shots:
+                self._tasks[shot.id] = asyncio.create_task(self._drive(shot, rows[shot.id]), name=shot.id)
+            results = await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+            for result in results:
+                if isinstance(result, AuthError):
+                    raise result
+                if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                    raise result
+        finally:
+            for helper in helpers:
+                helper.cancel()
+            for task in self._tasks.values():
+                task.cancel()
+            await asyncio.gather(*helpers, *self._tasks.values(), return_exceptions=True)
+            ledger.write(self.journal, self.settings.out)
+
+    def stop(self) -> None:
+        """Ctrl-C: submit nothing more; let a POST under way record its task id; drop the rest."""
+        self.stopping = True
+        for shot_id, task in self._tasks.items():
+            if shot_id not in self._posting:
+                task.cancel()
+
+    async def _keep_ledger(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.ledger_every)
+            ledger.write(self.journal, self.settings.out)
+
+    async def _drive(self, shot: Shot, row: j.Row) -> None:
+        try:
+            await self._lifecycle(shot, row)
+        except (AuthError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - one shot's surprise must not stop the batch
+            log.exception("shot %s: unexpected error", shot.id)
+            # The state is left as it is (a task id is never lost): the next run carries on from there.
+            self.journal.update(shot.id, error=f"unexpected error: {type(exc).__name__}: {exc}"[:500])
+
+    async def _lifecycle(self, shot: Shot, row: j.Row) -> None:
+        if row.state in (j.DONE, j.FAILED, j.UNCERTAIN):
+            return
+        gateway = self.gateways[shot.spec.family]
+        view: TaskView | None = None
+        task_id = row.task_id
+        if row.state == j.PENDING:
+            task_id = await self._submit(shot, gateway)
+            if task_id is None:
+                return
+        elif row.state == j.SUBMITTED:
+            self._slots.take()
+            self.progress.event("submitted")
+        if row.state in (j.PENDING, j.SUBMITTED):
+            assert task_id is not None
+            try:
+                view = await self._await_result(shot, gateway, task_id, row.submitted_at)
+            finally:
+                await self._slots.release()
+            if view is None:
+                return
+        assert task_id is not None
+        await self._download(shot, gateway, task_id, view)
+
+    # -- submit --------------------------------------------------------------------------------
+    def _reserve(self, shot: Shot) -> bool:
+        cost = self.quotes[shot.id].cost_usd or Decimal(0)
+        cap = self.settings.max_cost
+        if cap is not None and self.reserved + cost > cap:
+            self.over_budget += 1
+            self.journal.update(shot.id, error=f"not submitted: would take the batch past --max-cost ${cap}")
+            return False
+        self.reserved += cost
+        return True
+
+    async def _submit(self, shot: Shot, gateway: Gateway) -> str | None:
+        await self._slots.acquire()
+        if self.stopping or not self._reserve(shot):
+            await self._slots.release()
+            return None
+        task_id = None
+        try:
+            self._posting.add(shot.id)
+            task_id = await self._post(shot, gateway)
+        finally:
+            self._posting.discard(shot.id)
+            if task_id is None:
+                await self._slots.release()
+        if task_id is not None:
+            self.progress.event("submitted")
+        return task_id
+
+    async def _post(self, shot: Shot, gateway: Gateway) -> str | None:
+        body = shot.request()
+        cost = self.quotes[shot.id].cost_usd or Decimal(0)
+        for attempt in range(MAX_SUBMIT_TRIES):
+            self.journal.mark_submitting(shot.id)  # committed BEFORE the POST
+            try:
+                answer = await gateway.submit(body)
+            except Transient as exc:
+                # Nothing was created (429, 5xx, refused connection): safe to send again.
+                self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
+                if exc.status == 429:
+                    gateway.limiter.pause(exc.retry_after or backoff(attempt, None, self.settings.backoff_cap))
+                if attempt + 1 == MAX_SUBMIT_TRIES or self.stopping:
+                    self.reserved -= cost
+                    return None
+                await asyncio.sleep(backoff(attempt, exc.retry_after, self.settings.backoff_cap))
+                continue
+            except Uncertain as exc:
+                self.journal.update(shot.id, state=j.UNCERTAIN, error=f"{exc}; not resent (see --resubmit-uncertain)")
+                self.progress.event("uncertain", finished=True)
+                return None
+            except Rejected as exc:
+                self.reserved -= cost
+                self._fail(shot.id, f"rejected at submit: {exc}")
+                return None
+            return self._accept(shot, answer)
+        return None
+
+    def _accept(self, shot: Shot, answer: Mapping[str, object]) -> str | None:
+        task_id = answer.get("task_id") or answer.get("id")
+        if not isinstance(task_id, str) or not task_id or len(task_id) > MAX_TASK_ID or "\x00" in task_id:
+            self.journal.update(shot.id, state=j.UNCERTAIN, error="the submit answer had no usable task id")
+            self.progress.event("uncertain", finished=True)
+            return None
+        self.journal.update(shot.id, state=j.SUBMITTED, task_id=task_id, submitted_at=j.now(), error=None)
+        return task_id
+
+    def _fail(self, shot_id: str, reason: str, billed: str = "0") -> None:
+        self.journal.update(shot_id, state=j.FAILED, error=reason, billed_usd=billed, finished_at=j.now())
+        self.progress.event("failed", finished=True)
+
+    # -- poll ----------------------------------------------------------------------------------
+    def _deadline(self, shot: Shot, submitted_at: str | None) -> float:
+        limit = OFFPEAK_DEADLINE if shot.model.endswith("-offpeak") else self.settings.deadline
+        loop_now = asyncio.get_running_loop().time()
+        if submitted_at:
+            elapsed = (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(submitted_at)).total_seconds()
+            return loop_now + limit - max(elapsed, 0.0)
+        return loop_now + limit
+
+    async def _query(self, shot: Shot, gateway: Gateway, task_id: str, due_in: float) -> TaskView | None:
+        """One poll through the heap; None when it failed in a way worth trying again."""
+        loop = asyncio.get_running_loop()
+        await self._polls.turn(loop.time() + due_in)
+        try:
+            body = await gateway.query(task_id)
+        except Transient as exc:
+            if exc.status == 429:
+                gateway.limiter.pause(exc.retry_after or 5.0)
+            log.info("poll of %s: %s", shot.id, exc)
+            return None
+        view = shot.family.read_task(body)
+        if view.raw_status and view.state is TaskState.RUNNING and view.raw_status not in ("in_progress",):
+            if view.raw_status not in self._unknown_statuses:
+                self._unknown_statuses.add(view.raw_status)
+                log.warning("status %r is not in the documents; treating it as still running", view.raw_status)
+        return view
+
+    async def _await_result(self, shot: Shot, gateway: Gateway, task_id: str, submitted_at: str | None
+                            ) -> TaskView | None:
+        deadline = self._deadline(shot, submitted_at)
+        loop = asyncio.get_running_loop()
+        delay, errors = self.settings.poll_interval, 0
+        while True:
+            try:
+                view = await self._query(shot, gateway, task_id, delay)
+            except Rejected as exc:
+                self._fail(shot.id, f"poll: {exc}")
+                return None
+            if view is None:
+                errors += 1
+                delay = backoff(errors, None, self.settings.backoff_cap) + self.settings.poll_interval / 2
+            elif view.state is TaskState.SUCCEEDED:
+                billed = self._billed(shot, view)
+                self.journal.update(shot.id, state=j.DOWNLOADING, billed_usd=None if billed is None else str(billed),
+                                    error=None)
+                self.progress.event("rendered", cost=billed if billed is not None else self.quotes[shot.id].cost_usd)
+                return view
+            elif view.state is TaskState.FAILED:
+                reason = ": ".join(part for part in (view.error_code, view.error_message) if part) or "failed"
+                self.progress.event("rendered")
+                self._fail(shot.id, f"task failed: {reason}")
+                return None
+            else:
+                errors, delay = 0, self.settings.poll_interval
+            if loop.time() > deadline:
+                self.timed_out += 1
+                self.journal.update(shot.id, error=f"timed out waiting for task {task_id}; run again to re-attach")
+                return None
+
+    def _billed(self, shot: Shot, view: TaskView) -> Decimal | None:
+        b = view.billing
+        return billed_usd(b.model_price, b.seconds, b.group_ratio, b.total_tokens, shot, self.table)
+
+    # -- download ------------------------------------------------------------------------------
+    async def _download(self, shot: Shot, gateway: Gateway, task_id: str, view: TaskView | None) -> None:
+        last = "no attempt"
+        async with self._downloads:
+            for attempt in range(self.settings.download_tries):
+                if view is None or view.video is None:
+                    view = await self._query(shot, gateway, task_id, 0 if attempt == 0 else 1.0)
+                    if view is None or view.state is not TaskState.SUCCEEDED or view.video is None:
+                        last = "the gateway gave no video location" if view else "could not ask the gateway"
+                        await asyncio.sleep(backoff(attempt, None, self.settings.backoff_cap))
+                        view = None
+                        continue
+                try:
+                    saved = await self._fetch(shot, gateway, task_id, view)
+                except download.DownloadError as exc:
+                    last = str(exc)
+                    if exc.final:
+                        self._fail(shot.id, f"download: {exc}", billed=self.journal.row(shot.id).billed_usd or "")
+                        return
+                    if exc.expired:
+                        view = None  # ask the gateway for a fresh URL
+                    await asyncio.sleep(backoff(attempt, None, self.settings.backoff_cap))
+                    continue
+                except Transient as exc:
+                    last = str(exc)
+                    await asyncio.sleep(backoff(attempt, exc.retry_after, self.settings.backoff_cap))
+                    continue
+                self.journal.update(shot.id, state=j.DONE, output=saved.path.name, bytes=saved.size,
+                                    sha256=saved.sha256, finished_at=j.now(), error=None)
+                self.progress.event("downloaded", finished=True)
+                return
+        self.journal.update(shot.id, error=f"download failed: {last}; run again to retry")
+
+    async def _fetch(self, shot: Shot, gateway: Gateway, task_id: str, view: TaskView) -> download.Saved:
+        assert view.video is not None
+        part = download.PartFile(output_path(self.settings.out, shot.id), self.settings.max_video_bytes)
+        try:
+            if view.video.via_download_endpoint:
+                async with gateway.download_stream(task_id) as resp:
+                    return await download.from_base64_stream(resp.content.iter_chunked(download.CHUNK), part)
+            url = view.video.url or ""
+            if url.startswith("data:"):
+                return download.from_data_uri(url, part)
+            return await download.from_url(self.storage, url, part)
+        except BaseException:
+            part.discard()
+            raise
+
+
+def output_path(out: Path, shot_id: str) -> Path:
+    """<out>/<id>.mp4, refused if an id could ever point elsewhere (ids are validated already)."""
+    path = (out / f"{shot_id}.mp4").resolve()
+    if path.parent != out.resolve():
+        raise download.DownloadError(f"shot id {shot_id!r} would write outside the output folder", final=True)
+    return path

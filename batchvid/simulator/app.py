@@ -1,0 +1,294 @@
+"""The gateway simulator: two aiohttp servers on loopback.
+
+The gateway answers /v1/video/generations (submit, query, Sora's base64 download) with Bearer auth;
+a second address plays object storage, serving signed, expiring video URLs and noting any
+Authorization header that reaches it (none ever should).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import random
+import secrets
+import threading
+import time
+from collections import deque
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from ..families import MODELS
+from ..pricing import tokens_per_second
+from .config import SimConfig
+from .record import Recorder
+from .shapes import query_answer, submit_answer
+from .tasks import BadRequest, Scheduler, SimTask, new_id, read_request
+from .video import Video
+
+log = logging.getLogger("batchvid.simulator")
+B64_CHUNK = 3 * 64 * 1024  # base64 in multiples of 3 bytes, so chunks join into one valid string
+
+
+def _error(status: int, message: str, kind: str, code: str | int | None = None,
+           headers: dict[str, str] | None = None) -> web.Response:
+    body = {"error": {"message": message, "type": kind, "code": code or kind}}
+    return web.json_response(body, status=status, headers=headers)
+
+
+class Simulator:
+    """The simulated gateway. `await start()`, use `base_url` and `config.api_key`, `await stop()`."""
+
+    def __init__(self, config: SimConfig | None = None) -> None:
+        self.config = config or SimConfig()
+        self.record = Recorder()
+        self.tasks: dict[str, SimTask] = {}
+        self.base_url = ""
+        self.storage_url = ""
+        self._rng = random.Random(self.config.seed)
+        self._secret = secrets.token_bytes(16)
+        self._scheduler = Scheduler(self.config)
+        self._recent: deque[float] = deque()
+        self._burst_left = 0
+        self._runners: list[web.AppRunner] = []
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def start(self, host: str = "127.0.0.1", port: int = 0, storage_port: int = 0) -> None:
+        gateway = web.Application(middlewares=[self._faults])
+        gateway.router.add_post("/v1/video/generations", self._submit)
+        gateway.router.add_get("/v1/video/generations/download", self._download)
+        gateway.router.add_get("/v1/video/generations/{task_id}", self._query)
+        storage = web.Application()
+        storage.router.add_get("/v/{task_id}.mp4", self._storage)
+        self.base_url = await self._serve(gateway, host, port)
+        self.storage_url = await self._serve(storage, host, storage_port)
+
+    async def _serve(self, app: web.Application, host: str, port: int) -> str:
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        self._runners.append(runner)
+        sockets = site._server.sockets if site._server else []  # noqa: SLF001 - the bound port for port 0
+        bound = sockets[0].getsockname()[1]
+        return f"http://{host}:{bound}"
+
+    async def stop(self) -> None:
+        for runner in self._runners:
+            await runner.cleanup()
+        self._runners.clear()
+
+    # -- faults, applied to every gateway request ------------------------------------------
+    def _chance(self, rate: float) -> bool:
+        return rate > 0 and self._rng.random() < rate
+
+    def _too_fast(self) -> bool:
+        limit = self.config.rate_limit_rps
+        if limit is None:
+            return False
+        now = time.monotonic()
+        while self._recent and self._recent[0] <= now - 1.0:
+            self._recent.popleft()
+        if len(self._recent) >= limit:
+            return True
+        self._recent.append(now)
+        return False
+
+    def _retry_headers(self) -> dict[str, str]:
+        after = self.config.retry_after
+        return {} if after is None else {"Retry-After": f"{after:g}"}
+
+    @web.middleware
+    async def _faults(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        response = await self._faulty(request, handler)
+        self.record.answers[response.status] += 1
+        return response
+
+    async def _faulty(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.headers.get("Authorization") != f"Bearer {self.config.api_key}":
+            return _error(401, "Invalid API key", "authentication_error", "invalid_api_key")
+        cfg = self.config
+        if self._chance(cfg.hang_rate):
+            self.record.faults["hang"] += 1
+            await asyncio.sleep(cfg.hang_seconds)
+        if self._chance(cfg.reset_rate):
+            if request.method == "POST" and self._rng.random() < 0.5:
+                await handler(request)  # the task is created, then the answer is lost: the client can't know
+            self.record.faults["reset"] += 1
+            if request.transport:
+                request.transport.abort()
+            return web.Response(status=499)
+        if self._too_fast():
+            self.record.faults["rate_limit"] += 1
+            return _error(429, "Request frequency too high", "rate_limit_error", headers=self._retry_headers())
+        if self._burst_left or self._chance(cfg.error_rate):
+            self._burst_left = (self._burst_left or cfg.error_burst) - 1
+            self.record.faults["5xx"] += 1
+            status = self._rng.choice((500, 502))
+            return _error(status, "Internal server error", "server_error")
+        is_submit = request.method == "POST"
+        if self._chance(cfg.submit_429_rate if is_submit else cfg.poll_429_rate):
+            self.record.faults["429"] += 1
+            return _error(429, "Request frequency too high", "rate_limit_error", headers=self._retry_headers())
+        response: web.StreamResponse = await handler(request)
+        if isinstance(response, web.Response) and response.status == 200 and self._chance(cfg.malformed_rate):
+            self.record.faults["malformed"] += 1
+            return web.Response(text='{"task_id": "', content_type="application/json")
+        return response
+
+    # -- the API ---------------------------------------------------------------------------
+    async def _submit(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return _error(400, "Request body is not JSON", "invalid_request_error")
+        if not isinstance(body, dict):
+            return _error(400, "Request body must be an object", "invalid_request_error")
+        model = str(body.get("model", ""))
+        if model not in MODELS:
+            self.record.submitted(None, model, body, 400)
+            return _error(400, f"model {model!r} is not supported", "invalid_request_error", "model_not_found")
+        family = MODELS[model].family
+        try:
+            asked = read_request(family, model, body, self.record.notes)
+        except BadRequest as exc:
+            self.record.submitted(None, model, body, 400)
+            return _error(400, exc.message, "invalid_request_error", exc.code)
+        task = self._create(family, model, body, asked)
+        self.record.submitted(task.task_id, model, body, 200)
+        return web.json_response(submit_answer(task))
+
+    def _create(self, family: str, model: str, body: dict[str, Any], asked: dict[str, Any]) -> SimTask:
+        low, high = self.config.render_range(model)
+        render = self._rng.uniform(low, high)
+        start, finish = self._scheduler.slot(time.monotonic(), render)
+        task_id = new_id(family, model, self._rng)
+        style = self.config.veo_url_style
+        if style == "mixed":
+            style = self._rng.choice(("string", "list", "data"))
+        task = SimTask(
+            task_id=task_id, family=family, model=model, body=body, created_at=int(time.time()),
+            start=start, finish=finish, fails=self._chance(self.config.fail_rate), seconds=asked["seconds"],
+            resolution=asked["resolution"], aspect_ratio=asked.get("aspect_ratio", "16:9"),
+            video=Video(task_id, self.config.video_bytes),
+            unknown_status=self._chance(self.config.unknown_status_rate), veo_style=style,
+        )
+        if family == "seedance":
+            per_second = tokens_per_second(task.resolution, task.aspect_ratio, asked.get("fps", 24))
+            task.extra["tokens"] = int(per_second * task.seconds)
+        self.tasks[task_id] = task
+        return task
+
+    def signed_url(self, task_id: str, ttl: float | None = None) -> str:
+        expires = int(time.time() + (self.config.url_ttl if ttl is None else ttl))
+        signature = hmac.new(self._secret, f"{task_id}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
+        return f"{self.storage_url}/v/{quote(task_id, safe='')}.mp4?Expires={expires}&Signature={signature}"
+
+    async def _query(self, request: web.Request) -> web.Response:
+        task = self.tasks.get(request.match_info["task_id"])
+        if task is None:
+            return _error(404, "Task does not exist", "not_found")
+        self.record.polls[task.task_id] += 1
+        return web.json_response(query_answer(task, time.monotonic(), self.signed_url(task.task_id)))
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        task = self.tasks.get(request.query.get("id", ""))
+        if task is None:
+            return _error(404, "Task does not exist", "not_found")
+        if task.family != "sora":
+            return _error(400, "download is for Sora 2 tasks only", "invalid_request_error")
+        if task.phase(time.monotonic()) != "succeeded":
+            return _error(400, "task is not completed", "invalid_request_error")
+        self.record.downloads[task.task_id] += 1
+        self.record.served_sha256[task.task_id] = task.video.sha256
+        head = (f'{{"success": true, "generation_id": "{task.task_id}", "task_id": "{task.task_id}", '
+                f'"format": "mp4", "size": {task.video.size}, "base64": "').encode()
+        encoded_size = 4 * ((task.video.size + 2) // 3)
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.content_length = len(head) + encoded_size + 2
+        await response.prepare(request)
+        await response.write(head)
+        cut = encoded_size // 2 if self._chance(self.config.truncate_rate) else None
+        sent = 0
+        for piece in _rechunk(task.video, B64_CHUNK):
+            data = base64.b64encode(piece)
+            if cut is not None and sent + len(data) > cut:
+                self.record.faults["truncate"] += 1
+                await response.write(data[: cut - sent])
+                if request.transport:
+                    request.transport.abort()
+                return response
+            await response.write(data)
+            sent += len(data)
+        await response.write(b'"}')
+        await response.write_eof()
+        return response
+
+    async def _storage(self, request: web.Request) -> web.StreamResponse:
+        self.record.storage_requests += 1
+        if "Authorization" in request.headers:
+            self.record.storage_auth_headers += 1
+            log.error("an Authorization header reached the storage address")
+        task = self.tasks.get(request.match_info["task_id"])
+        expires, signature = request.query.get("Expires", "0"), request.query.get("Signature", "")
+        expected = hmac.new(self._secret, f"{request.match_info['task_id']}:{expires}".encode(),
+                            hashlib.sha256).hexdigest()[:32]
+        if task is None or not hmac.compare_digest(signature, expected):
+            return web.Response(status=403, text="<Error><Code>AccessDenied</Code></Error>")
+        if not expires.isdigit() or int(expires) < time.time():
+            return web.Response(status=403, text="<Error><Code>AccessDenied</Code><Message>Request has expired"
+                                "</Message></Error>")
+        self.record.downloads[task.task_id] += 1
+        self.record.served_sha256[task.task_id] = task.video.sha256
+        response = web.StreamResponse(headers={"Content-Type": "video/mp4"})
+        response.content_length = task.video.size
+        await response.prepare(request)
+        cut = task.video.size // 2 if self._chance(self.config.truncate_rate) else None
+        sent = 0
+        for chunk in task.video.chunks():
+            if cut is not None and sent + len(chunk) > cut:
+                self.record.faults["truncate"] += 1
+                await response.write(chunk[: cut - sent])
+                if request.transport:
+                    request.transport.abort()
+                return response
+            await response.write(chunk)
+            sent += len(chunk)
+        await response.write_eof()
+        return response
+
+
+def _rechunk(video: Video, size: int) -> Any:
+    buffer = b""
+    for chunk in video.chunks():
+        buffer += chunk
+        while len(buffer) >= size:
+            yield buffer[:size]
+            buffer = buffer[size:]
+    if buffer:
+        yield buffer
+
+
+class SimulatorThread:
+    """A simulator on its own event loop in a background thread, for tests and `run --simulate`."""
+
+    def __init__(self, config: SimConfig | None = None) -> None:
+        self.simulator = Simulator(config)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="batchvid-simulator", daemon=True)
+
+    def __enter__(self) -> Simulator:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.simulator.start(), self._loop).result(timeout=10)
+        return self.simulator
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.simulator.stop(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()

@@ -1,0 +1,44 @@
+"""What the simulator does, and how it misbehaves. Every random choice comes from `seed`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SimConfig:
+    api_key: str = "sk-sim"
+    seed: int = 0
+    #: render time in seconds, uniform in (low, high); per model id in render_by_model
+    render_seconds: tuple[float, float] = (1.0, 3.0)
+    render_by_model: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    #: share of tasks that fail (Sora: content policy; Wan: its failure shape; others: error.code 400)
+    fail_rate: float = 0.0
+    #: 429 answers on submit / poll, with Retry-After (seconds) or without it (None)
+    submit_429_rate: float = 0.0
+    poll_429_rate: float = 0.0
+    retry_after: float | None = 1.0
+    #: server-side limit of requests per second per key (429 above it) and of tasks rendering per key
+    rate_limit_rps: float | None = None
+    max_in_flight: int | None = None
+    #: 500/502 answers: the chance a burst starts, and how many requests it lasts
+    error_rate: float = 0.0
+    error_burst: int = 3
+    #: connections reset (on submit, half of them after the task was created) and requests that hang
+    reset_rate: float = 0.0
+    hang_rate: float = 0.0
+    hang_seconds: float = 30.0
+    #: downloads cut short; JSON bodies that are not JSON; statuses no document lists
+    truncate_rate: float = 0.0
+    malformed_rate: float = 0.0
+    unknown_status_rate: float = 0.0
+    #: signed storage URLs stop working after this many seconds
+    url_ttl: float = 3600.0
+    #: bytes of each video (the tiny MP4 padded with `free` boxes); 0 = as small as it comes
+    video_bytes: int = 0
+    #: how Veo reports its video: "string", "list", "data" or "mixed" (chosen per task)
+    veo_url_style: str = "mixed"
+
+    def render_range(self, model: str) -> tuple[float, float]:
+        return self.render_by_model.get(model, self.render_seconds)
