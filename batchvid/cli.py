@@ -41,8 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"batchvid {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in COMMANDS.values():
+    for name, module in COMMANDS.items():
         module.add_parser(sub)
+        # -v works after the subcommand too; SUPPRESS keeps the top-level count when it is not given
+        sub.choices[name].add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                                       help="more log output (-vv for debug)")
     return parser
 
 

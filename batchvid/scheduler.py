@@ -356,7 +356,8 @@ class Runner:
                 except download.DownloadError as exc:
                     last = str(exc)
                     if exc.final:
-                        self._fail(shot.id, f"download: {exc}", billed=self.journal.row(shot.id).billed_usd or "")
+                        row = self.journal.row(shot.id)
+                        self._fail(shot.id, f"download: {exc}", billed=(row.billed_usd if row else None) or "")
                         return
                     if exc.expired:
                         view = None  # ask the gateway for a fresh URL

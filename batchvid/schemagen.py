@@ -198,7 +198,7 @@ def manifest_schema() -> dict[str, Any]:
     }
     shot_props.update({name: {"description": text} for name, text in VOCABULARY.items()})
     shot = {"type": "object", "properties": shot_props}
-    endpoint = {
+    endpoint: dict[str, Any] = {
         "type": "object",
         "properties": {
             "base_url": {"type": "string", "description": "Gateway base URL."},

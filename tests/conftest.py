@@ -1,12 +1,16 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from batchvid.cli import main
+
+if TYPE_CHECKING:
+    from batchvid.simulator import Simulator
 
 REPO = Path(__file__).resolve().parent.parent
 MANIFESTS = REPO / "manifests"
@@ -28,5 +32,40 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str
         code = main([str(a) for a in args])
         captured = capsys.readouterr()
         return code, captured.out, captured.err
+
+    return run
+
+
+SIM_KEY = "sk-test-0123456789abcdef"
+
+
+@pytest.fixture
+def simulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Simulator]]:
+    """Start simulators (in a background thread) with a config; all are stopped after the test."""
+    from batchvid.simulator import SimConfig, SimulatorThread
+
+    monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
+    threads: list[SimulatorThread] = []
+
+    def start(**config: Any) -> Simulator:
+        config.setdefault("render_seconds", (0.05, 0.2))
+        thread = SimulatorThread(SimConfig(api_key=SIM_KEY, **config))
+        threads.append(thread)
+        return thread.__enter__()
+
+    yield start
+    for thread in threads:
+        thread.__exit__(None, None, None)
+
+
+FAST_RUN = ("--poll-interval", "0.1", "--rate", "200/s", "--no-progress")
+
+
+@pytest.fixture
+def run_batch(cli: Callable[..., tuple[int, str, str]], tmp_path: Path) -> Callable[..., tuple[int, str, str]]:
+    """`batchvid run MANIFEST --base-url SIM --out tmp/out` with fast polling."""
+
+    def run(manifest: Path, sim: Simulator, *flags: str) -> tuple[int, str, str]:
+        return cli("run", manifest, "--base-url", sim.base_url, "--out", tmp_path / "out", *FAST_RUN, *flags)
 
     return run

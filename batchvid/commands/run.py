@@ -21,6 +21,7 @@ from ..gateway import AuthError, Gateway
 from ..lock import FolderLock
 from ..manifest import DEFAULT_KEY_ENV
 from ..plan import PlanOptions, make_plan
+from ..pricing import PriceTable, Quote
 from ..progress import Progress
 from ..ratelimit import RateLimiter, parse_rate
 from ..scheduler import Runner, RunSettings
@@ -128,7 +129,9 @@ def run(args: argparse.Namespace) -> int:
     return asyncio.run(_run(args, batch, table, result.quotes, settings))
 
 
-async def _run(args: argparse.Namespace, batch: Batch, table: object, quotes: dict, settings: RunSettings) -> int:
+async def _run(
+    args: argparse.Namespace, batch: Batch, table: PriceTable, quotes: dict[str, Quote], settings: RunSettings
+) -> int:
     async with AsyncExitStack() as stack:
         sim_url = sim_key = None
         if args.simulate:
@@ -160,7 +163,7 @@ async def _run(args: argparse.Namespace, batch: Batch, table: object, quotes: di
         done = plan.count("done")
         progress = Progress(len(batch.shots), done, enabled=False if args.no_progress else None)
         stack.callback(progress.close)
-        runner = Runner(batch.shots, journal, gateways, storage, settings, table, quotes, progress)  # type: ignore[arg-type]
+        runner = Runner(batch.shots, journal, gateways, storage, settings, table, quotes, progress)
         interrupted = _on_ctrl_c(runner)
         try:
             await runner.run()

@@ -47,6 +47,7 @@ def add_fault_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--malformed-rate", type=_rate, default=0.0, help="share of JSON answers that are broken")
     g.add_argument("--unknown-status-rate", type=_rate, default=0.0, help="share of tasks with an unlisted status")
     g.add_argument("--url-ttl", type=float, default=3600.0, help="seconds a signed video URL stays valid")
+    g.add_argument("--expire-first-urls", action="store_true", help="the first video URL of each task is expired")
     g.add_argument("--video-bytes", type=int, default=0, help="pad every video to this size")
     g.add_argument("--seed", type=int, default=0, help="makes every random choice reproducible")
 
@@ -59,6 +60,7 @@ def config_from(args: argparse.Namespace, api_key: str) -> SimConfig:
         max_in_flight=args.max_in_flight, error_rate=args.error_rate, reset_rate=args.reset_rate,
         hang_rate=args.hang_rate, hang_seconds=args.hang_seconds, truncate_rate=args.truncate_rate,
         malformed_rate=args.malformed_rate, unknown_status_rate=args.unknown_status_rate, url_ttl=args.url_ttl,
+        expire_first_urls=args.expire_first_urls,
         video_bytes=args.video_bytes,
     )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from . import seedance, sora, veo, vidu, wan
 from ._base import Family, ModelSpec
 
+__all__ = ["FAMILIES", "MODELS", "Family", "ModelSpec", "family_of"]
+
 FAMILIES: dict[str, Family] = {
     sora.name: sora,
     veo.name: veo,

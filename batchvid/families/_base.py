@@ -121,9 +121,17 @@ Converter = Callable[[Any], Any]
 
 
 class Family(Protocol):
-    name: str  # the family's name, e.g. "sora"
-    models: tuple[ModelSpec, ...]  # every model id it serves
-    aliases: Mapping[str, tuple[str, Converter | None]]  # native field -> (vocabulary field, converter)
+    @property
+    def name(self) -> str:
+        """The family's name, e.g. "sora"."""
+
+    @property
+    def models(self) -> tuple[ModelSpec, ...]:
+        """Every model it serves."""
+
+    @property
+    def aliases(self) -> Mapping[str, tuple[str, Converter | None]]:
+        """Native field -> (vocabulary field, converter): a document's own names are accepted too."""
 
     def build_request(self, model: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """The JSON body to POST for one validated shot (fields use the vocabulary, defaults filled)."""

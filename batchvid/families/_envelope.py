@@ -40,7 +40,7 @@ def state_of(raw: Any) -> TaskState:
 
 def first_url(value: Any) -> str | None:
     if isinstance(value, str) and value:
-        return value
+        return str(value)
     if isinstance(value, list):
         for item in value:
             if isinstance(item, str) and item:
@@ -62,10 +62,12 @@ def find_video_url(body: Mapping[str, Any]) -> str | None:
     for video in dig(body, "metadata", "response", "videos") or []:
         if not isinstance(video, Mapping):
             continue
-        if first_url(video.get("url")):
-            return first_url(video.get("url"))
-        if isinstance(video.get("bytesBase64Encoded"), str):
-            return "data:video/mp4;base64," + video["bytesBase64Encoded"]
+        url = first_url(video.get("url"))
+        if url:
+            return url
+        encoded = video.get("bytesBase64Encoded")
+        if isinstance(encoded, str):
+            return "data:video/mp4;base64," + encoded
     return None
 
 
@@ -93,7 +95,8 @@ def read_envelope(body: Mapping[str, Any]) -> TaskView:
     """The family-neutral reading; adapters refine the failure reason and the video's place."""
     raw = str(body.get("status", ""))
     state = state_of(raw)
-    error = body.get("error") if isinstance(body.get("error"), Mapping) else {}
+    found = body.get("error")
+    error: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     progress = body.get("progress")
     video = None
     if state is TaskState.SUCCEEDED:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._base import Audio, Mode, ModelSpec, TaskView
+from ._base import Audio, Converter, Mode, ModelSpec, TaskView
 from ._envelope import read_envelope
 
 name = "seedance"
@@ -88,7 +88,7 @@ models = (
     ),
 )
 
-aliases = {
+aliases: dict[str, tuple[str, Converter | None]] = {
     "ratio": ("aspect_ratio", None),
     "rs": ("resolution", None),
     "dur": ("duration", None),

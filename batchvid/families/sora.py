@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from ._base import Audio, Mode, ModelSpec, TaskState, TaskView, VideoSource
+from ._base import Audio, Converter, Mode, ModelSpec, TaskState, TaskView, VideoSource
 from ._convert import size_to_aspect, to_int
 from ._envelope import read_envelope
 
@@ -31,7 +31,7 @@ models = (
     ),
 )
 
-aliases = {
+aliases: dict[str, tuple[str, Converter | None]] = {
     "seconds": ("duration", to_int),
     "size": ("aspect_ratio", size_to_aspect(_SIZES)),
     "input_reference": ("image", None),

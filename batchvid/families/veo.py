@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._base import Audio, Mode, ModelSpec, TaskView
+from ._base import Audio, Converter, Mode, ModelSpec, TaskView
 from ._convert import to_int
 from ._envelope import read_envelope
 
@@ -35,7 +35,7 @@ models = (
     _veo("veo-3.1-fast-generate-preview", {Mode.TEXT, Mode.FIRST_FRAME, Mode.FIRST_LAST}),
 )
 
-aliases = {
+aliases: dict[str, tuple[str, Converter | None]] = {
     "durationSeconds": ("duration", to_int),
     "duration_seconds": ("duration", to_int),
     "aspectRatio": ("aspect_ratio", None),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ._base import Audio, Mode, ModelSpec, TaskView
+from ._base import Audio, Converter, Mode, ModelSpec, TaskView
 from ._envelope import read_envelope
 
 name = "vidu"
@@ -49,7 +49,7 @@ def _all_models() -> tuple[ModelSpec, ...]:
 
 models = _all_models()
 
-aliases = {
+aliases: dict[str, tuple[str, Converter | None]] = {
     "reference_image_urls": ("reference_images", None),
 }
 

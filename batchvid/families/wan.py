@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from ._base import Audio, Mode, ModelSpec, TaskState, TaskView
+from ._base import Audio, Converter, Mode, ModelSpec, TaskState, TaskView
 from ._convert import to_int
 from ._envelope import dig, read_envelope
 
@@ -38,7 +38,7 @@ models = (
     _wan("wan2.5-i2v-preview", {Mode.FIRST_FRAME}, ()),
 )
 
-aliases = {
+aliases: dict[str, tuple[str, Converter | None]] = {
     "generate_audio": ("audio", None),
     "seconds": ("duration", to_int),
 }

@@ -74,8 +74,8 @@ class Simulator:
         site = web.TCPSite(runner, host, port)
         await site.start()
         self._runners.append(runner)
-        sockets = site._server.sockets if site._server else []  # noqa: SLF001 - the bound port for port 0
-        bound = sockets[0].getsockname()[1]
+        server = site._server  # noqa: SLF001 - the only way to learn the port bound for port 0
+        bound = server.sockets[0].getsockname()[1] if isinstance(server, asyncio.Server) else port
         return f"http://{host}:{bound}"
 
     async def stop(self) -> None:
@@ -194,7 +194,14 @@ class Simulator:
         if task is None:
             return _error(404, "Task does not exist", "not_found")
         self.record.polls[task.task_id] += 1
-        return web.json_response(query_answer(task, time.monotonic(), self.signed_url(task.task_id)))
+        now = time.monotonic()
+        ttl = None
+        if self.config.expire_first_urls and task.phase(now) == "succeeded" and not task.extra.get("url_given"):
+            task.extra["url_given"] = True
+            ttl = -60.0
+        if task.veo_style == "data" and task.family == "veo" and task.phase(now) == "succeeded":
+            self.record.served_sha256[task.task_id] = task.video.sha256  # the video rides in this answer
+        return web.json_response(query_answer(task, now, self.signed_url(task.task_id, ttl)))
 
     async def _download(self, request: web.Request) -> web.StreamResponse:
         task = self.tasks.get(request.query.get("id", ""))

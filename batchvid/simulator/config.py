@@ -35,6 +35,8 @@ class SimConfig:
     unknown_status_rate: float = 0.0
     #: signed storage URLs stop working after this many seconds
     url_ttl: float = 3600.0
+    #: the first URL given for each task has already expired (clients must ask again)
+    expire_first_urls: bool = False
     #: bytes of each video (the tiny MP4 padded with `free` boxes); 0 = as small as it comes
     video_bytes: int = 0
     #: how Veo reports its video: "string", "list", "data" or "mixed" (chosen per task)

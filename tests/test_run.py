@@ -1,0 +1,194 @@
+"""batchvid run end to end: the real client against the simulator over 127.0.0.1."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import MANIFESTS, SIM_KEY
+
+from batchvid.lock import FolderLock
+
+Run = Callable[..., tuple[int, str, str]]
+Sim = Callable[..., Any]
+
+
+def ledger(out: Path) -> list[dict[str, str]]:
+    with open(out / "ledger.csv", encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def states(out: Path) -> dict[str, str]:
+    with sqlite3.connect(out / "journal.sqlite") as db:
+        return dict(db.execute("SELECT id, state FROM shots"))
+
+
+def test_every_family_end_to_end(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
+    sim = simulator(veo_url_style="mixed", seed=3)
+    code, out, err = run_batch(MANIFESTS / "demo.yaml", sim)
+    assert code == 0, out + err
+    rows = ledger(tmp_path / "out")
+    assert len(rows) == 9 and {r["status"] for r in rows} == {"done"}
+    for row in rows:
+        video = (tmp_path / "out" / row["output"]).read_bytes()
+        assert hashlib.sha256(video).hexdigest() == row["sha256"] == sim.record.served_sha256[row["task_id"]]
+        assert int(row["bytes"]) == len(video) and video[4:8] == b"ftyp"
+    assert len(sim.record.created()) == 9
+    assert sim.record.storage_auth_headers == 0
+    assert not list((tmp_path / "out").glob("*.part"))
+    by_id = {r["shot_id"]: r for r in rows}
+    assert by_id["hero-1080p"]["billed_usd"] == "0.6165"  # model_price x seconds x group_ratio
+    assert by_id["kitten-night"]["estimated_usd"] == "0.80" and by_id["kitten-night"]["billed_usd"] == ""
+    assert by_id["waves"]["billed_usd"] == "0.27"  # Seedance: 108,000 tokens at $2.5 per million
+    assert "9 done" in out
+
+
+def test_a_second_run_sends_nothing(simulator: Sim, run_batch: Run) -> None:
+    sim = simulator()
+    assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0
+    polls, made = sum(sim.record.polls.values()), len(sim.record.submissions)
+    code, _, err = run_batch(MANIFESTS / "wan.yaml", sim)
+    assert code == 0 and "plan: 5 done" in err
+    assert (sum(sim.record.polls.values()), len(sim.record.submissions)) == (polls, made)
+
+
+def test_a_changed_shot_is_new_work(simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path]) -> None:
+    sim = simulator()
+    text = ("version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: %s}\n"
+            "  - {id: b, model: sora-2, prompt: q}\n")
+    assert run_batch(write_manifest(text % "one"), sim)[0] == 0
+    code, _, err = run_batch(write_manifest(text % "two"), sim)
+    assert code == 0 and "plan: 1 changed, 1 done" in err
+    assert [s.body["prompt"] for s in sim.record.created()] == ["one", "q", "two"]
+
+
+def test_shots_in_flight_are_polled_not_resubmitted(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
+    sim = simulator(render_seconds=(0.3, 0.3))
+    assert run_batch(MANIFESTS / "wan.yaml", sim, "--deadline-minutes", "0.001")[0] == 1  # gives up waiting
+    assert set(states(tmp_path / "out").values()) == {"submitted"}
+    code, _, err = run_batch(MANIFESTS / "wan.yaml", sim)
+    assert code == 0 and "plan: 5 in-flight" in err
+    assert len(sim.record.created()) == 5
+
+
+def test_interrupted_submit_is_uncertain_and_not_resent(simulator: Sim, run_batch: Run, tmp_path: Path,
+                                                         write_manifest: Callable[..., Path]) -> None:
+    sim = simulator()
+    manifest = write_manifest("version: 1\nshots:\n  - {id: a, model: sora-2, prompt: p}\n")
+    assert run_batch(manifest, sim, "--deadline-minutes", "0.0001")[0] == 1
+    with sqlite3.connect(tmp_path / "out" / "journal.sqlite") as db:  # as a kill -9 during the POST leaves it
+        db.execute("UPDATE shots SET state='submitting', task_id=NULL")
+    before = len(sim.record.submissions)
+    code, out, err = run_batch(manifest, sim)
+    assert code == 1 and "plan: 1 uncertain" in err and "a: uncertain" in out
+    assert len(sim.record.submissions) == before
+    code, _, err = run_batch(manifest, sim, "--resubmit-uncertain")
+    assert code == 0 and "plan: 1 retry" in err and len(sim.record.submissions) == before + 1
+
+
+def test_half_written_download_is_finished(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
+    sim = simulator()
+    assert run_batch(MANIFESTS / "veo.yaml", sim)[0] == 0
+    out = tmp_path / "out"
+    video = out / "veo31-frames.mp4"
+    (out / "veo31-frames.mp4.part").write_bytes(video.read_bytes()[:100])
+    video.unlink()
+    with sqlite3.connect(out / "journal.sqlite") as db:
+        db.execute("UPDATE shots SET state='downloading' WHERE id='veo31-frames'")
+    created = len(sim.record.created())
+    assert run_batch(MANIFESTS / "veo.yaml", sim)[0] == 0
+    assert video.read_bytes()[4:8] == b"ftyp" and not (out / "veo31-frames.mp4.part").exists()
+    assert len(sim.record.created()) == created
+
+
+def test_a_deleted_video_is_downloaded_again_without_resubmitting(simulator: Sim, run_batch: Run,
+                                                                   tmp_path: Path) -> None:
+    sim = simulator()
+    assert run_batch(MANIFESTS / "sora.yaml", sim)[0] == 0
+    (tmp_path / "out" / "cat-portrait.mp4").unlink()
+    code, _, err = run_batch(MANIFESTS / "sora.yaml", sim)
+    assert code == 0 and "plan: 3 done, 1 download" in err
+    assert (tmp_path / "out" / "cat-portrait.mp4").is_file() and len(sim.record.created()) == 4
+
+
+def test_429_and_5xx_storms_create_no_duplicates(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
+    sim = simulator(submit_429_rate=0.3, poll_429_rate=0.3, retry_after=0.05, error_rate=0.15, error_burst=2,
+                    malformed_rate=0.05, seed=11)
+    code, out, err = run_batch(MANIFESTS / "seedance.yaml", sim)
+    created = [s.task_id for s in sim.record.created()]
+    uncertain = [r for r in ledger(tmp_path / "out") if r["status"] == "uncertain"]
+    # a 200 whose body is broken may hide a created task: those shots are uncertain, never resent
+    assert len(created) == 7 and code == (1 if uncertain else 0), out + err
+    assert sim.record.faults["429"] > 0 and sim.record.faults["5xx"] > 0
+
+
+def test_expired_urls_are_refreshed(simulator: Sim, run_batch: Run) -> None:
+    sim = simulator(expire_first_urls=True)
+    assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0
+    assert all(count >= 2 for count in sim.record.polls.values())
+
+
+def test_failed_tasks_cost_nothing_and_exit_1(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
+    sim = simulator(fail_rate=1.0)
+    code, out, _ = run_batch(MANIFESTS / "sora.yaml", sim)
+    assert code == 1 and "content_policy_violation" in out
+    assert {(r["status"], r["billed_usd"]) for r in ledger(tmp_path / "out")} == {("failed", "0")}
+
+
+def test_max_cost_refuses_before_any_submit(simulator: Sim, run_batch: Run) -> None:
+    sim = simulator()
+    code, _, err = run_batch(MANIFESTS / "wan.yaml", sim, "--max-cost", "1")
+    assert code == 2 and "exceeds --max-cost" in err
+    assert sim.record.submissions == []
+    assert run_batch(MANIFESTS / "wan.yaml", sim, "--max-cost", "3.2595", "--concurrency", "8")[0] == 0
+
+
+def test_missing_key_says_how_to_set_it(cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("BATCHVID_API_KEY", raising=False)
+    code, _, err = cli("run", MANIFESTS / "wan.yaml", "--out", tmp_path / "o")
+    assert code == 2
+    assert err.strip() == ("batchvid: error: no API key for the wan models: set the environment variable "
+                           "BATCHVID_API_KEY (export BATCHVID_API_KEY=sk-...), or rehearse for free with --simulate")
+
+
+def test_invalid_manifest_exits_2_and_sends_nothing(simulator: Sim, run_batch: Run,
+                                                    write_manifest: Callable[..., Path]) -> None:
+    sim = simulator()
+    code, _, err = run_batch(write_manifest("version: 1\nshots: [{id: a, model: sora-2, prompt: p, seed: 1}]\n"), sim)
+    assert code == 2 and "seed: not supported by sora-2" in err and sim.record.submissions == []
+
+
+def test_a_second_run_on_the_same_folder_is_refused(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
+    sim = simulator()
+    (tmp_path / "out").mkdir()
+    with FolderLock(tmp_path / "out"):
+        code, _, err = run_batch(MANIFESTS / "wan.yaml", sim)
+    assert code == 1 and "another batchvid run" in err and sim.record.submissions == []
+
+
+def test_the_key_is_written_nowhere(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
+    sim = simulator(fail_rate=0.3, seed=5)
+    code, out, err = run_batch(MANIFESTS / "demo.yaml", sim, "-vv", "--concurrency", "3")
+    assert SIM_KEY not in out + err
+    for path in (tmp_path / "out").iterdir():
+        assert SIM_KEY.encode() not in path.read_bytes(), path
+
+
+def test_status_summarises_the_folder(simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path) -> None:
+    sim = simulator(fail_rate=1.0)
+    run_batch(MANIFESTS / "vidu.yaml", sim)
+    code, out, _ = cli("status", tmp_path / "out")
+    assert code == 0 and out.splitlines()[0] == "4 shots: 4 failed"
+    assert cli("status", tmp_path)[0] == 1
+
+
+def test_simulate_flag_runs_the_demo_without_a_key(cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("BATCHVID_API_KEY", raising=False)
+    code, out, _ = cli("run", MANIFESTS / "demo.yaml", "--simulate", "--out", tmp_path / "o", "--poll-interval",
+                       "0.2", "--rate", "100/s", "--no-progress")
+    assert code == 0 and "9 done" in out
