@@ -109,9 +109,11 @@ class Gateway:
     def __repr__(self) -> str:  # never shows the key
         return f"Gateway({self.base_url!r})"
 
-    async def submit(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def submit(self, body: dict[str, Any], *, paced: bool = False) -> dict[str, Any]:
+        """POST one task. `paced`: the caller already waited for its rate-limit slot."""
         assert self._submit_session is not None
-        await self.limiter.acquire()
+        if not paced:
+            await self.limiter.acquire()
         url = f"{self.base_url}/v1/video/generations"
         try:
             async with self._submit_session.post(url, json=body, headers=self._auth, allow_redirects=False) as resp:

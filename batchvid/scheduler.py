@@ -239,9 +239,12 @@ class Runner:
         body = shot.request()
         cost = self.quotes[shot.id].cost_usd or Decimal(0)
         for attempt in range(MAX_SUBMIT_TRIES):
+            # Wait for the rate-limit slot first: only a POST about to leave is `submitting`, so a kill
+            # while waiting does not make the shot uncertain.
+            await gateway.limiter.acquire()
             self.journal.mark_submitting(shot.id)  # committed BEFORE the POST
             try:
-                answer = await gateway.submit(body)
+                answer = await gateway.submit(body, paced=True)
             except Transient as exc:
                 # Nothing was created (429, 5xx, refused connection): safe to send again.
                 self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")

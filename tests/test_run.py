@@ -192,3 +192,30 @@ def test_simulate_flag_runs_the_demo_without_a_key(cli: Run, monkeypatch: pytest
     code, out, _ = cli("run", MANIFESTS / "demo.yaml", "--simulate", "--out", tmp_path / "o", "--poll-interval",
                        "0.2", "--rate", "100/s", "--no-progress")
     assert code == 0 and "9 done" in out
+
+
+def test_ctrl_c_saves_state_and_exits_130(simulator: Sim, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    sim = simulator(render_seconds=(3.0, 3.0))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "batchvid", "run", str(MANIFESTS / "wan.yaml"), "--base-url", sim.base_url,
+               "--out", str(out), "--poll-interval", "0.2", "--rate", "100/s", "--no-progress"]
+    proc = subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    for _ in range(100):
+        time.sleep(0.1)
+        if (out / "journal.sqlite").exists() and list(states(out).values()).count("submitted") >= 4:
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "stopping" in err and "Traceback" not in err
+    assert "submitting" not in states(out).values()  # a POST under way was let finish and recorded
+    created = len(sim.record.created())
+    code = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True, timeout=60).returncode
+    assert code == 0 and len(sim.record.created()) == 5 >= created

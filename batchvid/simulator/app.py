@@ -204,6 +204,12 @@ class Simulator:
         return web.json_response(query_answer(task, now, self.signed_url(task.task_id, ttl)))
 
     async def _download(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._download_body(request)
+        except ConnectionError:  # the client went away (killed, or timed out): nothing to answer
+            return web.Response(status=499)
+
+    async def _download_body(self, request: web.Request) -> web.StreamResponse:
         task = self.tasks.get(request.query.get("id", ""))
         if task is None:
             return _error(404, "Task does not exist", "not_found")
@@ -237,6 +243,12 @@ class Simulator:
         return response
 
     async def _storage(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._storage_body(request)
+        except ConnectionError:
+            return web.Response(status=499)
+
+    async def _storage_body(self, request: web.Request) -> web.StreamResponse:
         self.record.storage_requests += 1
         if "Authorization" in request.headers:
             self.record.storage_auth_headers += 1

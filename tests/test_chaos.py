@@ -1,0 +1,24 @@
+"""The crash-and-resume storm in its reduced form: SIGKILL at 5 seeded instants, then resume."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def test_kill_storm_loses_nothing_and_pays_nothing_twice() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "chaos.py"), "--shots", "30", "--kills", "5", "--seed", "3"],
+        capture_output=True, text=True, timeout=240,
+    )
+    report = json.loads(result.stdout)
+    assert report["kills"] >= 1
+    assert report["duplicate_submissions"] == 0
+    assert report["lost"] == 0, report["lost_detail"]
+    assert report["sha256_mismatches"] == 0 and report["part_files_left"] == 0
+    assert report["ledger_rows"] == 30 and report["ledger_unchanged_after_resume"]
+    assert report["requests_on_extra_resume"] == 0 and report["storage_auth_headers"] == 0
+    assert result.returncode == 0
