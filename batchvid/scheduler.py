@@ -137,7 +137,9 @@ class Runner:
 
     # -- the run -----------------------------------------------------------------------------
     async def run(self) -> None:
-        rows = {row.id: row for row in self.journal.rows()}
+        ids = {shot.id for shot in self.shots}
+        rows = {row.id: row for row in self.journal.rows() if row.id in ids}
+        # the cap covers this manifest's shots: what is done or may be charged is reserved already
         self.reserved = sum(
             (Decimal(r.estimated_usd) for r in rows.values()
              if r.estimated_usd and r.state in (j.SUBMITTED, j.DOWNLOADING, j.DONE, j.UNCERTAIN)),

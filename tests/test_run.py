@@ -146,6 +146,7 @@ def test_max_cost_refuses_before_any_submit(simulator: Sim, run_batch: Run) -> N
     assert code == 2 and "exceeds --max-cost" in err
     assert sim.record.submissions == []
     assert run_batch(MANIFESTS / "wan.yaml", sim, "--max-cost", "3.2595", "--concurrency", "8")[0] == 0
+    assert len(sim.record.created()) == 5
 
 
 def test_missing_key_says_how_to_set_it(cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
