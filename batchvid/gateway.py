@@ -25,7 +25,7 @@ import aiohttp
 
 from .ratelimit import RateLimiter
 
-MAX_JSON_BYTES = 64 * 1024 * 1024  # a poll answer may carry a Veo video as a data URI
+MAX_ANSWER_BYTES = 256 * 1024 * 1024  # a poll answer may carry a Veo video as a data URI
 MAX_RETRY_AFTER = 300.0
 
 
@@ -80,8 +80,9 @@ def _message(data: Any, text: str) -> str:
 class Gateway:
     def __init__(
         self, base_url: str, api_key: str, limiter: RateLimiter, *, timeout: float = 60.0,
-        connector_limit: int = 100,
+        connector_limit: int = 100, max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
+        self.max_answer_bytes = max_answer_bytes
         self.base_url = base_url.rstrip("/")
         self.limiter = limiter
         self._auth = {"Authorization": f"Bearer {api_key}"}
@@ -117,7 +118,7 @@ class Gateway:
         url = f"{self.base_url}/v1/video/generations"
         try:
             async with self._submit_session.post(url, json=body, headers=self._auth, allow_redirects=False) as resp:
-                text = await self._read_text(resp)
+                text = await self._read_text(resp, sent=True)
                 return self._answer(resp.status, resp.headers.get("Retry-After"), text, sent=True)
         except aiohttp.ClientConnectorError as exc:
             raise Transient(f"cannot connect to {self.base_url} ({exc.os_error.strerror or exc})") from None
@@ -153,15 +154,17 @@ class Gateway:
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise Transient(f"query failed: {type(exc).__name__}") from None
 
-    @staticmethod
-    async def _read_text(resp: aiohttp.ClientResponse) -> str:
-        if resp.content_length is not None and resp.content_length > MAX_JSON_BYTES:
-            raise Transient(f"answer of {resp.content_length:,} bytes is over the {MAX_JSON_BYTES:,} limit")
+    async def _read_text(self, resp: aiohttp.ClientResponse, *, sent: bool = False) -> str:
+        """The body, refused past the cap: a hostile or broken gateway cannot make us hold a gigabyte."""
+        cap = self.max_answer_bytes
+        too_big = Uncertain if sent else Rejected
+        if resp.content_length is not None and resp.content_length > cap:
+            raise too_big(f"the gateway's answer of {resp.content_length:,} bytes is over the {cap:,} byte limit")
         data = bytearray()
         async for chunk in resp.content.iter_chunked(64 * 1024):
             data += chunk
-            if len(data) > MAX_JSON_BYTES:
-                raise Transient(f"answer is over the {MAX_JSON_BYTES:,} byte limit")
+            if len(data) > cap:
+                raise too_big(f"the gateway's answer is over the {cap:,} byte limit")
         return data.decode("utf-8", errors="replace")
 
     def _answer(self, status: int, retry_after: str | None, text: str, *, sent: bool) -> dict[str, Any]:

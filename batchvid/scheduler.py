@@ -45,6 +45,8 @@ class RunSettings:
     download_concurrency: int = 4
     max_video_bytes: int = 4 * 1024**3
     download_tries: int = 5
+    max_poll_errors: int = 30  # consecutive failed polls before a task is left for the next run
+    max_answer_bytes: int = 256 * 1024**2
     backoff_cap: float = 60.0
     ledger_every: float = 2.0
 
@@ -321,6 +323,10 @@ class Runner:
                 return None
             if view is None:
                 errors += 1
+                if errors >= self.settings.max_poll_errors:
+                    self.journal.update(shot.id, error=f"{errors} polls in a row failed; task {task_id} is kept: "
+                                        "run again to re-attach")
+                    return None
                 delay = backoff(errors, None, self.settings.backoff_cap) + self.settings.poll_interval / 2
             elif view.state is TaskState.SUCCEEDED:
                 billed = self._billed(shot, view)
@@ -350,7 +356,10 @@ class Runner:
         async with self._downloads:
             for attempt in range(self.settings.download_tries):
                 if view is None or view.video is None:
-                    view = await self._query(shot, gateway, task_id, 0 if attempt == 0 else 1.0)
+                    try:
+                        view = await self._query(shot, gateway, task_id, 0 if attempt == 0 else 1.0)
+                    except Rejected as exc:
+                        view, last = None, str(exc)
                     if view is None or view.state is not TaskState.SUCCEEDED or view.video is None:
                         last = "the gateway gave no video location" if view else "could not ask the gateway"
                         await asyncio.sleep(backoff(attempt, None, self.settings.backoff_cap))
@@ -368,7 +377,7 @@ class Runner:
                         view = None  # ask the gateway for a fresh URL
                     await asyncio.sleep(backoff(attempt, None, self.settings.backoff_cap))
                     continue
-                except Transient as exc:
+                except (Transient, Rejected) as exc:
                     last = str(exc)
                     await asyncio.sleep(backoff(attempt, exc.retry_after, self.settings.backoff_cap))
                     continue

@@ -59,6 +59,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="resend shots whose submit may or may not have reached the gateway (may pay twice)")
     p.add_argument("--retry-failed", action="store_true", help="resubmit shots whose task failed")
     p.add_argument("--force", nargs="+", default=[], metavar="ID", help="rerun these shots from scratch")
+    p.add_argument("--max-video-mb", type=float, default=4096.0,
+                   help="refuse a video larger than this (default 4096)")
+    p.add_argument("--max-answer-mb", type=float, default=256.0,
+                   help="refuse a gateway answer larger than this (default 256; a Veo answer may hold its video)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -80,9 +84,12 @@ def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
     if concurrency < 1 or poll <= 0 or deadline <= 0:
         raise InputError("run settings: concurrency, poll interval and deadline must be above 0")
     max_cost = _setting(args, batch, "max_cost")
+    if args.max_video_mb <= 0 or args.max_answer_mb <= 0:
+        raise InputError("--max-video-mb and --max-answer-mb must be above 0")
     return RunSettings(
         out=out, concurrency=concurrency, rate=rate, poll_interval=poll, deadline=deadline,
         max_cost=None if max_cost is None else parse_usd(str(max_cost)),
+        max_video_bytes=int(args.max_video_mb * 1024**2), max_answer_bytes=int(args.max_answer_mb * 1024**2),
     )
 
 
@@ -156,7 +163,8 @@ async def _run(
         gateways: dict[str, Gateway] = {}
         for family, (base, key) in endpoints.items():
             limiter = limiters.setdefault(base, RateLimiter(settings.rate))  # one pace per gateway host
-            gateways[family] = await stack.enter_async_context(Gateway(base, key, limiter))
+            gateway = Gateway(base, key, limiter, max_answer_bytes=settings.max_answer_bytes)
+            gateways[family] = await stack.enter_async_context(gateway)
         storage = await stack.enter_async_context(
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=15, sock_read=60))
         )

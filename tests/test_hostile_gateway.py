@@ -1,0 +1,168 @@
+"""A gateway that lies or attacks: each bad shot is recorded with a reason, the rest go on,
+nothing is written outside the output folder, and the key goes nowhere but the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from conftest import SIM_KEY
+
+from batchvid.simulator.video import Video
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+class Servers:
+    """The liar gateway, its storage, and an 'elsewhere' host that notes every Authorization header."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.elsewhere_auth: list[str] = []
+        self.elsewhere_hits = 0
+        self.urls: dict[str, str] = {}
+        self.runners: list[web.AppRunner] = []
+
+    async def _serve(self, app: web.Application) -> str:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        self.runners.append(runner)
+        return f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+
+    async def _start(self) -> None:
+        elsewhere = web.Application()
+        elsewhere.router.add_route("*", "/{tail:.*}", self.elsewhere)
+        self.urls["elsewhere"] = await self._serve(elsewhere)
+        storage = web.Application()
+        storage.router.add_get("/good.mp4", lambda r: web.Response(body=Video("x").read(), content_type="video/mp4"))
+        storage.router.add_get("/endless.mp4", self.endless)
+        self.urls["storage"] = await self._serve(storage)
+        gateway = web.Application()
+        gateway.router.add_post("/v1/video/generations", self.submit)
+        gateway.router.add_get("/v1/video/generations/{task_id}", self.query)
+        self.urls["gateway"] = await self._serve(gateway)
+
+    async def elsewhere(self, request: web.Request) -> web.Response:
+        self.elsewhere_hits += 1
+        if "Authorization" in request.headers:
+            self.elsewhere_auth.append(request.headers["Authorization"])
+        return web.Response(body=Video("elsewhere").read(), content_type="video/mp4")
+
+    async def endless(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse()
+        await response.prepare(request)
+        await response.write(Video("x").read())
+        for _ in range(10_000):
+            await response.write(bytes(64 * 1024))
+        return response
+
+    async def submit(self, request: web.Request) -> web.StreamResponse:
+        prompt = (await request.json())["prompt"]
+        if prompt == "redirect-submit":
+            raise web.HTTPTemporaryRedirect(self.urls["elsewhere"] + "/v1/video/generations")
+        if prompt == "dotdot-task":
+            return web.json_response({"task_id": "../../../etc/passwd"})
+        return web.json_response({"task_id": f"t-{prompt}", "status": "submitted"})
+
+    async def query(self, request: web.Request) -> web.StreamResponse:
+        task = request.match_info["task_id"]
+        scenario = task.removeprefix("t-")
+        done = {"task_id": task, "status": "succeeded", "format": "mp4", "metadata": {}}
+        if scenario == "good" or task == "../../../etc/passwd":
+            return web.json_response({**done, "url": self.urls["storage"] + "/good.mp4"})
+        if scenario == "file-url":
+            return web.json_response({**done, "url": "file:///etc/passwd"})
+        if scenario == "other-port":
+            return web.json_response({**done, "url": self.urls["elsewhere"] + "/video.mp4?sig=abc"})
+        if scenario == "endless-download":
+            return web.json_response({**done, "url": self.urls["storage"] + "/endless.mp4"})
+        if scenario == "huge-data-uri":
+            return web.json_response({**done, "url": "data:video/mp4;base64," + "A" * 3_000_000})
+        if scenario == "huge-body":
+            response = web.StreamResponse(headers={"Content-Type": "application/json"})
+            response.content_length = 1024**3
+            await response.prepare(request)
+            try:
+                for _ in range(200):
+                    await response.write(b" " * 65536)
+            except ConnectionError:
+                pass
+            return response
+        if scenario == "not-json":
+            return web.Response(text="<html>oops</html>", content_type="text/html")
+        if scenario == "wrong-shape":
+            return web.json_response([1, 2, 3])
+        if scenario == "redirect-poll":
+            raise web.HTTPFound(self.urls["elsewhere"] + "/steal")
+        return web.json_response({"error": {"message": "unknown"}}, status=404)
+
+    def __enter__(self) -> Servers:
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        async def stop() -> None:
+            for runner in self.runners:
+                await runner.cleanup()
+
+        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@pytest.fixture
+def liar(monkeypatch: pytest.MonkeyPatch) -> Iterator[Servers]:
+    monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
+    with Servers() as servers:
+        yield servers
+
+
+SCENARIOS = {
+    "good": ("done", ""),
+    "dotdot-task": ("done", ""),
+    "file-url": ("failed", "download: refusing a video URL with scheme 'file'"),
+    "other-port": ("done", ""),
+    "endless-download": ("failed", "download: video is over the 1,048,576 byte limit"),
+    "huge-data-uri": ("failed", "download: data: URI video is over the 1,048,576 byte limit"),
+    "huge-body": ("failed", "poll: the gateway's answer of 1,073,741,824 bytes is over the 4,194,304 byte limit"),
+    "not-json": ("submitted", "3 polls in a row failed; task t-not-json is kept: run again to re-attach"),
+    "wrong-shape": ("submitted", "3 polls in a row failed; task t-wrong-shape is kept: run again to re-attach"),
+    "redirect-poll": ("failed", "poll: HTTP 302: the gateway redirected; redirects are not followed"),
+    "redirect-submit": ("failed", "rejected at submit: HTTP 307: the gateway redirected; redirects are not followed"),
+}
+
+
+def test_a_lying_gateway_fails_single_shots_and_never_leaks(liar: Servers, cli: Run, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import functools
+
+    import batchvid.commands.run as run_command
+    from batchvid.scheduler import RunSettings
+
+    monkeypatch.setattr(run_command, "RunSettings", functools.partial(RunSettings, max_poll_errors=3))
+    manifest = tmp_path / "m.yaml"
+    shots = "\n".join(f"  - {{id: {name}, model: wan2.5-t2v-preview, prompt: {name}}}" for name in SCENARIOS)
+    manifest.write_text(f"version: 1\nshots:\n{shots}\n")
+    out = tmp_path / "out"
+    code, stdout, stderr = cli("run", manifest, "--base-url", liar.urls["gateway"], "--out", out, "--poll-interval",
+                               "0.05", "--rate", "500/s", "--max-video-mb", "1", "--max-answer-mb", "4",
+                               "--no-progress")
+    assert code == 1
+    with open(out / "ledger.csv", newline="") as handle:
+        rows = {row["shot_id"]: row for row in csv.DictReader(handle)}
+    for name, (state, reason) in SCENARIOS.items():
+        assert (rows[name]["status"], rows[name]["error"].split(" (")[0]) == (state, reason), name
+    assert liar.elsewhere_auth == [] and liar.elsewhere_hits == 1  # only the other-port video, without the key
+    files = sorted(p.name for p in out.iterdir() if not p.name.startswith("journal.sqlite-"))
+    assert files == sorted([".batchvid.lock", "journal.sqlite", "ledger.csv", "good.mp4", "dotdot-task.mp4",
+                            "other-port.mp4"])
+    assert not (tmp_path / "etc").exists() and SIM_KEY not in stdout + stderr
