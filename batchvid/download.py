@@ -19,10 +19,16 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from .errors import FatalError
+
 CHUNK = 256 * 1024
 _B64_KEY = re.compile(rb'"base64"\s*:\s*"')
 _NOT_B64 = re.compile(rb"[^A-Za-z0-9+/=]")
 _MAX_PREFIX = 1024 * 1024
+
+
+class DiskError(FatalError):
+    """The output folder cannot take the video (full, read-only): the whole run stops, the task is kept."""
 
 
 class DownloadError(Exception):
@@ -58,7 +64,10 @@ class PartFile:
         self.max_bytes = max_bytes
         self.size = 0
         self._sha = hashlib.sha256()
-        self._file = open(self.part, "wb")  # noqa: SIM115 - closed in place() or discard()
+        try:
+            self._file = open(self.part, "wb")  # noqa: SIM115 - closed in place() or discard()
+        except OSError as exc:
+            raise DiskError(f"cannot write {self.part}: {exc.strerror}; the task is kept, run again") from None
         self._head = b""
 
     def write(self, data: bytes) -> None:
@@ -70,16 +79,27 @@ class PartFile:
         if len(self._head) < 16:
             self._head += data[: 16 - len(self._head)]
         self._sha.update(data)
-        self._file.write(data)
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            raise DiskError(f"cannot write {self.part}: {exc.strerror}; the task is kept, run again "
+                            "when there is room") from None
 
     def discard(self) -> None:
-        self._file.close()
+        try:
+            self._file.close()
+        except OSError:
+            pass  # the data is thrown away anyway
         self.part.unlink(missing_ok=True)
 
     def place(self, expected_size: int | None = None) -> Saved:
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+        except OSError as exc:
+            self.discard()
+            raise DiskError(f"cannot write {self.part}: {exc.strerror}; the task is kept, run again") from None
         problem = None
         if self.size == 0:
             problem = "the video is empty"

@@ -83,8 +83,8 @@ def read_local(base: Path, relative: str, max_bytes: int) -> LocalImage:
         raise ImageProblem(f"image {relative!r} is not a file")
     size = path.stat().st_size
     if size > min(max_bytes, _MAX_READ):
-        raise ImageProblem(f"image {relative!r} is {size / 1e6:.1f} MB; this model takes at most "
-                           f"{max_bytes / 1e6:.0f} MB")
+        raise ImageProblem(f"image {relative!r} is {size / 2**20:.1f} MiB; this model takes at most "
+                           f"{min(max_bytes, _MAX_READ) / 2**20:.0f} MiB")
     try:
         data = path.read_bytes()
     except OSError as exc:

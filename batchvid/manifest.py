@@ -82,17 +82,19 @@ def read_text(path: Path) -> str:
     try:
         size = path.stat().st_size
         if not path.is_file():
-            raise ManifestInvalid([Problem(str(path), 0, "not a file")])
+            raise ManifestInvalid([Problem(str(path), 1, "not a file")])
         if size > MAX_MANIFEST_BYTES:
             raise ManifestInvalid(
-                [Problem(str(path), 0, f"manifest is {size / 1e6:.0f} MB; the limit is "
-                         f"{MAX_MANIFEST_BYTES / 1e6:.0f} MB")]
+                [Problem(str(path), 1, f"manifest is {size / 2**20:.0f} MiB; the limit is "
+                         f"{MAX_MANIFEST_BYTES / 2**20:.0f} MiB")]
             )
         data = path.read_bytes()
     except FileNotFoundError:
-        raise ManifestInvalid([Problem(str(path), 0, "no such file")]) from None
+        raise ManifestInvalid([Problem(str(path), 1, "no such file")]) from None
     except OSError as exc:
-        raise ManifestInvalid([Problem(str(path), 0, f"cannot read: {exc.strerror}")]) from None
+        raise ManifestInvalid([Problem(str(path), 1, f"cannot read: {exc.strerror}")]) from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ManifestInvalid([Problem(str(path), 1, "UTF-16 text; save the manifest as UTF-8")])
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise ManifestInvalid([Problem(str(path), line, "binary data (a NUL byte); a manifest is UTF-8 text")])
@@ -317,8 +319,8 @@ def _matrix(base: RawShot, matrix: Any, line: int, out: _Collector) -> list[RawS
     count = 1
     for key, values in matrix.items():
         if key in ("id", "matrix") or (key != "model" and not _known_field(str(key))):
-            out.add(line, f"matrix: {key!r} cannot vary{did_you_mean(str(key), _field_choices())}",
-                    shot=label, field="matrix")
+            hint = "" if key in ("id", "matrix") else did_you_mean(str(key), _field_choices())
+            out.add(line, f"matrix: {key!r} cannot vary{hint}", shot=label, field="matrix")
             return []
         if not isinstance(values, list) or not values:
             out.add(line, f"matrix: {key} must be a non-empty list", shot=label, field="matrix")

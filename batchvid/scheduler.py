@@ -23,6 +23,7 @@ import aiohttp
 
 from . import download, ledger
 from . import journal as j
+from .errors import FatalError
 from .families._base import TaskState, TaskView
 from .gateway import AuthError, Gateway, Rejected, Transient, Uncertain
 from .pricing import PriceTable, Quote, billed_usd
@@ -54,9 +55,9 @@ class RunSettings:
 OFFPEAK_DEADLINE = 49 * 3600.0  # Vidu off-peak tasks may take up to 48 h
 
 
-def backoff(attempt: int, retry_after: float | None, cap: float) -> float:
+def backoff(attempt: int, retry_after: float | None, cap: float, base: float = 0.5) -> float:
     """Exponential backoff with full jitter, never shorter than the server's Retry-After."""
-    delay = random.uniform(0, min(cap, 0.5 * 2**attempt))
+    delay = random.uniform(0, min(cap, base * 2**attempt))
     return max(delay, retry_after or 0.0)
 
 
@@ -153,8 +154,6 @@ class Runner:
                 self._tasks[shot.id] = asyncio.create_task(self._drive(shot, rows[shot.id]), name=shot.id)
             results = await asyncio.gather(*self._tasks.values(), return_exceptions=True)
             for result in results:
-                if isinstance(result, AuthError):
-                    raise result
                 if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
                     raise result
         finally:
@@ -180,7 +179,10 @@ class Runner:
     async def _drive(self, shot: Shot, row: j.Row) -> None:
         try:
             await self._lifecycle(shot, row)
-        except (AuthError, asyncio.CancelledError):
+        except asyncio.CancelledError:
+            raise
+        except (AuthError, FatalError):
+            self.stop()  # the whole run stops; every state is already committed
             raise
         except Exception as exc:  # noqa: BLE001 - one shot's surprise must not stop the batch
             log.exception("shot %s: unexpected error", shot.id)
@@ -327,7 +329,8 @@ class Runner:
                     self.journal.update(shot.id, error=f"{errors} polls in a row failed; task {task_id} is kept: "
                                         "run again to re-attach")
                     return None
-                delay = backoff(errors, None, self.settings.backoff_cap) + self.settings.poll_interval / 2
+                interval = self.settings.poll_interval
+                delay = interval / 2 + backoff(errors, None, self.settings.backoff_cap, base=interval / 2)
             elif view.state is TaskState.SUCCEEDED:
                 billed = self._billed(shot, view)
                 self.journal.update(shot.id, state=j.DOWNLOADING, billed_usd=None if billed is None else str(billed),

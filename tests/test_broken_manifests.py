@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from conftest import MANIFESTS
 
 HEAD = "version: 1\nshots:\n"
 WAN = "  - {id: a, model: wan2.5-t2v-preview, prompt: p"
@@ -88,14 +90,58 @@ CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
                         ["m.yaml:2: run: unknown key 'concurency' (did you mean 'concurrency'?)"]),
     "defaults-typo": ("version: 1\ndefaults: {resolutoin: 720p}\nshots:\n" + WAN + "}\n",
                       ["m.yaml:2: defaults: unknown field 'resolutoin' (did you mean 'resolution'?)"]),
+    "huge-file": (b"# " + b"x" * (21 * 1024 * 1024) + b"\n",
+                  ["m.yaml:1: manifest is 21 MiB; the limit is 20 MiB"]),
+    "megabyte-prompt": (HEAD + "  - {id: a, model: wan2.5-t2v-preview, prompt: " + "w" * 1_000_000 + "}\n",
+                        ["m.yaml:3: shot 'a' (wan2.5-t2v-preview): prompt: is 1,000,000 characters; the limit is "
+                         "20,000"]),
+    "nul-in-id": (HEAD + '  - {id: "a\\0b", model: wan2.5-t2v-preview, prompt: p}\n',
+                  ["m.yaml:3: shot 'a\x00b' (wan2.5-t2v-preview): id: must be 1-120 characters of A-Z a-z 0-9 . _ - "
+                   "(it names the output file)"]),
+    "utf16": ("version: 1\nshots: []\n".encode("utf-16"), ["m.yaml:1: UTF-16 text; save the manifest as UTF-8"]),
+    "unknown-family": ("version: 1\ngateway: {families: {kling: {base_url: 'https://x'}}}\nshots:\n" + WAN + "}\n",
+                       ["m.yaml:2: gateway.families: unknown family 'kling'"]),
+    "image-too-big": (HEAD + "  - {id: a, model: wan2.5-i2v-preview, prompt: p, image: big.png}\n",
+                      ["m.yaml:3: shot 'a' (wan2.5-i2v-preview): image: image 'big.png' is 6.0 MiB; this model takes "
+                       "at most 5 MiB"]),
+    "image-symlink-out": (HEAD + "  - {id: a, model: wan2.5-i2v-preview, prompt: p, image: link.png}\n",
+                          ["m.yaml:3: shot 'a' (wan2.5-i2v-preview): image: image 'link.png' is outside the "
+                           "manifest's folder"]),
+    "sora-wrong-frame-size": (HEAD + "  - {id: a, model: sora-2, prompt: p, image: small.png, aspect_ratio: '16:9'}\n",
+                              ["m.yaml:3: shot 'a' (sora-2): image: is 720x1280; sora-2 needs exactly 1280x720 for "
+                               "aspect_ratio 16:9"]),
+    "matrix-id": (HEAD + WAN + ", matrix: {id: [x, y]}}\n",
+                  ["m.yaml:3: shot 'a': matrix: matrix: 'id' cannot vary"]),
+    "flow-list-prompt": (HEAD + WAN.replace("prompt: p", "prompt: [a, b]") + "}\n",
+                         ["m.yaml:3: shot 'a' (wan2.5-t2v-preview): prompt: must be a string; got ['a', 'b']"]),
 }
+
+
+def _setup(name: str, folder: Path) -> None:
+    """Files some corpus entries point at."""
+    png = (MANIFESTS / "images" / "portrait.png").read_bytes()  # 720x1280
+    if name == "image-too-big":
+        (folder / "big.png").write_bytes(png + bytes(6 * 1024 * 1024 - len(png)))
+    elif name == "image-symlink-out":
+        outside = folder.parent / f"{folder.name}-outside.png"
+        outside.write_bytes(png)
+        (folder / "link.png").symlink_to(outside)
+    elif name == "sora-wrong-frame-size":
+        (folder / "small.png").write_bytes(png)
+
+
+def _write(name: str, folder: Path) -> Path:
+    text = CORPUS[name][0]
+    path = folder / "m.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    _setup(name, folder)
+    return path
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_broken_manifest(name: str, tmp_path: Path, cli: Callable[..., tuple[int, str, str]]) -> None:
-    text, expected = CORPUS[name]
-    path = tmp_path / "m.yaml"
-    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    expected = CORPUS[name][1]
+    path = _write(name, tmp_path)
     code, out, err = cli("validate", path)
     lines = out.replace(str(path), "m.yaml").splitlines()
     assert code == 1
@@ -104,5 +150,16 @@ def test_broken_manifest(name: str, tmp_path: Path, cli: Callable[..., tuple[int
     assert "Traceback" not in out + err
 
 
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_run_refuses_a_broken_manifest_and_sends_nothing(name: str, tmp_path: Path, simulator: Callable[..., Any],
+                                                          cli: Callable[..., tuple[int, str, str]]) -> None:
+    sim = simulator()
+    path = _write(name, tmp_path)
+    code, out, err = cli("run", path, "--base-url", sim.base_url, "--out", tmp_path / "out")
+    assert code == 2 and "Traceback" not in out + err
+    assert err.replace(str(path), "m.yaml").splitlines()[: len(CORPUS[name][1])] == CORPUS[name][1]
+    assert sim.record.submissions == [] and not (tmp_path / "out").exists()
+
+
 def test_corpus_is_large_enough() -> None:
-    assert len(CORPUS) >= 25
+    assert len(CORPUS) >= 40

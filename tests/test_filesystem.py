@@ -1,0 +1,84 @@
+"""The output folder: corrupt or newer journals, a full disk, stale locks; nothing lost, nothing sent twice."""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import MANIFESTS
+
+Run = Callable[..., tuple[int, str, str]]
+Sim = Callable[..., Any]
+
+
+def test_a_corrupt_journal_is_a_clear_message(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
+    sim = simulator()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "journal.sqlite").write_bytes(b"this is not a database" * 100)
+    code, _, err = run_batch(MANIFESTS / "wan.yaml", sim)
+    assert code == 1 and "journal.sqlite is not a usable journal" in err and "Traceback" not in err
+    assert sim.record.submissions == []
+    assert (out / "journal.sqlite").read_bytes().startswith(b"this is not")  # left as it was
+
+
+def test_a_journal_from_a_newer_batchvid_is_refused(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
+    sim = simulator()
+    assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0
+    with sqlite3.connect(tmp_path / "out" / "journal.sqlite") as db:
+        db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    made = len(sim.record.submissions)
+    code, _, err = run_batch(MANIFESTS / "wan.yaml", sim, "--force", "wan-text")
+    assert code == 1 and "written by a newer batchvid (journal version 99)" in err
+    assert len(sim.record.submissions) == made
+
+
+def test_a_full_disk_keeps_the_task_for_the_next_run(simulator: Sim, run_batch: Run, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from batchvid import download
+
+    sim = simulator()
+
+    class FullDisk:
+        def __init__(self, path: Path, mode: str) -> None:
+            self.real = open(path, mode)  # noqa: SIM115
+
+        def write(self, data: bytes) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.real, name)
+
+    monkeypatch.setattr(download, "open", FullDisk, raising=False)
+    code, _, err = run_batch(MANIFESTS / "wan.yaml", sim)
+    assert code == 1 and "No space left on device; the task is kept" in err and "Traceback" not in err
+    assert not list((tmp_path / "out").glob("*.part"))
+    monkeypatch.delattr(download, "open")
+    made = len(sim.record.created())
+    assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0
+    assert len(sim.record.created()) == made == 5
+
+
+def test_a_stale_lock_from_a_killed_run_does_not_block(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
+    sim = simulator(render_seconds=(5.0, 5.0))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "batchvid", "run", str(MANIFESTS / "wan.yaml"), "--base-url",
+                             sim.base_url, "--out", str(out), "--no-progress"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        if (out / ".batchvid.lock").exists() and (out / ".batchvid.lock").read_text():
+            break
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    sim.config.render_seconds = (0.05, 0.1)
+    code, _, err = run_batch(MANIFESTS / "wan.yaml", sim)
+    assert "another batchvid run" not in err
+    assert code in (0, 1)
