@@ -172,6 +172,10 @@ class Gateway:
             data = json.loads(text) if text else None
         except json.JSONDecodeError:
             data = None
+        if status == 429:
+            self.limiter.throttled(retry_after_seconds(retry_after))
+        else:
+            self.limiter.succeeded()
         if status == 200:
             if not isinstance(data, dict):
                 kind = Uncertain if sent else Transient

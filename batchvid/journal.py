@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import polling
 from .errors import FatalError
 
 SCHEMA_VERSION = 1
@@ -53,6 +54,12 @@ CREATE TABLE IF NOT EXISTS shots (
     finished_at TEXT,
     updated_at TEXT,
     position INTEGER
+);
+CREATE TABLE IF NOT EXISTS render_times (
+    model TEXT NOT NULL,
+    resolution TEXT NOT NULL,
+    seconds INTEGER NOT NULL,
+    render_s REAL NOT NULL
 );
 """
 
@@ -159,6 +166,19 @@ class Journal:
                 f"INSERT OR REPLACE INTO shots ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
                 [tuple(getattr(row, column) for column in COLUMNS) for row in rows],
             )
+
+    def render_times(self) -> polling.RenderTimes:
+        """Render times learned by earlier runs, for adaptive polling."""
+        times = polling.RenderTimes()
+        for model, resolution, seconds, render_s in self.db.execute(
+            "SELECT model, resolution, seconds, render_s FROM render_times ORDER BY rowid DESC LIMIT 5000"
+        ):
+            times.add((model, resolution, seconds), render_s)
+        return times
+
+    def add_render_times(self, rows: Iterable[tuple[str, str, int, float]]) -> None:
+        with _transaction(self.db):
+            self.db.executemany("INSERT INTO render_times VALUES (?, ?, ?, ?)", list(rows))
 
     def mark_submitting(self, shot_id: str) -> None:
         with _transaction(self.db):

@@ -1,7 +1,8 @@
 """Request pacing shared by everything that talks to one gateway.
 
 Slots are spaced exactly 1/rate apart, so there is never a burst above the rate (the known trap of
-token buckets: AsyncLimiter(n, period) lets n through at once). A 429 pauses every caller.
+token buckets: AsyncLimiter(n, period) lets n through at once). A 429 pauses every caller and
+halves the rate; successes win it back additively (AIMD); the user's rate is a ceiling.
 All time comes from the loop's clock.
 """
 
@@ -11,15 +12,31 @@ import asyncio
 
 
 class RateLimiter:
-    """At most `rate` acquisitions per second, evenly spaced; `pause()` holds everyone back."""
+    """At most `rate` acquisitions per second, evenly spaced; adapts below its ceiling after 429s.
 
-    __slots__ = ("interval", "_next", "_paused_until")
+    Example::
+
+        limiter = RateLimiter(2.0)      # the user's limit: a ceiling, never exceeded
+        await limiter.acquire()         # before every request to the gateway
+        limiter.throttled(retry_after)  # on 429: halve the rate and pause everyone
+        limiter.succeeded()             # on success: win the rate back step by step
+    """
+
+    __slots__ = ("ceiling", "rate", "cuts", "_next", "_paused_until")
 
     def __init__(self, rate: float | None) -> None:
-        #: seconds between two slots; 0 means unlimited
-        self.interval = 0.0 if not rate else 1.0 / rate
+        #: the user's limit (requests per second); None means unlimited
+        self.ceiling = rate or None
+        #: the rate in force now: the ceiling, or less after 429s
+        self.rate = self.ceiling
+        #: how many times a 429 cut the rate
+        self.cuts = 0
         self._next = 0.0
         self._paused_until = 0.0
+
+    @property
+    def interval(self) -> float:
+        return 1.0 / self.rate if self.rate else 0.0
 
     async def acquire(self) -> None:
         loop = asyncio.get_running_loop()
@@ -30,9 +47,21 @@ class RateLimiter:
             await asyncio.sleep(slot - now)
 
     def pause(self, seconds: float) -> None:
-        """After a 429: nobody sends until `seconds` from now."""
+        """Nobody sends until `seconds` from now."""
         until = asyncio.get_running_loop().time() + seconds
         self._paused_until = max(self._paused_until, until)
+
+    def throttled(self, retry_after: float | None) -> None:
+        """A 429: cut the rate multiplicatively and pause as the server asked (or one new interval)."""
+        if self.ceiling is not None and self.rate is not None:
+            self.rate = max(self.ceiling / 64, self.rate / 2)
+            self.cuts += 1
+        self.pause(retry_after if retry_after is not None else max(self.interval, 1.0))
+
+    def succeeded(self) -> None:
+        """An answer that was not a 429: recover additively, never above the ceiling."""
+        if self.ceiling is not None and self.rate is not None and self.rate < self.ceiling:
+            self.rate = min(self.ceiling, self.rate + self.ceiling / 20)
 
 
 def parse_rate(text: str) -> float:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import aiohttp
 
-from . import download, ledger
+from . import download, ledger, polling
 from . import journal as j
 from .errors import FatalError
 from .families._base import TaskState, TaskView
@@ -50,6 +50,7 @@ class RunSettings:
     max_answer_bytes: int = 256 * 1024**2
     backoff_cap: float = 60.0
     ledger_every: float = 2.0
+    fixed_polling: bool = False  # poll every poll_interval instead of adaptively (the baseline)
 
 
 OFFPEAK_DEADLINE = 49 * 3600.0  # Vidu off-peak tasks may take up to 48 h
@@ -137,6 +138,8 @@ class Runner:
         self._posting: set[str] = set()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._unknown_statuses: set[str] = set()
+        self.planner = polling.PollPlanner(settings.poll_interval, journal.render_times(), settings.fixed_polling)
+        self._new_render_times: list[tuple[str, str, int, float]] = []
 
     # -- the run -----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -162,7 +165,7 @@ class Runner:
             for task in self._tasks.values():
                 task.cancel()
             await asyncio.gather(*helpers, *self._tasks.values(), return_exceptions=True)
-            ledger.write(self.journal, self.settings.out)
+            self._flush()
 
     def stop(self) -> None:
         """Ctrl-C: submit nothing more; let a POST under way record its task id; drop the rest."""
@@ -174,7 +177,14 @@ class Runner:
     async def _keep_ledger(self) -> None:
         while True:
             await asyncio.sleep(self.settings.ledger_every)
-            ledger.write(self.journal, self.settings.out)
+            self._flush()
+
+    def _flush(self) -> None:
+        """What may be batched: learned render times (one commit) and the ledger (derived)."""
+        if self._new_render_times:
+            self.journal.add_render_times(self._new_render_times)
+            self._new_render_times = []
+        ledger.write(self.journal, self.settings.out)
 
     async def _drive(self, shot: Shot, row: j.Row) -> None:
         try:
@@ -254,8 +264,6 @@ class Runner:
             except Transient as exc:
                 # Nothing was created (429, 5xx, refused connection): safe to send again.
                 self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
-                if exc.status == 429:
-                    gateway.limiter.pause(exc.retry_after or backoff(attempt, None, self.settings.backoff_cap))
                 if attempt + 1 == MAX_SUBMIT_TRIES or self.stopping:
                     self.reserved -= cost
                     return None
@@ -288,11 +296,7 @@ class Runner:
     # -- poll ----------------------------------------------------------------------------------
     def _deadline(self, shot: Shot, submitted_at: str | None) -> float:
         limit = OFFPEAK_DEADLINE if shot.model.endswith("-offpeak") else self.settings.deadline
-        loop_now = asyncio.get_running_loop().time()
-        if submitted_at:
-            elapsed = (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(submitted_at)).total_seconds()
-            return loop_now + limit - max(elapsed, 0.0)
-        return loop_now + limit
+        return asyncio.get_running_loop().time() + limit - _age(submitted_at)
 
     async def _query(self, shot: Shot, gateway: Gateway, task_id: str, due_in: float) -> TaskView | None:
         """One poll through the heap; None when it failed in a way worth trying again."""
@@ -300,9 +304,7 @@ class Runner:
         await self._polls.turn(loop.time() + due_in)
         try:
             body = await gateway.query(task_id)
-        except Transient as exc:
-            if exc.status == 429:
-                gateway.limiter.pause(exc.retry_after or 5.0)
+        except Transient as exc:  # a 429 has already slowed the gateway's limiter down
             log.info("poll of %s: %s", shot.id, exc)
             return None
         view = shot.family.read_task(body)
@@ -316,7 +318,10 @@ class Runner:
                             ) -> TaskView | None:
         deadline = self._deadline(shot, submitted_at)
         loop = asyncio.get_running_loop()
-        delay, errors = self.settings.poll_interval, 0
+        started = loop.time() - _age(submitted_at)
+        key = (shot.model, shot.resolution, shot.seconds)
+        progress, last_poll = polling.Progress(), None
+        delay, errors = self.planner.next(key, loop.time() - started, progress), 0
         while True:
             try:
                 view = await self._query(shot, gateway, task_id, delay)
@@ -332,6 +337,7 @@ class Runner:
                 interval = self.settings.poll_interval
                 delay = interval / 2 + backoff(errors, None, self.settings.backoff_cap, base=interval / 2)
             elif view.state is TaskState.SUCCEEDED:
+                self._learn(key, last_poll, loop.time() - started)
                 billed = self._billed(shot, view)
                 self.journal.update(shot.id, state=j.DOWNLOADING, billed_usd=None if billed is None else str(billed),
                                     error=None)
@@ -343,11 +349,19 @@ class Runner:
                 self._fail(shot.id, f"task failed: {reason}")
                 return None
             else:
-                errors, delay = 0, self.settings.poll_interval
+                elapsed = loop.time() - started
+                progress.add(elapsed, view.progress)
+                errors, delay, last_poll = 0, self.planner.next(key, elapsed, progress), elapsed
             if loop.time() > deadline:
                 self.timed_out += 1
                 self.journal.update(shot.id, error=f"timed out waiting for task {task_id}; run again to re-attach")
                 return None
+
+    def _learn(self, key: polling.Key, last_running: float | None, done_seen: float) -> None:
+        """The task finished between the last poll that saw it running and this one: take the middle."""
+        seconds = done_seen if last_running is None else (last_running + done_seen) / 2
+        self.planner.times.add(key, seconds)
+        self._new_render_times.append((*key, seconds))
 
     def _billed(self, shot: Shot, view: TaskView) -> Decimal | None:
         b = view.billing
@@ -404,6 +418,13 @@ class Runner:
         except BaseException:
             part.discard()
             raise
+
+
+def _age(submitted_at: str | None) -> float:
+    """Seconds since a task was submitted (0 for one submitted just now)."""
+    if not submitted_at:
+        return 0.0
+    return max(0.0, (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(submitted_at)).total_seconds())
 
 
 def output_path(out: Path, shot_id: str) -> Path:

@@ -49,7 +49,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--concurrency", type=int, help="tasks in flight at the gateway at once (default 4)")
     p.add_argument("--rate", help="requests per second or minute to each gateway, e.g. 2/s or 120/min "
                    "(default 2/s; submits, polls and downloads share it; no burst above it)")
-    p.add_argument("--poll-interval", type=float, help="seconds between polls of a task (default 4)")
+    p.add_argument("--poll-interval", type=float, help="the base poll interval in seconds (default 4, as the "
+                   "documents advise); polls adapt around it from progress and learned render times")
+    p.add_argument("--fixed-polling", action="store_true", help="poll every --poll-interval, no adapting")
     p.add_argument("--deadline-minutes", type=float, help="give up waiting for a task after this long "
                    "(default 120; -offpeak models 49 h); its task id is kept for the next run")
     add_budget_flags(p)
@@ -90,6 +92,7 @@ def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
         out=out, concurrency=concurrency, rate=rate, poll_interval=poll, deadline=deadline,
         max_cost=None if max_cost is None else parse_usd(str(max_cost)),
         max_video_bytes=int(args.max_video_mb * 1024**2), max_answer_bytes=int(args.max_answer_mb * 1024**2),
+        fixed_polling=args.fixed_polling,
     )
 
 
@@ -214,6 +217,11 @@ def _report(journal: j.Journal, batch: Batch, settings: RunSettings, runner: Run
         print(f"  {row.id}: {row.state}: {row.error or ''}".rstrip(": "))
     if len(problems) > 20:
         print(f"  ... and {len(problems) - 20} more (see the ledger)")
+    for family, gateway in runner.gateways.items():
+        limiter = gateway.limiter
+        if limiter.cuts and limiter.rate is not None:
+            print(f"  {family}: the gateway answered 429 {limiter.cuts} time(s); the rate settled at "
+                  f"{limiter.rate:.2f}/s (ceiling {limiter.ceiling:.2f}/s)")
     if runner.over_budget:
         print(f"  {runner.over_budget} shot(s) not submitted: --max-cost ${settings.max_cost} reached")
     return 0 if not problems else 1

@@ -1,0 +1,72 @@
+"""Adaptive polling and adaptive rate control, as pure logic."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from batchvid.polling import PollPlanner, Progress, RenderTimes
+from batchvid.ratelimit import RateLimiter, parse_rate
+
+KEY = ("wan2.5-t2v-preview", "720p", 5)
+
+
+def test_cold_start_polls_at_the_documented_interval() -> None:
+    planner = PollPlanner(4.0, RenderTimes())
+    assert planner.next(KEY, 0.0, Progress()) == 4.0
+
+
+def test_progress_is_extrapolated_to_the_finish() -> None:
+    planner = PollPlanner(4.0, RenderTimes())
+    progress = Progress()
+    progress.add(10.0, 20)
+    progress.add(20.0, 40)  # 2 %/s: 100 % at 50 s
+    assert planner.next(KEY, 20.0, progress) == pytest.approx(27.0)  # 90 % of the 30 s left
+    progress.add(48.0, 96)
+    assert planner.next(KEY, 48.0, progress) == 2.0  # near the end: dense
+
+
+def test_learned_render_times_delay_the_first_poll() -> None:
+    times = RenderTimes()
+    for seconds in (100, 120, 140, 160, 180):
+        times.add(KEY, seconds)
+    planner = PollPlanner(4.0, times)
+    assert planner.next(KEY, 0.0, Progress()) == 60.0  # capped at 15 intervals
+    assert planner.next(KEY, 95.0, Progress()) == 4.5
+    assert planner.next(KEY, 120.0, Progress()) == 2.0
+    assert planner.next(("sora-2", "720p", 4), 0.0, Progress()) == 4.0  # another key knows nothing yet
+
+
+def test_fixed_polling_ignores_everything() -> None:
+    times = RenderTimes()
+    for seconds in (100, 120, 140):
+        times.add(KEY, seconds)
+    assert PollPlanner(3.0, times, fixed=True).next(KEY, 0.0, Progress()) == 3.0
+
+
+async def test_rate_is_cut_on_429_and_recovers_to_the_ceiling_only() -> None:
+    limiter = RateLimiter(10.0)
+    limiter.throttled(None)
+    limiter.throttled(0.0)
+    assert (limiter.rate, limiter.cuts) == (2.5, 2)
+    for _ in range(100):
+        limiter.succeeded()
+    assert limiter.rate == 10.0
+
+
+async def test_slots_are_evenly_spaced_without_burst() -> None:
+    limiter = RateLimiter(50.0)
+    loop = asyncio.get_running_loop()
+    times = []
+    for _ in range(6):
+        await limiter.acquire()
+        times.append(loop.time())
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert min(gaps) >= 0.019
+
+
+def test_parse_rate() -> None:
+    assert parse_rate("2/s") == 2.0 and parse_rate("120/min") == 2.0 and parse_rate("3") == 3.0
+    with pytest.raises(ValueError):
+        parse_rate("2/fortnight")
