@@ -85,6 +85,11 @@ class PartFile:
             raise DiskError(f"cannot write {self.part}: {exc.strerror}; the task is kept, run again "
                             "when there is room") from None
 
+    def _sync_close(self) -> None:
+        # No fsync: a kill -9 loses nothing the OS already has, and after a power cut a video cut
+        # short is found by its size at the next run's plan and fetched again from the same task.
+        self._file.close()
+
     def discard(self) -> None:
         try:
             self._file.close()
@@ -92,11 +97,9 @@ class PartFile:
             pass  # the data is thrown away anyway
         self.part.unlink(missing_ok=True)
 
-    def place(self, expected_size: int | None = None) -> Saved:
+    async def place(self, expected_size: int | None = None) -> Saved:
         try:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
+            self._sync_close()
         except OSError as exc:
             self.discard()
             raise DiskError(f"cannot write {self.part}: {exc.strerror}; the task is kept, run again") from None
@@ -129,12 +132,12 @@ async def from_url(session: aiohttp.ClientSession, url: str, part: PartFile) -> 
                 raise DownloadError(f"video of {resp.content_length:,} bytes is over the limit", final=True)
             async for chunk in resp.content.iter_chunked(CHUNK):
                 part.write(chunk)
-            return part.place(resp.content_length)
+            return await part.place(resp.content_length)
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise DownloadError(f"download of {redact(url)} failed: {type(exc).__name__}") from None
 
 
-def from_data_uri(uri: str, part: PartFile) -> Saved:
+async def from_data_uri(uri: str, part: PartFile) -> Saved:
     header, _, payload = uri.partition(",")
     if ";base64" not in header:
         raise DownloadError("a data: URI video must be base64", final=True)
@@ -146,7 +149,7 @@ def from_data_uri(uri: str, part: PartFile) -> Saved:
             part.write(base64.b64decode(payload[start:start + step]))
     except (binascii.Error, ValueError):
         raise DownloadError("the data: URI is not valid base64", final=True) from None
-    return part.place()
+    return await part.place()
 
 
 class Base64JsonSink:
@@ -223,4 +226,4 @@ async def from_base64_stream(chunks: AsyncIterator[bytes], part: PartFile) -> Sa
     sink = Base64JsonSink(part)
     async for chunk in chunks:
         sink.feed(chunk)
-    return part.place(sink.finish())
+    return await part.place(sink.finish())

@@ -112,7 +112,12 @@ class Plan:
 
 
 class Journal:
-    """All reads and writes of the journal; one transaction per change."""
+    """All reads and writes of the journal.
+
+    update() and mark_submitting() gather changes in an open transaction; commit() makes them durable.
+    The scheduler commits (once for every shot that changed in the same loop turn) before it acts on
+    a change: before a POST, before polling a new task id, before downloading, after a video is placed.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -142,6 +147,7 @@ class Journal:
                              "afresh (finished videos stay in the folder)") from None
 
     def close(self) -> None:
+        self.commit()
         self.db.close()
 
     # -- reading ---------------------------------------------------------------------------
@@ -157,8 +163,17 @@ class Journal:
     def update(self, shot_id: str, **values: Any) -> None:
         values["updated_at"] = now()
         assignments = ", ".join(f"{key}=?" for key in values)
-        with _transaction(self.db):
-            self.db.execute(f"UPDATE shots SET {assignments} WHERE id=?", (*values.values(), shot_id))
+        self._open()
+        self.db.execute(f"UPDATE shots SET {assignments} WHERE id=?", (*values.values(), shot_id))
+
+    def _open(self) -> None:
+        """Changes gather in one transaction until commit(): a group commit for many shots at once."""
+        if not self.db.in_transaction:
+            self.db.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        if self.db.in_transaction:
+            self.db.execute("COMMIT")
 
     def insert_many(self, rows: Iterable[Row]) -> None:
         with _transaction(self.db):
@@ -181,15 +196,17 @@ class Journal:
             self.db.executemany("INSERT INTO render_times VALUES (?, ?, ?, ?)", list(rows))
 
     def mark_submitting(self, shot_id: str) -> None:
-        with _transaction(self.db):
-            self.db.execute(
-                "UPDATE shots SET state=?, attempts=attempts+1, error=NULL, updated_at=? WHERE id=?",
-                (SUBMITTING, now(), shot_id),
-            )
+        self._open()
+        self.db.execute(
+            "UPDATE shots SET state=?, attempts=attempts+1, error=NULL, updated_at=? WHERE id=?",
+            (SUBMITTING, now(), shot_id),
+        )
 
 
 @contextlib.contextmanager
 def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    if db.in_transaction:
+        db.execute("COMMIT")  # changes gathered by update() go first
     db.execute("BEGIN IMMEDIATE")
     try:
         yield

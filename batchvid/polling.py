@@ -6,7 +6,7 @@ Three sources, best first:
 2. render times learned from finished tasks of the same model, resolution and duration (within the
    run and kept in the journal for later runs): sleep until the fastest of them would finish;
 3. nothing known yet: the documents' fixed interval.
-Near the expected end it polls densely (half the interval). `fixed` turns all of this off.
+Near the expected end it polls at the fixed interval. `fixed` turns all of this off.
 """
 
 from __future__ import annotations
@@ -55,11 +55,13 @@ class RenderTimes:
             samples.pop(len(samples) // 2)  # thin from the middle: keep the extremes
 
     def earliest(self, key: Key) -> float | None:
-        """A low quantile of the learned times: before it, the task is very likely still rendering."""
+        """A low quantile of the learned times: before it, the task is very likely still rendering.
+        With too few samples for this key, the fastest time of the same model at any setting."""
         samples = self.samples.get(key)
-        if not samples or len(samples) < MIN_SAMPLES:
-            return None
-        return samples[len(samples) // 10]
+        if samples and len(samples) >= MIN_SAMPLES:
+            return samples[len(samples) // 10]
+        same_model = [s[0] for k, s in self.samples.items() if k[0] == key[0] and len(s) >= MIN_SAMPLES]
+        return min(same_model) if same_model else None
 
 
 class PollPlanner:
@@ -67,7 +69,7 @@ class PollPlanner:
         self.interval = interval
         self.times = times
         self.fixed = fixed
-        self.dense = interval / 2
+        self.dense = interval  # near the end: the fixed interval, so latency is no worse than fixed polling
         self.longest = interval * 15
 
     def first(self, key: Key) -> float:

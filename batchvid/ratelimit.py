@@ -36,7 +36,8 @@ class RateLimiter:
 
     @property
     def interval(self) -> float:
-        return 1.0 / self.rate if self.rate else 0.0
+        # 1 % of headroom: clock jitter must not put R+1 requests into some one-second window
+        return 1.0 / (self.rate * 0.99) if self.rate else 0.0
 
     async def acquire(self) -> None:
         loop = asyncio.get_running_loop()

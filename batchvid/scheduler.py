@@ -140,6 +140,7 @@ class Runner:
         self._unknown_statuses: set[str] = set()
         self.planner = polling.PollPlanner(settings.poll_interval, journal.render_times(), settings.fixed_polling)
         self._new_render_times: list[tuple[str, str, int, float]] = []
+        self._commit_waiting: asyncio.Future[None] | None = None
 
     # -- the run -----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -167,6 +168,25 @@ class Runner:
             await asyncio.gather(*helpers, *self._tasks.values(), return_exceptions=True)
             self._flush()
 
+    async def _durable(self) -> None:
+        """Commit every change made so far; shots arriving here in the same loop turn share one commit."""
+        if self._commit_waiting is None:
+            loop = asyncio.get_running_loop()
+            self._commit_waiting = loop.create_future()
+            loop.call_soon(self._commit_now)
+        await asyncio.shield(self._commit_waiting)
+
+    def _commit_now(self) -> None:
+        waiting, self._commit_waiting = self._commit_waiting, None
+        try:
+            self.journal.commit()
+        except Exception as exc:  # noqa: BLE001 - handed to every waiter
+            if waiting is not None:
+                waiting.set_exception(exc)
+            return
+        if waiting is not None:
+            waiting.set_result(None)
+
     def stop(self) -> None:
         """Ctrl-C: submit nothing more; let a POST under way record its task id; drop the rest."""
         self.stopping = True
@@ -181,6 +201,7 @@ class Runner:
 
     def _flush(self) -> None:
         """What may be batched: learned render times (one commit) and the ledger (derived)."""
+        self.journal.commit()
         if self._new_render_times:
             self.journal.add_render_times(self._new_render_times)
             self._new_render_times = []
@@ -258,12 +279,14 @@ class Runner:
             # Wait for the rate-limit slot first: only a POST about to leave is `submitting`, so a kill
             # while waiting does not make the shot uncertain.
             await gateway.limiter.acquire()
-            self.journal.mark_submitting(shot.id)  # committed BEFORE the POST
+            self.journal.mark_submitting(shot.id)
+            await self._durable()  # committed BEFORE the POST
             try:
                 answer = await gateway.submit(body, paced=True)
             except Transient as exc:
                 # Nothing was created (429, 5xx, refused connection): safe to send again.
                 self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
+                await self._durable()  # nothing was created: a kill now must not leave it `submitting`
                 if attempt + 1 == MAX_SUBMIT_TRIES or self.stopping:
                     self.reserved -= cost
                     return None
@@ -277,7 +300,9 @@ class Runner:
                 self.reserved -= cost
                 self._fail(shot.id, f"rejected at submit: {exc}")
                 return None
-            return self._accept(shot, answer)
+            task_id = self._accept(shot, answer)
+            await self._durable()  # the task id is on disk before anything else happens
+            return task_id
         return None
 
     def _accept(self, shot: Shot, answer: Mapping[str, object]) -> str | None:
@@ -341,6 +366,7 @@ class Runner:
                 billed = self._billed(shot, view)
                 self.journal.update(shot.id, state=j.DOWNLOADING, billed_usd=None if billed is None else str(billed),
                                     error=None)
+                await self._durable()
                 self.progress.event("rendered", cost=billed if billed is not None else self.quotes[shot.id].cost_usd)
                 return view
             elif view.state is TaskState.FAILED:
@@ -400,6 +426,7 @@ class Runner:
                     continue
                 self.journal.update(shot.id, state=j.DONE, output=saved.path.name, bytes=saved.size,
                                     sha256=saved.sha256, finished_at=j.now(), error=None)
+                await self._durable()
                 self.progress.event("downloaded", finished=True)
                 return
         self.journal.update(shot.id, error=f"download failed: {last}; run again to retry")
@@ -413,7 +440,7 @@ class Runner:
                     return await download.from_base64_stream(resp.content.iter_chunked(download.CHUNK), part)
             url = view.video.url or ""
             if url.startswith("data:"):
-                return download.from_data_uri(url, part)
+                return await download.from_data_uri(url, part)
             return await download.from_url(self.storage, url, part)
         except BaseException:
             part.discard()
@@ -429,7 +456,6 @@ def _age(submitted_at: str | None) -> float:
 
 def output_path(out: Path, shot_id: str) -> Path:
     """<out>/<id>.mp4, refused if an id could ever point elsewhere (ids are validated already)."""
-    path = (out / f"{shot_id}.mp4").resolve()
-    if path.parent != out.resolve():
+    if not shot_id or "/" in shot_id or "\\" in shot_id or "\x00" in shot_id or shot_id in (".", ".."):
         raise download.DownloadError(f"shot id {shot_id!r} would write outside the output folder", final=True)
-    return path
+    return out / f"{shot_id}.mp4"

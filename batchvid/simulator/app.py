@@ -105,6 +105,7 @@ class Simulator:
 
     @web.middleware
     async def _faults(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.record.request_times.append(time.monotonic())
         response = await self._faulty(request, handler)
         self.record.answers[response.status] += 1
         return response
@@ -199,6 +200,8 @@ class Simulator:
         if self.config.expire_first_urls and task.phase(now) == "succeeded" and not task.extra.get("url_given"):
             task.extra["url_given"] = True
             ttl = -60.0
+        if task.phase(now) in ("succeeded", "failed"):
+            self.record.done_seen.setdefault(task.task_id, now)
         if task.veo_style == "data" and task.family == "veo" and task.phase(now) == "succeeded":
             self.record.served_sha256[task.task_id] = task.video.sha256  # the video rides in this answer
         return web.json_response(query_answer(task, now, self.signed_url(task.task_id, ttl)))

@@ -28,6 +28,8 @@ class Recorder:
     answers: Counter[int] = field(default_factory=Counter)  # HTTP status -> count
     faults: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    request_times: list[float] = field(default_factory=list)  # time.monotonic() of every gateway request
+    done_seen: dict[str, float] = field(default_factory=dict)  # task -> first answer that said it finished
 
     def submitted(self, task_id: str | None, model: str, body: dict[str, Any], status: int) -> None:
         self.submissions.append(Submission(task_id, model, body, time.time(), status))

@@ -111,8 +111,9 @@ def query_answer(task: SimTask, now: float, url: str) -> dict[str, Any]:
         return _sora_query(task, phase, progress, status)
     if task.family == "wan" and phase == "queued":
         status = "in_progress"  # Wan reports queuing as in_progress with task_status PENDING
-    body: dict[str, Any] = {"task_id": task.task_id, "status": status, "url": "", "format": "mp4",
-                            "progress": progress, "error": None}
+    body: dict[str, Any] = {"task_id": task.task_id, "status": status, "url": "", "format": "mp4", "error": None}
+    if task.family == "vidu":
+        body["progress"] = progress  # of the envelope families, only Vidu's upstream reports progress
     if phase == "succeeded":
         body["metadata"] = _success_metadata(task, url)
         if task.family == "veo":

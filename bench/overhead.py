@@ -1,0 +1,71 @@
+"""Benchmark 1, orchestration overhead: `batchvid run` against a bare aiohttp loop doing the same
+requests (submit, one poll, download to a file) at the same concurrency, against the same simulator
+(its own process) with zero render time and no rate limit. Goal: batchvid >= 0.8x the bare loop's
+shots/s. batchvid's time includes everything: validation, journal, plan, fsync of every video.
+
+    python bench/overhead.py [--shots 2000] [--concurrency 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from pathlib import Path
+
+import aiohttp
+from _common import KEY, median, run_batchvid, simulator_process, table, tempdir, write_manifest
+
+
+async def bare_loop(base_url: str, shots: int, concurrency: int, out: Path) -> float:
+    auth = {"Authorization": f"Bearer {KEY}"}
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(session: aiohttp.ClientSession, index: int) -> None:
+        async with gate:
+            body = {"model": "wan2.5-t2v-preview", "prompt": f"bench shot {index}", "duration": 5,
+                    "resolution": "720p"}
+            async with session.post(f"{base_url}/v1/video/generations", json=body, headers=auth) as resp:
+                task_id = (await resp.json())["task_id"]
+            async with session.get(f"{base_url}/v1/video/generations/{task_id}", headers=auth) as resp:
+                url = (await resp.json())["url"]
+            async with session.get(url) as resp:
+                (out / f"b{index:05d}.mp4").write_bytes(await resp.read())
+
+    started = time.perf_counter()
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+        await asyncio.gather(*(one(session, i) for i in range(shots)))
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--shots", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    bare, ours = [], []
+    for _ in range(args.repeats):
+        with tempdir() as tmp, simulator_process("--render-seconds", "0") as base_url:
+            folder = Path(tmp)
+            (folder / "bare").mkdir()
+            bare.append(args.shots / asyncio.run(bare_loop(base_url, args.shots, args.concurrency, folder / "bare")))
+            manifest = write_manifest(folder, args.shots)
+            code, seconds = run_batchvid("run", str(manifest), "--base-url", base_url, "--out",
+                                         str(folder / "out"), "--concurrency", str(args.concurrency), "--rate",
+                                         "1000000/s", "--poll-interval", "0.001")
+            assert code == 0, f"batchvid run exited {code}"
+            assert len(list((folder / "out").glob("*.mp4"))) == args.shots
+            ours.append(args.shots / seconds)
+    ratio = median(ours) / median(bare)
+    print(table([
+        ("", f"shots/s (median of {args.repeats})", "runs"),
+        ("bare aiohttp loop", f"{median(bare):.0f}", ", ".join(f"{v:.0f}" for v in bare)),
+        ("batchvid run", f"{median(ours):.0f}", ", ".join(f"{v:.0f}" for v in ours)),
+        ("ratio", f"{ratio:.2f}x", "goal >= 0.80x"),
+    ]))
+    return 0 if ratio >= 0.8 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
