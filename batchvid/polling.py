@@ -6,7 +6,7 @@ Three sources, best first:
 2. render times learned from finished tasks of the same model, resolution and duration (within the
    run and kept in the journal for later runs): sleep until the fastest of them would finish;
 3. nothing known yet: the documents' fixed interval.
-Near the expected end it polls at the fixed interval. `fixed` turns all of this off.
+Near the expected end it polls a little more often than the fixed interval. `fixed` turns all of this off.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class PollPlanner:
         self.interval = interval
         self.times = times
         self.fixed = fixed
-        self.dense = interval  # near the end: the fixed interval, so latency is no worse than fixed polling
+        self.dense = interval * 0.85  # near the end: a little under the fixed interval, so latency is no worse
         self.longest = interval * 15
 
     def first(self, key: Key) -> float:
