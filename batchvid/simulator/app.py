@@ -18,6 +18,7 @@ import secrets
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -229,21 +230,27 @@ class Simulator:
         response.content_length = len(head) + encoded_size + 2
         await response.prepare(request)
         await response.write(head)
-        cut = encoded_size // 2 if self._chance(self.config.truncate_rate) else None
+        pieces = (base64.b64encode(piece) for piece in _rechunk(task.video, B64_CHUNK))
+        if await self._stream(request, response, pieces, encoded_size):
+            await response.write(b'"}')
+            await response.write_eof()
+        return response
+
+    async def _stream(self, request: web.Request, response: web.StreamResponse, pieces: Iterator[bytes],
+                      total: int) -> bool:
+        """Write the pieces; with the truncation fault, stop halfway and drop the connection (False)."""
+        cut = total // 2 if self._chance(self.config.truncate_rate) else None
         sent = 0
-        for piece in _rechunk(task.video, B64_CHUNK):
-            data = base64.b64encode(piece)
-            if cut is not None and sent + len(data) > cut:
+        for piece in pieces:
+            if cut is not None and sent + len(piece) > cut:
                 self.record.faults["truncate"] += 1
-                await response.write(data[: cut - sent])
+                await response.write(piece[: cut - sent])
                 if request.transport:
                     request.transport.abort()
-                return response
-            await response.write(data)
-            sent += len(data)
-        await response.write(b'"}')
-        await response.write_eof()
-        return response
+                return False
+            await response.write(piece)
+            sent += len(piece)
+        return True
 
     async def _storage(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -270,22 +277,12 @@ class Simulator:
         response = web.StreamResponse(headers={"Content-Type": "video/mp4"})
         response.content_length = task.video.size
         await response.prepare(request)
-        cut = task.video.size // 2 if self._chance(self.config.truncate_rate) else None
-        sent = 0
-        for chunk in task.video.chunks():
-            if cut is not None and sent + len(chunk) > cut:
-                self.record.faults["truncate"] += 1
-                await response.write(chunk[: cut - sent])
-                if request.transport:
-                    request.transport.abort()
-                return response
-            await response.write(chunk)
-            sent += len(chunk)
-        await response.write_eof()
+        if await self._stream(request, response, task.video.chunks(), task.video.size):
+            await response.write_eof()
         return response
 
 
-def _rechunk(video: Video, size: int) -> Any:
+def _rechunk(video: Video, size: int) -> Iterator[bytes]:
     buffer = b""
     for chunk in video.chunks():
         buffer += chunk
