@@ -83,3 +83,24 @@ def _registry() -> Registry:
 def validator(model_id: str) -> Draft202012Validator:
     """A compiled validator per model, built once per process."""
     return Draft202012Validator(schema(model_id), registry=_registry())
+
+
+@functools.cache
+def id_prompt_validator(model_id: str) -> Draft202012Validator:
+    """Only a shot's `id` and `prompt`, as its model's schema defines them."""
+    properties = schema(model_id)["properties"]
+    subset = {"type": "object", "properties": {name: _inline(properties[name]) for name in ("id", "prompt")}}
+    # refs inlined: resolving them through the registry would cost more than the check, for every shot
+    return Draft202012Validator(subset)
+
+
+def _inline(part: dict[str, Any]) -> dict[str, Any]:
+    """A property schema with its `$ref` into a shipped file replaced by the target."""
+    if "$ref" not in part:
+        return part
+    file_name, _, pointer = part["$ref"].partition("#")
+    target: Any = schema_files()[file_name]
+    for step in pointer.strip("/").split("/"):
+        target = target[step]
+    rest = {key: value for key, value in part.items() if key != "$ref"}
+    return {**_inline(target), **rest}

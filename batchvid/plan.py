@@ -36,21 +36,23 @@ def make_plan(
     for position, shot in enumerate(shots):
         fingerprint = shot.fingerprint()
         row = existing.get(shot.id)
-        fresh = _fresh(shot, fingerprint, quotes[shot.id], position)
         if row is None:
-            writes.append(fresh)
+            writes.append(_fresh(shot, fingerprint, quotes[shot.id], position))
             plan.lines.append(j.PlanLine(shot.id, "new"))
             continue
         if row.fingerprint != fingerprint or shot.id in options.force:
             category = "forced" if shot.id in options.force else "changed"
-            writes.append(fresh)
+            writes.append(_fresh(shot, fingerprint, quotes[shot.id], position))
             plan.lines.append(j.PlanLine(shot.id, category, f"was {row.state}"))
             continue
+        before = (row.state, row.error, row.position)
         row.position = position
         category, detail = _carry_on(row, out, options)
-        writes.append(row)
+        if (row.state, row.error, row.position) != before:
+            writes.append(row)  # only what changed: resuming a finished batch writes nothing
         plan.lines.append(j.PlanLine(shot.id, category, detail))
-    journal.insert_many(writes)
+    if writes:
+        journal.insert_many(writes)
     return plan
 
 

@@ -46,6 +46,7 @@ class _ShotChecker:
         self.folder = raw.path.parent
         self.problems: list[Problem] = []
         self._images: dict[tuple[str, int], images.LocalImage | str] = {}
+        self._verdicts: dict[tuple[str, bool, Any], list[Problem_]] = {}
 
     def add(self, raw: RawShot, field: str | None, message: str, model: str | None = None) -> None:
         line = raw.field_lines.get(field or "", raw.line) if field else raw.line
@@ -71,14 +72,29 @@ class _ShotChecker:
             if key in fields:
                 fields[key] = self._image(raw, spec, key, fields[key])
         self._fill_defaults(fields, spec)
-        for error in catalog.validator(model).iter_errors({"id": raw.id, **fields}):
-            for field, message in _describe(error, spec):
-                self.add(raw, field, message, model)
+        for field, message in self._schema_problems(spec, raw.id, fields):
+            self.add(raw, field, message, model)
         self._check_sora_frame(raw, spec, fields)
         if len(self.problems) > before:
             return None
         fields.pop("model")
         return Shot(raw.id, model, fields, raw.line)
+
+    def _schema_problems(self, spec: ModelSpec, shot_id: str, fields: dict[str, Any]) -> list[Problem_]:
+        """The model's schema verdict. Thousands of shots differ only in id and prompt: the rest of a
+        shot is judged once per distinct value set, and id and prompt are judged for every shot."""
+        has_prompt = "prompt" in fields
+        key = (spec.id, has_prompt, _freeze({k: v for k, v in fields.items() if k != "prompt"}))
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            stand_in = {**fields, "id": "x", **({"prompt": "p"} if has_prompt else {})}
+            verdict = self._verdicts[key] = [
+                found for error in catalog.validator(spec.id).iter_errors(stand_in) for found in _describe(error, spec)
+            ]
+        own = {"id": shot_id, **({"prompt": fields["prompt"]} if has_prompt else {})}
+        return verdict + [
+            found for error in catalog.id_prompt_validator(spec.id).iter_errors(own) for found in _describe(error, spec)
+        ]
 
     def _normalise(self, raw: RawShot, spec: ModelSpec) -> dict[str, Any]:
         """Native names -> vocabulary; fields the model does not take are reported and left out."""
@@ -148,6 +164,18 @@ class _ShotChecker:
         fields.setdefault("resolution", spec.default_resolution)
         if spec.default_aspect_ratio is not None:
             fields.setdefault("aspect_ratio", spec.default_aspect_ratio)
+
+
+Problem_ = tuple[str | None, str]  # (field, message)
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable stand-in that tells apart what JSON Schema tells apart (True is not 1)."""
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((str(k), _freeze(v)) for k, v in value.items())))
+    if isinstance(value, list | tuple):
+        return ("list", tuple(_freeze(v) for v in value))
+    return (type(value).__name__, value)
 
 
 def _field_name(error: ValidationError) -> str | None:

@@ -10,24 +10,21 @@ import signal
 import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import aiohttp
-
-from .. import journal as j
-from .. import ledger
 from ..errors import FatalError, InputError
 from ..estimate import check_budget, estimate, parse_usd, price_table
-from ..gateway import AuthError, Gateway
-from ..lock import FolderLock
 from ..manifest import DEFAULT_KEY_ENV
-from ..plan import PlanOptions, make_plan
 from ..pricing import PriceTable, Quote
-from ..progress import Progress
-from ..ratelimit import RateLimiter, parse_rate
-from ..scheduler import Runner, RunSettings
-from ..simulator import SimConfig, Simulator
 from ..validate import Batch, load_batch
 from .estimate import add_budget_flags
+
+if TYPE_CHECKING:
+    from .. import journal as j
+    from ..scheduler import Runner, RunSettings
+
+# The network stack (aiohttp, the scheduler, the simulator) is imported when a run starts, so that
+# `validate` and `estimate` start fast.
 
 DEFAULTS = {"concurrency": 4, "rate": "2/s", "poll_interval": 4.0, "deadline_minutes": 120.0}
 
@@ -76,6 +73,9 @@ def _setting(args: argparse.Namespace, batch: Batch, name: str) -> object:
 
 
 def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
+    from ..ratelimit import parse_rate
+    from ..scheduler import RunSettings
+
     try:
         concurrency = int(str(_setting(args, batch, "concurrency")))
         rate = parse_rate(str(_setting(args, batch, "rate")))
@@ -142,6 +142,17 @@ def run(args: argparse.Namespace) -> int:
 async def _run(
     args: argparse.Namespace, batch: Batch, table: PriceTable, quotes: dict[str, Quote], settings: RunSettings
 ) -> int:
+    import aiohttp
+
+    from .. import journal as j
+    from ..gateway import AuthError, Gateway
+    from ..lock import FolderLock
+    from ..plan import PlanOptions, make_plan
+    from ..progress import Progress
+    from ..ratelimit import RateLimiter
+    from ..scheduler import Runner
+    from ..simulator import SimConfig, Simulator
+
     async with AsyncExitStack() as stack:
         sim_url = sim_key = None
         if args.simulate:
@@ -157,7 +168,6 @@ async def _run(
         stack.callback(journal.close)
         options = PlanOptions(args.resubmit_uncertain, args.retry_failed, frozenset(args.force))
         plan = make_plan(journal, batch.shots, quotes, settings.out, options)
-        ledger.write(journal, settings.out)
         print(plan.summary(), file=sys.stderr)
         for line in plan.lines:
             if line.category in ("changed", "forced", "uncertain", "download") and line.detail:
@@ -202,6 +212,9 @@ def _on_ctrl_c(runner: Runner) -> asyncio.Event:
 
 
 def _report(journal: j.Journal, batch: Batch, settings: RunSettings, runner: Runner) -> int:
+    from .. import journal as j
+    from .. import ledger
+
     ids = {shot.id for shot in batch.shots}
     rows = [row for row in journal.rows() if row.id in ids]
     counts: dict[str, int] = {}

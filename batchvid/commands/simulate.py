@@ -7,9 +7,12 @@ import asyncio
 import os
 import secrets
 import signal
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
-from ..simulator import SimConfig, Simulator
+
+if TYPE_CHECKING:
+    from ..simulator import SimConfig
 
 
 def _range(text: str) -> tuple[float, float]:
@@ -53,6 +56,8 @@ def add_fault_flags(p: argparse.ArgumentParser) -> None:
 
 
 def config_from(args: argparse.Namespace, api_key: str) -> SimConfig:
+    from ..simulator import SimConfig
+
     return SimConfig(
         api_key=api_key, seed=args.seed, render_seconds=args.render_seconds, fail_rate=args.fail_rate,
         submit_429_rate=args.submit_429_rate, poll_429_rate=args.poll_429_rate,
@@ -80,6 +85,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 async def _serve(args: argparse.Namespace, config: SimConfig, key_from_env: bool) -> None:
+    from ..simulator import Simulator
+
     sim = Simulator(config)
     try:
         await sim.start(args.host, args.port, args.storage_port)
