@@ -146,10 +146,9 @@ def test_a_lying_gateway_fails_single_shots_and_never_leaks(liar: Servers, cli: 
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     import functools
 
-    import batchvid.commands.run as run_command
-    from batchvid.scheduler import RunSettings
+    import batchvid.scheduler as scheduler
 
-    monkeypatch.setattr(run_command, "RunSettings", functools.partial(RunSettings, max_poll_errors=3))
+    monkeypatch.setattr(scheduler, "RunSettings", functools.partial(scheduler.RunSettings, max_poll_errors=3))
     manifest = tmp_path / "m.yaml"
     shots = "\n".join(f"  - {{id: {name}, model: wan2.5-t2v-preview, prompt: {name}}}" for name in SCENARIOS)
     manifest.write_text(f"version: 1\nshots:\n{shots}\n")
