@@ -95,10 +95,12 @@ class Gateway:
         self._session = aiohttp.ClientSession(
             timeout=self._timeout, connector=aiohttp.TCPConnector(limit=self._connector_limit)
         )
-        # Submits use a fresh connection each: a reused keep-alive connection that the server closed
-        # would look like "maybe created", and make a shot uncertain for nothing.
+        # Submits reuse a connection only if it was busy within the last second: a keep-alive connection
+        # that the server closed while idle would make a POST look "maybe created", and the shot
+        # uncertain for nothing. Servers keep idle connections far longer than a second.
         self._submit_session = aiohttp.ClientSession(
-            timeout=self._timeout, connector=aiohttp.TCPConnector(force_close=True, limit=self._connector_limit)
+            timeout=self._timeout,
+            connector=aiohttp.TCPConnector(keepalive_timeout=1.0, limit=self._connector_limit),
         )
         return self
 

@@ -65,9 +65,11 @@ class RateLimiter:
             self.rate = min(self.ceiling, self.rate + self.ceiling / 20)
 
 
-def parse_rate(text: str) -> float:
-    """'2/s', '120/min', '3' -> requests per second."""
+def parse_rate(text: str) -> float | None:
+    """'2/s', '120/min', '3' -> requests per second; 'unlimited' -> None (for a gateway of your own)."""
     value = str(text).strip().lower().replace(" ", "")
+    if value in ("unlimited", "none"):
+        return None
     per = 1.0
     if "/" in value:
         value, unit = value.split("/", 1)

@@ -14,6 +14,7 @@ import argparse
 import csv
 import hashlib
 import json
+import logging
 import os
 import random
 import re
@@ -158,6 +159,8 @@ def main() -> int:
     parser.add_argument("--no-resubmit-uncertain", action="store_true",
                         help="leave uncertain shots alone instead of resubmitting them at the end")
     args = parser.parse_args()
+    # killed clients make the simulator's server log "connection lost": expected here, not news
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     result = storm(args.shots, args.kills, args.seed, not args.no_resubmit_uncertain)
     print(json.dumps(result, indent=2))
     return 0 if result["ok"] else 1

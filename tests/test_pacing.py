@@ -69,5 +69,6 @@ async def test_slots_are_evenly_spaced_without_burst() -> None:
 
 def test_parse_rate() -> None:
     assert parse_rate("2/s") == 2.0 and parse_rate("120/min") == 2.0 and parse_rate("3") == 3.0
+    assert parse_rate("unlimited") is None
     with pytest.raises(ValueError):
         parse_rate("2/fortnight")

@@ -45,7 +45,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--base-url", help="gateway base URL for every family (overrides the manifest)")
     p.add_argument("--concurrency", type=int, help="tasks in flight at the gateway at once (default 4)")
     p.add_argument("--rate", help="requests per second or minute to each gateway, e.g. 2/s or 120/min "
-                   "(default 2/s; submits, polls and downloads share it; no burst above it)")
+                   "(default 2/s; submits, polls and downloads share it; no burst above it; 'unlimited' for "
+                   "a gateway of your own)")
     p.add_argument("--poll-interval", type=float, help="the base poll interval in seconds (default 4, as the "
                    "documents advise); polls adapt around it from progress and learned render times")
     p.add_argument("--fixed-polling", action="store_true", help="poll every --poll-interval, no adapting")
