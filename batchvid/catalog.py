@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import json
+import math
+import re
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -104,3 +106,33 @@ def _inline(part: dict[str, Any]) -> dict[str, Any]:
         target = target[step]
     rest = {key: value for key, value in part.items() if key != "$ref"}
     return {**_inline(target), **rest}
+
+
+_PLAIN_STRING_KEYS = {"type", "pattern", "minLength", "maxLength", "description", "x-message", "not"}
+
+
+@functools.cache
+def _plain_string_checks(model_id: str) -> dict[str, tuple[re.Pattern[str] | None, int, float, frozenset[str]]] | None:
+    """id and prompt as (pattern, min, max, forbidden values), when their schemas say no more than that."""
+    checks = {}
+    for name, part in id_prompt_validator(model_id).schema["properties"].items():
+        forbidden = part.get("not", {}).get("enum", []) if isinstance(part.get("not"), dict) else None
+        if part.get("type") != "string" or set(part) - _PLAIN_STRING_KEYS or forbidden is None and "not" in part:
+            return None
+        pattern = re.compile(part["pattern"]) if "pattern" in part else None
+        checks[name] = (pattern, part.get("minLength", 0), part.get("maxLength", math.inf), frozenset(forbidden or ()))
+    return checks
+
+
+def plain_strings_ok(model_id: str, values: dict[str, Any]) -> bool:
+    """A fast proof that id and prompt are valid (a shot's hot path); False means: ask jsonschema."""
+    checks = _plain_string_checks(model_id)
+    if checks is None:
+        return False
+    for name, value in values.items():
+        pattern, low, high, forbidden = checks[name]
+        if not isinstance(value, str) or not low <= len(value) <= high or value in forbidden:
+            return False
+        if pattern is not None and pattern.search(value) is None:
+            return False
+    return True

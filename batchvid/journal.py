@@ -122,6 +122,8 @@ class Journal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.db = self._connect(path)
+        #: how many changes this process made; the ledger is rewritten only when it moved
+        self.changes = 0
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
@@ -163,6 +165,7 @@ class Journal:
     def update(self, shot_id: str, **values: Any) -> None:
         values["updated_at"] = now()
         assignments = ", ".join(f"{key}=?" for key in values)
+        self.changes += 1
         self._open()
         self.db.execute(f"UPDATE shots SET {assignments} WHERE id=?", (*values.values(), shot_id))
 
@@ -176,6 +179,7 @@ class Journal:
             self.db.execute("COMMIT")
 
     def insert_many(self, rows: Iterable[Row]) -> None:
+        self.changes += 1
         with _transaction(self.db):
             self.db.executemany(
                 f"INSERT OR REPLACE INTO shots ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
@@ -196,6 +200,7 @@ class Journal:
             self.db.executemany("INSERT INTO render_times VALUES (?, ?, ?, ?)", list(rows))
 
     def mark_submitting(self, shot_id: str) -> None:
+        self.changes += 1
         self._open()
         self.db.execute(
             "UPDATE shots SET state=?, attempts=attempts+1, error=NULL, updated_at=? WHERE id=?",

@@ -141,6 +141,7 @@ class Runner:
         self.planner = polling.PollPlanner(settings.poll_interval, journal.render_times(), settings.fixed_polling)
         self._new_render_times: list[tuple[str, str, int, float]] = []
         self._commit_waiting: asyncio.Future[None] | None = None
+        self._ledger_at = -1  # the journal's change count when the ledger was last written
 
     # -- the run -----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -155,7 +156,8 @@ class Runner:
         helpers = [asyncio.create_task(self._polls.serve()), asyncio.create_task(self._keep_ledger())]
         try:
             for shot in self.shots:
-                self._tasks[shot.id] = asyncio.create_task(self._drive(shot, rows[shot.id]), name=shot.id)
+                if rows[shot.id].state not in (j.DONE, j.FAILED, j.UNCERTAIN):  # nothing to do for those
+                    self._tasks[shot.id] = asyncio.create_task(self._drive(shot, rows[shot.id]), name=shot.id)
             results = await asyncio.gather(*self._tasks.values(), return_exceptions=True)
             for result in results:
                 if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
@@ -201,11 +203,14 @@ class Runner:
 
     def _flush(self) -> None:
         """What may be batched: learned render times (one commit) and the ledger (derived)."""
-        self.journal.commit()
         if self._new_render_times:
             self.journal.add_render_times(self._new_render_times)
             self._new_render_times = []
-        ledger.write(self.journal, self.settings.out)
+        self.journal.commit()
+        stale = self.journal.changes != self._ledger_at or not (self.settings.out / ledger.FILE_NAME).exists()
+        if stale:  # the ledger is derived: rewrite it only when the journal moved (or it went missing)
+            self._ledger_at = self.journal.changes
+            ledger.write(self.journal, self.settings.out)
 
     async def _drive(self, shot: Shot, row: j.Row) -> None:
         try:
