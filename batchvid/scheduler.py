@@ -86,32 +86,35 @@ class Slots:
 
 
 class PollQueue:
-    """One loop over a heap of due times: the task due first is polled first."""
+    """One heap of due times for every poll: the task due first is polled first.
+
+    No background task: one `loop.call_at` timer for the earliest entry, as aiolimiter does.
+    """
 
     def __init__(self) -> None:
         self._heap: list[tuple[float, int, asyncio.Future[None]]] = []
         self._count = itertools.count()
-        self._wake = asyncio.Event()
+        self._timer: asyncio.TimerHandle | None = None
 
     async def turn(self, due: float) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._heap, (due, next(self._count), future))
-        self._wake.set()
+        if self._heap[0][2] is future:  # a new earliest entry: move the timer forward
+            self._arm()
         await future
 
-    async def serve(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            self._wake.clear()
-            while self._heap and self._heap[0][0] <= loop.time():
-                _, _, future = heapq.heappop(self._heap)
-                if not future.done():
-                    future.set_result(None)
-            timeout = self._heap[0][0] - loop.time() if self._heap else None
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                pass
+    def _arm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = asyncio.get_running_loop().call_at(self._heap[0][0], self._release) if self._heap else None
+
+    def _release(self) -> None:
+        now = asyncio.get_running_loop().time()
+        while self._heap and self._heap[0][0] <= now:
+            _, _, future = heapq.heappop(self._heap)
+            if not future.done():
+                future.set_result(None)
+        self._arm()
 
 
 class Runner:
@@ -153,7 +156,7 @@ class Runner:
              if r.estimated_usd and r.state in (j.SUBMITTED, j.DOWNLOADING, j.DONE, j.UNCERTAIN)),
             Decimal(0),
         )
-        helpers = [asyncio.create_task(self._polls.serve()), asyncio.create_task(self._keep_ledger())]
+        helpers = [asyncio.create_task(self._keep_ledger())]
         try:
             for shot in self.shots:
                 if rows[shot.id].state not in (j.DONE, j.FAILED, j.UNCERTAIN):  # nothing to do for those

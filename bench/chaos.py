@@ -97,8 +97,12 @@ def storm(shots: int, kills: int, seed: int, resubmit_uncertain: bool) -> dict[s
             finals.append(subprocess.run(command, env=env, capture_output=True, text=True).returncode)
             if finals[-1] == 0 or {r["status"] for r in ledger_rows(out)} <= {"done", "failed", "uncertain"}:
                 break
-        uncertain_before = [r["shot_id"] for r in ledger_rows(out) if r["status"] == "uncertain"]
-        if uncertain_before and resubmit_uncertain:
+        uncertain_before: list[str] = []
+        for _ in range(5 if resubmit_uncertain else 1):  # a resubmit can meet a fault again: bounded rounds
+            uncertain = [r["shot_id"] for r in ledger_rows(out) if r["status"] == "uncertain"]
+            uncertain_before += [sid for sid in uncertain if sid not in uncertain_before]
+            if not uncertain or not resubmit_uncertain:
+                break
             finals.append(subprocess.run(command + ["--resubmit-uncertain"], env=env, capture_output=True,
                                          text=True).returncode)
         rows = ledger_rows(out)
