@@ -303,10 +303,12 @@ class Runner:
             except Uncertain as exc:
                 self.journal.update(shot.id, state=j.UNCERTAIN, error=f"{exc}; not resent (see --resubmit-uncertain)")
                 self.progress.event("uncertain", finished=True)
+                await self._durable()
                 return None
             except Rejected as exc:
                 self.reserved -= cost
                 self._fail(shot.id, f"rejected at submit: {exc}")
+                await self._durable()
                 return None
             task_id = self._accept(shot, answer)
             await self._durable()  # the task id is on disk before anything else happens
