@@ -25,11 +25,7 @@ from .families._base import ModelSpec
 
 SCHEMA_PACKAGE = "batchvid.schemas"
 
-__all__ = ["FAMILIES", "MODELS", "Family", "ModelSpec", "family", "schema", "spec", "validator"]
-
-
-def spec(model_id: str) -> ModelSpec:
-    return MODELS[model_id]
+__all__ = ["FAMILIES", "MODELS", "Family", "ModelSpec", "family", "schema", "validator"]
 
 
 def family(model_id: str) -> Family:

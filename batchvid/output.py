@@ -1,4 +1,4 @@
-"""Printing helpers: plain tables and JSON on stdout, messages on stderr."""
+"""Printing helpers: plain tables and JSON on stdout."""
 
 from __future__ import annotations
 
@@ -23,6 +23,3 @@ def print_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
 
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr)

@@ -134,7 +134,6 @@ class Runner:
         self.stopping = False
         self.reserved = Decimal(0)
         self.over_budget = 0
-        self.timed_out = 0
         self._slots = Slots(settings.concurrency)
         self._downloads = asyncio.Semaphore(settings.download_concurrency)
         self._polls = PollQueue()
@@ -389,7 +388,6 @@ class Runner:
                 progress.add(elapsed, view.progress)
                 errors, delay, last_poll = 0, self.planner.next(key, elapsed, progress), elapsed
             if loop.time() > deadline:
-                self.timed_out += 1
                 self.journal.update(shot.id, error=f"timed out waiting for task {task_id}; run again to re-attach")
                 return None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from . import seedance, sora, veo, vidu, wan
 from ._base import Family, ModelSpec
 
-__all__ = ["FAMILIES", "MODELS", "Family", "ModelSpec", "family_of"]
+__all__ = ["FAMILIES", "MODELS", "Family", "ModelSpec"]
 
 FAMILIES: dict[str, Family] = {
     sora.name: sora,
@@ -17,6 +17,3 @@ FAMILIES: dict[str, Family] = {
 
 MODELS: dict[str, ModelSpec] = {spec.id: spec for family in FAMILIES.values() for spec in family.models}
 
-
-def family_of(model_id: str) -> Family:
-    return FAMILIES[MODELS[model_id].family]
