@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import heapq
-import itertools
 import logging
-import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,6 +24,7 @@ from .errors import FatalError
 from .families._base import TaskState, TaskView
 from .gateway import AuthError, Gateway, Rejected, Transient, Uncertain
 from .pricing import PriceTable, Quote, billed_usd
+from .primitives import PollQueue, Slots, backoff
 from .progress import Progress
 from .shot import Shot
 
@@ -54,67 +52,6 @@ class RunSettings:
 
 
 OFFPEAK_DEADLINE = 49 * 3600.0  # Vidu off-peak tasks may take up to 48 h
-
-
-def backoff(attempt: int, retry_after: float | None, cap: float, base: float = 0.5) -> float:
-    """Exponential backoff with full jitter, never shorter than the server's Retry-After."""
-    delay = random.uniform(0, min(cap, base * 2**attempt))
-    return max(delay, retry_after or 0.0)
-
-
-class Slots:
-    """Tasks in flight at the gateway, held from submit until the task ends."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.used = 0
-        self._changed = asyncio.Condition()
-
-    async def acquire(self) -> None:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.used < self.limit)
-            self.used += 1
-
-    def take(self) -> None:
-        """A task already in flight from an earlier run counts at once, limit or not."""
-        self.used += 1
-
-    async def release(self) -> None:
-        async with self._changed:
-            self.used -= 1
-            self._changed.notify()
-
-
-class PollQueue:
-    """One heap of due times for every poll: the task due first is polled first.
-
-    No background task: one `loop.call_at` timer for the earliest entry, as aiolimiter does.
-    """
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, asyncio.Future[None]]] = []
-        self._count = itertools.count()
-        self._timer: asyncio.TimerHandle | None = None
-
-    async def turn(self, due: float) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        heapq.heappush(self._heap, (due, next(self._count), future))
-        if self._heap[0][2] is future:  # a new earliest entry: move the timer forward
-            self._arm()
-        await future
-
-    def _arm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = asyncio.get_running_loop().call_at(self._heap[0][0], self._release) if self._heap else None
-
-    def _release(self) -> None:
-        now = asyncio.get_running_loop().time()
-        while self._heap and self._heap[0][0] <= now:
-            _, _, future = heapq.heappop(self._heap)
-            if not future.done():
-                future.set_result(None)
-        self._arm()
 
 
 class Runner:
