@@ -174,6 +174,9 @@ class Runner:
             task_id = await self._submit(shot, gateway)
             if task_id is None:
                 return
+            if self.stopping:  # Ctrl-C came during the POST: its task id is saved; the next run polls it
+                await self._slots.release()
+                return
         elif row.state == j.SUBMITTED:
             self._slots.take()
             self.progress.event("submitted")
