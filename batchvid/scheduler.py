@@ -148,8 +148,12 @@ class Runner:
         self.journal.commit()
         stale = self.journal.changes != self._ledger_at or not (self.settings.out / ledger.FILE_NAME).exists()
         if stale:  # the ledger is derived: rewrite it only when the journal moved (or it went missing)
+            try:
+                ledger.write(self.journal, self.settings.out)
+            except OSError as exc:  # a full disk must not hide why the run stopped; the journal has it all
+                log.warning("could not rewrite the ledger: %s", exc.strerror)
+                return
             self._ledger_at = self.journal.changes
-            ledger.write(self.journal, self.settings.out)
 
     async def _drive(self, shot: Shot, row: j.Row) -> None:
         try:
