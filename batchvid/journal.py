@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +25,6 @@ FILE_NAME = "journal.sqlite"
 PENDING, SUBMITTING, SUBMITTED, DOWNLOADING, DONE, FAILED, UNCERTAIN = (
     "pending", "submitting", "submitted", "downloading", "done", "failed", "uncertain")
 STATES = (PENDING, SUBMITTING, SUBMITTED, DOWNLOADING, DONE, FAILED, UNCERTAIN)
-
-COLUMNS = (
-    "id", "fingerprint", "model", "state", "task_id", "attempts", "seconds", "resolution", "estimated_usd",
-    "billed_usd", "price_source", "output", "bytes", "sha256", "error", "submitted_at", "finished_at",
-    "updated_at", "position",
-)
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -89,6 +83,10 @@ class Row:
     finished_at: str | None = None
     updated_at: str | None = None
     position: int | None = None
+
+
+#: the shots table's columns, in Row's order (one list, so the two cannot drift apart)
+COLUMNS = tuple(f.name for f in fields(Row))
 
 
 @dataclass

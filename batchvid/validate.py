@@ -47,6 +47,7 @@ class _ShotChecker:
         self.problems: list[Problem] = []
         self._images: dict[tuple[str, int], images.LocalImage | str] = {}
         self._verdicts: dict[tuple[str, bool, Any], list[Problem_]] = {}
+        self._local_by_uri: dict[str, images.LocalImage] = {}  # for checks that need the file behind a URI
 
     def add(self, raw: RawShot, field: str | None, message: str, model: str | None = None) -> None:
         line = raw.field_lines.get(field or "", raw.line) if field else raw.line
@@ -141,6 +142,8 @@ class _ShotChecker:
             except images.ImageProblem as exc:
                 self._images[cache_key] = str(exc)
         found = self._images[cache_key]
+        if isinstance(found, images.LocalImage):
+            self._local_by_uri[found.data_uri] = found
         if isinstance(found, str):
             self.add(raw, key, found, spec.id)
             return "data:image/png;base64,"  # a placeholder that passes the schema; the problem is recorded
@@ -150,8 +153,7 @@ class _ShotChecker:
         """Sora takes only an image of exactly the output's dimensions (seeds/001)."""
         if spec.family != "sora" or not isinstance(fields.get("image"), str):
             return
-        local = next((img for img in self._images.values()
-                      if isinstance(img, images.LocalImage) and img.data_uri is fields["image"]), None)
+        local = self._local_by_uri.get(fields["image"])
         if local is None or local.dimensions is None:
             return
         want = (1280, 720) if fields.get("aspect_ratio") == "16:9" else (720, 1280)
