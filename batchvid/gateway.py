@@ -162,6 +162,8 @@ class Gateway:
         too_big = Uncertain if sent else Rejected
         if resp.content_length is not None and resp.content_length > cap:
             raise too_big(f"the gateway's answer of {resp.content_length:,} bytes is over the {cap:,} byte limit")
+        if resp.content_length is not None:  # the usual case: the length is known and within the cap
+            return (await resp.read()).decode("utf-8", errors="replace")
         data = bytearray()
         async for chunk in resp.content.iter_chunked(64 * 1024):
             data += chunk

@@ -147,8 +147,20 @@ class Journal:
                              "afresh (finished videos stay in the folder)") from None
 
     def close(self) -> None:
-        self.commit()
-        self.db.close()
+        try:
+            self.commit()
+        finally:
+            self.db.close()  # an uncommitted transaction is rolled back
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
+        try:
+            self.close()
+        except sqlite3.Error as exc:
+            if error is None:  # otherwise the error on its way out already says why the run stopped
+                raise FatalError(f"cannot write the journal {self.path}: {exc}") from None
 
     # -- reading ---------------------------------------------------------------------------
     def rows(self) -> list[Row]:

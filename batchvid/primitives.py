@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import heapq
 import itertools
 import random
@@ -15,26 +16,39 @@ def backoff(attempt: int, retry_after: float | None, cap: float, base: float = 0
 
 
 class Slots:
-    """Tasks in flight at the gateway, held from submit until the task ends."""
+    """Tasks in flight at the gateway, held from submit until the task ends; waiters served in order."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.used = 0
-        self._changed = asyncio.Condition()
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
     async def acquire(self) -> None:
-        async with self._changed:
-            await self._changed.wait_for(lambda: self.used < self.limit)
+        if self.used < self.limit and not self._waiters:
             self.used += 1
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        try:
+            await future  # release() counted this slot as ours already
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # handed over just as we were cancelled: pass it on
+            elif future in self._waiters:
+                self._waiters.remove(future)
+            raise
 
     def take(self) -> None:
         """A task already in flight from an earlier run counts at once, limit or not."""
         self.used += 1
 
-    async def release(self) -> None:
-        async with self._changed:
-            self.used -= 1
-            self._changed.notify()
+    def release(self) -> None:
+        self.used -= 1
+        while self._waiters and self.used < self.limit:
+            future = self._waiters.popleft()
+            if not future.done():
+                self.used += 1
+                future.set_result(None)
 
 
 class PollQueue:

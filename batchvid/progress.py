@@ -22,6 +22,8 @@ class Progress:
             self.spend += cost
         if finished:
             self._bar.update(1)
+        if self._bar.disable:
+            return
         self._bar.set_postfix_str(
             f"submitted {self.counts['submitted']} rendering {self.counts['submitted'] - self.counts['rendered']} "
             f"downloaded {self.counts['downloaded']} failed {self.counts['failed']} spend ${self.spend:.2f}",

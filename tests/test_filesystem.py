@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import sqlite3
 import subprocess
 import sys
@@ -64,6 +65,34 @@ def test_a_full_disk_keeps_the_task_for_the_next_run(simulator: Sim, run_batch: 
     made = len(sim.record.created())
     assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0
     assert len(sim.record.created()) == made == 5
+
+
+def test_a_journal_that_cannot_be_written_stops_the_run_and_pays_nothing_twice(
+        simulator: Sim, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commits are not awaited after a task id comes back, so a failing one must still stop everything."""
+    from batchvid import journal
+
+    sim = simulator(render_seconds=(0.3, 0.3))
+    real_commit = journal.Journal.commit
+
+    def commit(self: journal.Journal) -> None:
+        # the disk fills up as soon as the first task id is about to be committed
+        if self.db.in_transaction and self.db.execute("SELECT 1 FROM shots WHERE state='submitted'").fetchone():
+            raise sqlite3.OperationalError("database or disk is full")
+        real_commit(self)
+
+    monkeypatch.setattr(journal.Journal, "commit", commit)
+    code, _, err = run_batch(MANIFESTS / "wan.yaml", sim)
+    assert code == 1 and "cannot write the journal" in err and "database or disk is full" in err, err
+    assert "Traceback" not in err
+    monkeypatch.setattr(journal.Journal, "commit", real_commit)
+    code, out, err = run_batch(MANIFESTS / "wan.yaml", sim)
+    created = [json.dumps(s.body, sort_keys=True) for s in sim.record.created()]
+    assert len(created) == len(set(created)) <= 5  # no shot was paid twice
+    # the tasks whose ids were lost are uncertain (not resent); every other shot is done
+    states = journal.Journal(tmp_path / "out" / journal.FILE_NAME).rows()
+    assert {row.state for row in states} <= {"done", "uncertain"} and any(r.state == "uncertain" for r in states)
+    assert sum(r.state == "done" for r in states) == 5 - sum(r.state == "uncertain" for r in states)
 
 
 def test_a_stale_lock_from_a_killed_run_does_not_block(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
