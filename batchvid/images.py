@@ -22,6 +22,7 @@ class LocalImage:
     size: int
     sha256: str
     dimensions: tuple[int, int] | None
+    path: Path  # the file read, resolved
 
 
 def sniff_mime(head: bytes) -> str | None:
@@ -98,4 +99,5 @@ def read_local(base: Path, relative: str, max_bytes: int) -> LocalImage:
         size=size,
         sha256=hashlib.sha256(data).hexdigest(),
         dimensions=dimensions(data, mime),
+        path=path,
     )

@@ -62,7 +62,7 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     id: str
     fingerprint: str
@@ -96,12 +96,21 @@ class PlanLine:
     detail: str = ""
 
 
+#: plan categories of shots a run leaves alone (a failed or uncertain one waits for the user's word)
+SETTLED_CATEGORIES = frozenset({"done", "failed", "uncertain"})
+
+
 @dataclass
 class Plan:
     lines: list[PlanLine] = field(default_factory=list)
 
     def count(self, category: str) -> int:
         return sum(1 for line in self.lines if line.category == category)
+
+    @property
+    def has_work(self) -> bool:
+        """Something to submit, poll or download; otherwise the run needs no network at all."""
+        return any(line.category not in SETTLED_CATEGORIES for line in self.lines)
 
     def summary(self) -> str:
         order = ("new", "changed", "forced", "retry", "done", "in-flight", "download", "failed", "uncertain")
@@ -183,6 +192,18 @@ class Journal:
         """Changes gather in one transaction until commit(): a group commit for many shots at once."""
         if not self.db.in_transaction:
             self.db.execute("BEGIN IMMEDIATE")
+
+    def meta(self, key: str) -> str | None:
+        found = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return None if found is None else str(found[0])
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Set (or with None, remove) one meta entry, committed at once."""
+        with _transaction(self.db):
+            if value is None:
+                self.db.execute("DELETE FROM meta WHERE key=?", (key,))
+            else:
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def commit(self) -> None:
         if self.db.in_transaction:

@@ -39,10 +39,11 @@ def render(rows: list[Row]) -> str:
     return buffer.getvalue()
 
 
-def write(journal: Journal, out: Path) -> Path:
+def write(journal: Journal, out: Path, rows: list[Row] | None = None) -> Path:
+    """Rewrite the ledger from the journal (`rows`: every row of it, when the caller has them already)."""
     path = out / FILE_NAME
     temporary = out / f".{FILE_NAME}.tmp"
-    temporary.write_text(render(journal.rows()), encoding="utf-8")
+    temporary.write_text(render(journal.rows() if rows is None else rows), encoding="utf-8")
     os.replace(temporary, path)
     return path
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import journal as j
-from .pricing import Quote
-from .shot import Shot
+
+if TYPE_CHECKING:  # only for types: a settled batch is resumed without them (settled.py)
+    from .pricing import Quote
+    from .shot import Shot
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ def make_plan(
             continue
         before = (row.state, row.error, row.position)
         row.position = position
-        category, detail = _carry_on(row, out, options)
+        category, detail = carry_on(row, out, options)
         if (row.state, row.error, row.position) != before:
             writes.append(row)  # only what changed: resuming a finished batch writes nothing
         plan.lines.append(j.PlanLine(shot.id, category, detail))
@@ -56,11 +61,19 @@ def make_plan(
     return plan
 
 
-def _carry_on(row: j.Row, out: Path, options: PlanOptions) -> tuple[str, str]:
+def _in_place(out: Path, row: j.Row) -> bool:
+    """The finished video is still there, whole (one stat: a resume checks thousands)."""
+    try:
+        info = os.stat(os.path.join(out, f"{row.id}.mp4"))
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size == row.bytes
+
+
+def carry_on(row: j.Row, out: Path, options: PlanOptions) -> tuple[str, str]:
     """Adjust an unchanged shot's row for this run; return its plan category."""
     if row.state == j.DONE:
-        output = out / f"{row.id}.mp4"
-        if output.is_file() and output.stat().st_size == row.bytes:
+        if _in_place(out, row):
             return "done", ""
         row.state = j.DOWNLOADING  # the video went missing: fetch it again from the same task
         return "download", "output file missing; downloading again"

@@ -27,6 +27,7 @@ _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 class Batch:
     manifest: RawManifest
     shots: tuple[Shot, ...]
+    files: tuple[Path, ...] = ()  # the local files the shots were made from (images), resolved
 
 
 def load_batch(path: Path) -> Batch:
@@ -37,7 +38,8 @@ def load_batch(path: Path) -> Batch:
     shots = [shot for shot in (checker.check(item) for item in raw.shots) if shot is not None]
     if checker.problems:
         raise ManifestInvalid(checker.problems)
-    return Batch(raw, tuple(shots))
+    files = sorted({image.path for image in checker.images.values() if isinstance(image, images.LocalImage)})
+    return Batch(raw, tuple(shots), tuple(files))
 
 
 class _ShotChecker:
@@ -45,7 +47,7 @@ class _ShotChecker:
         self.raw = raw
         self.folder = raw.path.parent
         self.problems: list[Problem] = []
-        self._images: dict[tuple[str, int], images.LocalImage | str] = {}
+        self.images: dict[tuple[str, int], images.LocalImage | str] = {}
         self._verdicts: dict[tuple[str, bool, Any], list[Problem_]] = {}
         self._local_by_uri: dict[str, images.LocalImage] = {}  # for checks that need the file behind a URI
 
@@ -136,12 +138,12 @@ class _ShotChecker:
         if not isinstance(value, str) or _URL_SCHEME.match(value) or value.startswith("data:"):
             return value  # the schema judges URLs, data URIs and wrong types
         cache_key = (value, spec.max_image_bytes)
-        if cache_key not in self._images:
+        if cache_key not in self.images:
             try:
-                self._images[cache_key] = images.read_local(self.folder, value, spec.max_image_bytes)
+                self.images[cache_key] = images.read_local(self.folder, value, spec.max_image_bytes)
             except images.ImageProblem as exc:
-                self._images[cache_key] = str(exc)
-        found = self._images[cache_key]
+                self.images[cache_key] = str(exc)
+        found = self.images[cache_key]
         if isinstance(found, images.LocalImage):
             self._local_by_uri[found.data_uri] = found
         if isinstance(found, str):

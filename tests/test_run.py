@@ -153,8 +153,25 @@ def test_missing_key_says_how_to_set_it(cli: Run, monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv("BATCHVID_API_KEY", raising=False)
     code, _, err = cli("run", MANIFESTS / "wan.yaml", "--out", tmp_path / "o")
     assert code == 2
-    assert err.strip() == ("batchvid: error: no API key for the wan models: set the environment variable "
-                           "BATCHVID_API_KEY (export BATCHVID_API_KEY=sk-...), or rehearse for free with --simulate")
+    assert err.strip().splitlines() == ["plan: 5 new", (
+        "batchvid: error: no API key for the wan models: set the environment variable "
+        "BATCHVID_API_KEY (export BATCHVID_API_KEY=sk-...), or rehearse for free with --simulate")]
+
+
+def test_a_settled_batch_needs_no_key_and_no_network(simulator: Sim, run_batch: Run, cli: Run,
+                                                     monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    sim = simulator()
+    assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0
+    requests = sum(sim.record.polls.values()) + len(sim.record.submissions)
+    monkeypatch.delenv("BATCHVID_API_KEY")
+    for flags in ((), ("--force", "kitten-eyes")):  # the shortcut, then the full path (--force is not a no-op)
+        code, out, err = cli("run", MANIFESTS / "wan.yaml", "--out", tmp_path / "out", "--base-url",
+                             "http://127.0.0.1:9", *flags)
+        if flags:
+            assert code == 2 and "no API key" in err  # something to send: now the key is needed
+        else:
+            assert code == 0 and err.startswith("plan: 5 done") and "5 done" in out, (out, err)
+    assert sum(sim.record.polls.values()) + len(sim.record.submissions) == requests
 
 
 def test_invalid_manifest_exits_2_and_sends_nothing(simulator: Sim, run_batch: Run,

@@ -5,11 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..estimate import check_budget, estimate, parse_usd, price_table
-from ..output import print_json, table
-from ..pricing import cents
-from ..validate import load_batch
-
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
@@ -33,6 +28,12 @@ def add_budget_flags(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported here: jsonschema and YAML are not needed to start the command line
+    from ..estimate import check_budget, estimate, parse_usd, price_table
+    from ..output import print_json, table
+    from ..pricing import cents
+    from ..validate import load_batch
+
     batch = load_batch(args.manifest)
     result = estimate(batch.shots, price_table(batch, args.prices))
     if args.json:

@@ -10,21 +10,21 @@ import signal
 import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from .. import journal as j
+from .. import ledger, settled
 from ..errors import FatalError, InputError
-from ..estimate import check_budget, estimate, parse_usd, price_table
-from ..manifest import DEFAULT_KEY_ENV
-from ..pricing import PriceTable, Quote
-from ..validate import Batch, load_batch
+from ..lock import FolderLock
 from .estimate import add_budget_flags
 
 if TYPE_CHECKING:
-    from .. import journal as j
+    from ..pricing import PriceTable, Quote
     from ..scheduler import Runner, RunSettings
+    from ..validate import Batch
 
-# The network stack (aiohttp, the scheduler, the simulator) is imported when a run starts, so that
-# `validate` and `estimate` start fast.
+# The manifest's stack (YAML, jsonschema, prices) is imported only when the batch is not settled already
+# (settled.py), and the network stack (aiohttp, the scheduler, the simulator) only when the plan has work.
 
 DEFAULTS = {"concurrency": 4, "rate": "2/s", "poll_interval": 4.0, "deadline_minutes": 120.0}
 
@@ -74,6 +74,7 @@ def _setting(args: argparse.Namespace, batch: Batch, name: str) -> object:
 
 
 def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
+    from ..estimate import parse_usd
     from ..ratelimit import parse_rate
     from ..scheduler import RunSettings
 
@@ -122,7 +123,40 @@ def _endpoints(args: argparse.Namespace, batch: Batch, sim_url: str | None, sim_
     return found
 
 
+def _inputs(args: argparse.Namespace, out: Path) -> dict[str, Any]:
+    """The options a settled batch's record depends on (besides the manifest and the files it read)."""
+    return {
+        "manifest": str(args.manifest.resolve()), "out": str(out.resolve()), "out_given": args.out is not None,
+        "prices": None if args.prices is None else str(args.prices.resolve()),
+        "max_cost": args.max_cost, "allow_unpriced": args.allow_unpriced,
+    }
+
+
+def _settled_already(args: argparse.Namespace) -> int | None:
+    """The exit code when this very batch is settled already (see settled.py); None to take the full path."""
+    if args.resubmit_uncertain or args.retry_failed or args.force:
+        return None
+    # Without --out the folder may come from the manifest's run.out, unknown until it is parsed: look where
+    # it would be by default; the record there only matches a manifest that derived the same folder.
+    out = args.out if args.out is not None else Path("out") / args.manifest.stem
+    if not (out / j.FILE_NAME).is_file() or not os.access(out, os.W_OK):
+        return None
+    with FolderLock(out), j.Journal(out / j.FILE_NAME) as journal:
+        found = settled.recall(journal, args.manifest, _inputs(args, out), out)
+        if found is None:
+            return None
+        _print_plan(found.plan)
+        _write_ledger(journal, out, found.journal_rows)
+        return _report(found.rows, out, None)
+
+
 def run(args: argparse.Namespace) -> int:
+    finished = _settled_already(args)
+    if finished is not None:
+        return finished
+    from ..estimate import check_budget, estimate, price_table
+    from ..validate import load_batch
+
     batch = load_batch(args.manifest)
     table = price_table(batch, args.prices)
     result = estimate(batch.shots, table)
@@ -143,57 +177,87 @@ def run(args: argparse.Namespace) -> int:
 async def _run(
     args: argparse.Namespace, batch: Batch, table: PriceTable, quotes: dict[str, Quote], settings: RunSettings
 ) -> int:
+    from ..plan import PlanOptions, make_plan
+
+    async with AsyncExitStack() as stack:
+        stack.enter_context(FolderLock(settings.out))
+        journal = stack.enter_context(j.Journal(settings.out / j.FILE_NAME))
+        settled.forget(journal)  # this run may change the batch: an old record must not outlive it
+        options = PlanOptions(args.resubmit_uncertain, args.retry_failed, frozenset(args.force))
+        plan = make_plan(journal, batch.shots, quotes, settings.out, options)
+        _print_plan(plan)
+        runner, interrupted = None, False
+        if plan.has_work:
+            runner, interrupted = await _execute(args, batch, table, quotes, settings, journal, plan, stack)
+        else:
+            _write_ledger(journal, settings.out)  # nothing to send: no key, no network, no simulator needed
+        ids = [shot.id for shot in batch.shots]
+        wanted = set(ids)
+        rows = [row for row in journal.rows() if row.id in wanted]
+        code = _report(rows, settings.out, runner, settings.max_cost)
+        if not interrupted and all(row.state in (j.DONE, j.FAILED, j.UNCERTAIN) for row in rows):
+            files = [*batch.files, *([args.prices.resolve()] if args.prices is not None else [])]
+            settled.remember(journal, args.manifest, _inputs(args, settings.out), files, ids)
+        return 130 if interrupted else code
+    return 1
+
+
+async def _execute(
+    args: argparse.Namespace, batch: Batch, table: PriceTable, quotes: dict[str, Quote], settings: RunSettings,
+    journal: j.Journal, plan: j.Plan, stack: AsyncExitStack,
+) -> tuple[Runner, bool]:
+    """Submit, poll and download what the plan says; (the runner, whether Ctrl-C stopped it)."""
     import aiohttp
 
-    from .. import journal as j
     from ..gateway import AuthError, Gateway
-    from ..lock import FolderLock
-    from ..plan import PlanOptions, make_plan
+    from ..manifest import DEFAULT_KEY_ENV
     from ..progress import Progress
     from ..ratelimit import RateLimiter
     from ..scheduler import Runner
     from ..simulator import SimConfig, Simulator
 
-    async with AsyncExitStack() as stack:
-        sim_url = sim_key = None
-        if args.simulate:
-            sim_key = os.environ.get(DEFAULT_KEY_ENV) or "sk-sim-" + secrets.token_hex(8)
-            simulator = Simulator(SimConfig(api_key=sim_key))
-            await simulator.start()
-            stack.push_async_callback(simulator.stop)
-            sim_url = simulator.base_url
-            print(f"simulator: serving the gateway API at {sim_url} (nothing is paid)", file=sys.stderr)
-        endpoints = _endpoints(args, batch, sim_url, sim_key)
-        stack.enter_context(FolderLock(settings.out))
-        journal = stack.enter_context(j.Journal(settings.out / j.FILE_NAME))
-        options = PlanOptions(args.resubmit_uncertain, args.retry_failed, frozenset(args.force))
-        plan = make_plan(journal, batch.shots, quotes, settings.out, options)
-        print(plan.summary(), file=sys.stderr)
-        for line in plan.lines:
-            if line.category in ("changed", "forced", "uncertain", "download") and line.detail:
-                print(f"  {line.shot_id}: {line.category}: {line.detail}", file=sys.stderr)
-        limiters: dict[str, RateLimiter] = {}
-        gateways: dict[str, Gateway] = {}
-        for family, (base, key) in endpoints.items():
-            limiter = limiters.setdefault(base, RateLimiter(settings.rate))  # one pace per gateway host
-            gateway = Gateway(base, key, limiter, max_answer_bytes=settings.max_answer_bytes)
-            gateways[family] = await stack.enter_async_context(gateway)
-        storage = await stack.enter_async_context(
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=15, sock_read=60))
-        )
-        done = plan.count("done")
-        progress = Progress(len(batch.shots), done, enabled=False if args.no_progress else None)
-        stack.callback(progress.close)
-        runner = Runner(batch.shots, journal, gateways, storage, settings, table, quotes, progress)
-        interrupted = _on_ctrl_c(runner)
-        try:
-            await runner.run()
-        except AuthError as exc:
-            raise FatalError(f"the gateway refused the API key or the account: {exc}") from None
-        progress.close()
-        code = _report(journal, batch, settings, runner)
-        return 130 if interrupted.is_set() else code
-    return 1
+    sim_url = sim_key = None
+    if args.simulate:
+        sim_key = os.environ.get(DEFAULT_KEY_ENV) or "sk-sim-" + secrets.token_hex(8)
+        simulator = Simulator(SimConfig(api_key=sim_key))
+        await simulator.start()
+        stack.push_async_callback(simulator.stop)
+        sim_url = simulator.base_url
+        print(f"simulator: serving the gateway API at {sim_url} (nothing is paid)", file=sys.stderr)
+    endpoints = _endpoints(args, batch, sim_url, sim_key)
+    limiters: dict[str, RateLimiter] = {}
+    gateways: dict[str, Gateway] = {}
+    for family, (base, key) in endpoints.items():
+        limiter = limiters.setdefault(base, RateLimiter(settings.rate))  # one pace per gateway host
+        gateway = Gateway(base, key, limiter, max_answer_bytes=settings.max_answer_bytes)
+        gateways[family] = await stack.enter_async_context(gateway)
+    storage = await stack.enter_async_context(
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=15, sock_read=60))
+    )
+    progress = Progress(len(batch.shots), plan.count("done"), enabled=False if args.no_progress else None)
+    stack.callback(progress.close)
+    runner = Runner(batch.shots, journal, gateways, storage, settings, table, quotes, progress)
+    interrupted = _on_ctrl_c(runner)
+    try:
+        await runner.run()
+    except AuthError as exc:
+        raise FatalError(f"the gateway refused the API key or the account: {exc}") from None
+    progress.close()
+    return runner, interrupted.is_set()
+
+
+def _print_plan(plan: j.Plan) -> None:
+    print(plan.summary(), file=sys.stderr)
+    for line in plan.lines:
+        if line.category in ("changed", "forced", "uncertain", "download") and line.detail:
+            print(f"  {line.shot_id}: {line.category}: {line.detail}", file=sys.stderr)
+
+
+def _write_ledger(journal: j.Journal, out: Path, rows: list[j.Row] | None = None) -> None:
+    try:
+        ledger.write(journal, out, rows)
+    except OSError as exc:
+        raise FatalError(f"cannot write {out / ledger.FILE_NAME}: {exc.strerror}") from None
 
 
 def _on_ctrl_c(runner: Runner) -> asyncio.Event:
@@ -211,12 +275,7 @@ def _on_ctrl_c(runner: Runner) -> asyncio.Event:
     return interrupted
 
 
-def _report(journal: j.Journal, batch: Batch, settings: RunSettings, runner: Runner) -> int:
-    from .. import journal as j
-    from .. import ledger
-
-    ids = {shot.id for shot in batch.shots}
-    rows = [row for row in journal.rows() if row.id in ids]
+def _report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object = None) -> int:
     counts: dict[str, int] = {}
     for row in rows:
         counts[row.state] = counts.get(row.state, 0) + 1
@@ -224,18 +283,18 @@ def _report(journal: j.Journal, batch: Batch, settings: RunSettings, runner: Run
     reporting = sum(1 for row in rows if row.billed_usd)
     summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
     print(f"batchvid: {summary}; estimated ${estimated:.2f} for finished shots, gateway-reported billing "
-          f"${billed:.2f} over {reporting} shot(s); ledger: {settings.out / ledger.FILE_NAME}")
+          f"${billed:.2f} over {reporting} shot(s); ledger: {out / ledger.FILE_NAME}")
     problems = [row for row in rows if row.state != j.DONE]
     for row in problems[:20]:
         print(f"  {row.id}: {row.state}: {row.error or ''}".rstrip(": "))
     if len(problems) > 20:
         print(f"  ... and {len(problems) - 20} more (see the ledger)")
-    for family, gateway in runner.gateways.items():
-        limiter = gateway.limiter
-        if limiter.cuts and limiter.rate is not None:
-            print(f"  {family}: the gateway answered 429 {limiter.cuts} time(s); the rate settled at "
-                  f"{limiter.rate:.2f}/s (ceiling {limiter.ceiling:.2f}/s)")
-    if runner.over_budget:
-        print(f"  {runner.over_budget} shot(s) not submitted: --max-cost ${settings.max_cost} reached")
+    if runner is not None:
+        for family, gateway in runner.gateways.items():
+            limiter = gateway.limiter
+            if limiter.cuts and limiter.rate is not None:
+                print(f"  {family}: the gateway answered 429 {limiter.cuts} time(s); the rate settled at "
+                      f"{limiter.rate:.2f}/s (ceiling {limiter.ceiling:.2f}/s)")
+        if runner.over_budget:
+            print(f"  {runner.over_budget} shot(s) not submitted: --max-cost ${max_cost} reached")
     return 0 if not problems else 1
-

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from .. import catalog
 from ..output import print_json
 
 
@@ -19,5 +18,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import catalog  # jsonschema: not needed to start the command line
+
     print_json(catalog.schema(args.model or "manifest"))
     return 0

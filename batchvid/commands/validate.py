@@ -6,7 +6,6 @@ import argparse
 from pathlib import Path
 
 from ..problems import ManifestInvalid
-from ..validate import load_batch
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,6 +19,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..validate import load_batch  # jsonschema and YAML: not needed to start the command line
+
     try:
         batch = load_batch(args.manifest)
     except ManifestInvalid as exc:

@@ -1,0 +1,127 @@
+"""Resuming a settled batch: answered from the journal while nothing changed, the full path otherwise."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import MANIFESTS
+
+from batchvid import journal, settled, validate
+
+Run = Callable[..., tuple[int, str, str]]
+Sim = Callable[..., Any]
+
+MANIFEST = """\
+version: 1
+shots:
+  - id: still
+    model: wan2.5-i2v-preview
+    prompt: ${SHOT_PROMPT}
+    image: images/hero.png
+  - id: words
+    model: wan2.5-t2v-preview
+    prompt: A lantern festival over a river
+"""
+
+
+@pytest.fixture
+def batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "images").mkdir()
+    shutil.copy(MANIFESTS / "images" / "hero.png", tmp_path / "images" / "hero.png")
+    monkeypatch.setenv("SHOT_PROMPT", "A kitten opens its eyes")
+    path = tmp_path / "m.yaml"
+    path.write_text(MANIFEST, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every manifest the full path parses, in order."""
+    seen: list[Path] = []
+    real = validate.load_batch
+
+    def counting(path: Path) -> validate.Batch:
+        seen.append(path)
+        return real(path)
+
+    monkeypatch.setattr(validate, "load_batch", counting)
+    return seen
+
+
+def test_a_settled_batch_is_answered_from_the_journal(simulator: Sim, run_batch: Run, batch: Path,
+                                                      parsed: list[Path], tmp_path: Path) -> None:
+    sim = simulator()
+    assert run_batch(batch, sim)[0] == 0 and len(parsed) == 1
+    (tmp_path / "out" / "ledger.csv").unlink()
+    code, out, err = run_batch(batch, sim)
+    assert code == 0 and err.startswith("plan: 2 done") and "2 done" in out
+    assert len(parsed) == 1  # not parsed again
+    assert (tmp_path / "out" / "ledger.csv").read_text().count("\n") == 3  # the ledger is rewritten all the same
+    assert len(sim.record.created()) == 2
+
+
+@pytest.mark.parametrize("change", ["image touched", "env changed", "manifest edited", "video deleted",
+                                    "other prices", "retry failed", "another batchvid"])
+def test_any_change_takes_the_full_path(simulator: Sim, run_batch: Run, batch: Path, parsed: list[Path],
+                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    sim = simulator()
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("group_ratio: \"1\"\n", encoding="utf-8")
+    flags = ["--prices", str(prices)]
+    assert run_batch(batch, sim, *flags)[0] == 0
+    assert run_batch(batch, sim, *flags)[0] == 0 and len(parsed) == 1  # settled: the shortcut
+    expect = "plan: 2 done"
+    if change == "image touched":
+        image = tmp_path / "images" / "hero.png"
+        os.utime(image, ns=(image.stat().st_atime_ns, image.stat().st_mtime_ns + 10**9))
+    elif change == "env changed":
+        monkeypatch.setenv("SHOT_PROMPT", "A kitten closes its eyes")
+        expect = "plan: 1 changed, 1 done"
+    elif change == "manifest edited":
+        batch.write_text(MANIFEST + "# a comment\n", encoding="utf-8")
+    elif change == "video deleted":
+        (tmp_path / "out" / "words.mp4").unlink()
+        expect = "plan: 1 done, 1 download"
+    elif change == "other prices":
+        prices.write_text("group_ratio: \"1\"  # checked\n", encoding="utf-8")
+    elif change == "retry failed":
+        flags.append("--retry-failed")
+    elif change == "another batchvid":
+        monkeypatch.setattr(settled, "code_stamp", lambda: b"another build")
+    code, _, err = run_batch(batch, sim, *flags)
+    assert code == 0 and err.startswith(expect), err
+    assert len(parsed) == 2  # the full path
+    assert (tmp_path / "out" / "words.mp4").is_file() and (tmp_path / "out" / "still.mp4").is_file()
+    if change != "retry failed":  # settled again: the next run takes the shortcut
+        assert run_batch(batch, sim, *flags)[0] == 0 and len(parsed) == 2
+
+
+def test_an_unsettled_batch_keeps_no_record(simulator: Sim, run_batch: Run, batch: Path, tmp_path: Path) -> None:
+    sim = simulator()
+    assert run_batch(batch, sim)[0] == 0
+    db = journal.Journal(tmp_path / "out" / journal.FILE_NAME)
+    assert db.meta(settled.META_KEY) is not None
+    db.close()
+    # a render that outlasts the deadline: the task stays in flight, so there is no settled record any more
+    slow = simulator(render_seconds=(30.0, 30.0))
+    code, _, _ = run_batch(batch, slow, "--force", "still", "--deadline-minutes", "0.005")
+    assert code == 1
+    db = journal.Journal(tmp_path / "out" / journal.FILE_NAME)
+    assert db.meta(settled.META_KEY) is None
+    assert {row.id: row.state for row in db.rows()}["still"] == "submitted"
+    db.close()
+
+
+def test_the_record_holds_no_secret(simulator: Sim, run_batch: Run, batch: Path, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOT_PROMPT", "sk-live-" + "9" * 24)  # whatever a manifest names may be a secret
+    assert run_batch(batch, simulator())[0] == 0
+    db = journal.Journal(tmp_path / "out" / journal.FILE_NAME)
+    record = db.meta(settled.META_KEY) or ""
+    db.close()
+    assert '"ids":["still","words"]' in record and "sk-live-" not in record
