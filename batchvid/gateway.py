@@ -8,8 +8,9 @@ Errors are translated here, so nothing above imports aiohttp's exception types:
     +-- Transient     429, 5xx, a refused connection, or any failure of a GET: safe to retry later
     +-- Uncertain     a POST that may have reached the gateway (timeout, reset, unreadable 200)
 
-The API key goes only into this client's requests, never into a shared session, so it cannot
-follow a download to another host. Redirects from the gateway are not followed.
+The API key goes only into this client's own sessions, which ask nothing but the gateway's base URL,
+so it cannot follow a download to another host. Redirects from the gateway are not followed, and
+cookies are neither kept nor sent: every request stands on its own.
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ class Gateway:
 
     async def __aenter__(self) -> Gateway:
         self._session = aiohttp.ClientSession(
-            timeout=self._timeout, connector=aiohttp.TCPConnector(limit=self._connector_limit)
+            timeout=self._timeout, connector=aiohttp.TCPConnector(limit=self._connector_limit),
+            headers=self._auth, cookie_jar=aiohttp.DummyCookieJar(),
         )
         # Submits reuse a connection only if it was busy within the last second: a keep-alive connection
         # that the server closed while idle would make a POST look "maybe created", and the shot
@@ -101,6 +103,7 @@ class Gateway:
         self._submit_session = aiohttp.ClientSession(
             timeout=self._timeout,
             connector=aiohttp.TCPConnector(keepalive_timeout=1.0, limit=self._connector_limit),
+            headers=self._auth, cookie_jar=aiohttp.DummyCookieJar(),
         )
         return self
 
@@ -119,7 +122,7 @@ class Gateway:
             await self.limiter.acquire()
         url = f"{self.base_url}/v1/video/generations"
         try:
-            async with self._submit_session.post(url, json=body, headers=self._auth, allow_redirects=False) as resp:
+            async with self._submit_session.post(url, json=body, allow_redirects=False) as resp:
                 text = await self._read_text(resp, sent=True)
                 return self._answer(resp.status, resp.headers.get("Retry-After"), text, sent=True)
         except aiohttp.ClientConnectorError as exc:
@@ -137,8 +140,7 @@ class Gateway:
         await self.limiter.acquire()
         url = f"{self.base_url}/v1/video/generations/download"
         try:
-            async with self._session.get(url, params={"id": task_id}, headers=self._auth,
-                                         allow_redirects=False) as resp:
+            async with self._session.get(url, params={"id": task_id}, allow_redirects=False) as resp:
                 if resp.status != 200:
                     text = await self._read_text(resp)
                     self._answer(resp.status, resp.headers.get("Retry-After"), text, sent=False)
@@ -150,7 +152,7 @@ class Gateway:
         assert self._session is not None
         await self.limiter.acquire()
         try:
-            async with self._session.get(self.base_url + path, headers=self._auth, allow_redirects=False) as resp:
+            async with self._session.get(self.base_url + path, allow_redirects=False) as resp:
                 text = await self._read_text(resp)
                 return self._answer(resp.status, resp.headers.get("Retry-After"), text, sent=False)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:

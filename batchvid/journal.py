@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -58,8 +60,15 @@ CREATE TABLE IF NOT EXISTS render_times (
 """
 
 
+_clock: list[Any] = [None, ""]  # (the second, its text): a busy run stamps thousands of rows a second
+
+
 def now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    """The current UTC time to the second, ISO 8601."""
+    second = int(time.time())
+    if _clock[0] != second:
+        _clock[0], _clock[1] = second, dt.datetime.fromtimestamp(second, dt.UTC).isoformat()
+    return str(_clock[1])
 
 
 @dataclass(slots=True)
@@ -183,10 +192,9 @@ class Journal:
     # -- writing ---------------------------------------------------------------------------
     def update(self, shot_id: str, **values: Any) -> None:
         values["updated_at"] = now()
-        assignments = ", ".join(f"{key}=?" for key in values)
         self.changes += 1
         self._open()
-        self.db.execute(f"UPDATE shots SET {assignments} WHERE id=?", (*values.values(), shot_id))
+        self.db.execute(_update_sql(tuple(values)), (*values.values(), shot_id))
 
     def _open(self) -> None:
         """Changes gather in one transaction until commit(): a group commit for many shots at once."""
@@ -237,6 +245,11 @@ class Journal:
             "UPDATE shots SET state=?, attempts=attempts+1, error=NULL, updated_at=? WHERE id=?",
             (SUBMITTING, now(), shot_id),
         )
+
+
+@functools.cache
+def _update_sql(columns: tuple[str, ...]) -> str:
+    return f"UPDATE shots SET {', '.join(f'{column}=?' for column in columns)} WHERE id=?"
 
 
 @contextlib.contextmanager

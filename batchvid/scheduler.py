@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 import sqlite3
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -162,14 +163,18 @@ class Runner:
                 task.cancel()
 
     async def _keep_ledger(self) -> None:
+        pause = self.settings.ledger_every
         while True:
-            await asyncio.sleep(self.settings.ledger_every)
+            await asyncio.sleep(pause)
+            started = time.perf_counter()
             try:
                 self._flush()
             except sqlite3.Error as exc:
                 self.journal_error = exc
                 self.stop()
                 return
+            # a ledger of many thousand rows takes a while to write: keep that under 5 % of the run's time
+            pause = max(self.settings.ledger_every, 20 * (time.perf_counter() - started))
 
     def _flush(self) -> None:
         """What may be batched: learned render times (one commit) and the ledger (derived)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import secrets
 import signal
@@ -171,7 +172,13 @@ def run(args: argparse.Namespace) -> int:
         raise FatalError(f"cannot create the output folder {settings.out}: {exc.strerror}") from None
     if not os.access(settings.out, os.W_OK):
         raise FatalError(f"the output folder {settings.out} is not writable")
-    return asyncio.run(_run(args, batch, table, result.quotes, settings))
+    # The batch, its schemas and prices live as long as the run: keep them out of the cyclic garbage
+    # collector's full passes, which would otherwise walk every one of them again and again.
+    gc.freeze()
+    try:
+        return asyncio.run(_run(args, batch, table, result.quotes, settings))
+    finally:
+        gc.unfreeze()
 
 
 async def _run(
@@ -232,7 +239,9 @@ async def _execute(
         gateway = Gateway(base, key, limiter, max_answer_bytes=settings.max_answer_bytes)
         gateways[family] = await stack.enter_async_context(gateway)
     storage = await stack.enter_async_context(
-        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=15, sock_read=60))
+        # object storage: no key, no cookies; signed URLs carry everything
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=15, sock_read=60),
+                              cookie_jar=aiohttp.DummyCookieJar())
     )
     progress = Progress(len(batch.shots), plan.count("done"), enabled=False if args.no_progress else None)
     stack.callback(progress.close)
