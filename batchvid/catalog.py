@@ -10,9 +10,6 @@ import functools
 import json
 import math
 import re
-from importlib import resources
-from importlib.resources.abc import Traversable
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -22,28 +19,13 @@ from referencing.jsonschema import DRAFT202012
 from .errors import FatalError
 from .families import FAMILIES, MODELS, Family
 from .families._base import ModelSpec
-
-SCHEMA_PACKAGE = "batchvid.schemas"
+from .packaged import schema_folder
 
 __all__ = ["FAMILIES", "MODELS", "Family", "ModelSpec", "family", "schema", "validator"]
 
 
 def family(model_id: str) -> Family:
     return FAMILIES[MODELS[model_id].family]
-
-
-def schema_folder() -> Traversable:
-    """The installed package data, or the top-level schemas/ folder of a source checkout."""
-    try:
-        folder = resources.files(SCHEMA_PACKAGE)
-        if folder.is_dir() and any(entry.name.endswith(".json") for entry in folder.iterdir()):
-            return folder
-    except (ModuleNotFoundError, OSError):
-        pass
-    source = Path(__file__).resolve().parent.parent / "schemas"
-    if source.is_dir():
-        return source
-    raise FatalError("batchvid's schemas are missing; reinstall batchvid")
 
 
 @functools.cache

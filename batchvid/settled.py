@@ -19,12 +19,12 @@ import os
 import re
 import secrets
 from collections.abc import Iterable, Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import __version__
 from . import journal as j
+from .packaged import schema_folder
 from .plan import PlanOptions, carry_on
 
 META_KEY = "settled"
@@ -37,17 +37,13 @@ def code_stamp() -> bytes:
     """A digest of batchvid's code, schemas and prices: another build must not trust this one's verdicts."""
     digest = hashlib.sha256(__version__.encode())
     package = Path(__file__).resolve().parent
-    folders = [package]
-    try:  # the schemas: package data when installed, the top-level folder of a source checkout
-        schemas = Path(str(resources.files("batchvid.schemas")))
-        if package not in schemas.parents:
-            folders.append(schemas)
-    except (ModuleNotFoundError, TypeError):
-        pass
-    for folder in folders:
-        for path in sorted(folder.rglob("*")):
-            if path.suffix in _OWN_FILES and "__pycache__" not in path.parts:
-                digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    for path in sorted(package.rglob("*")):
+        if path.suffix in _OWN_FILES and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    schemas = schema_folder()  # inside the package when installed, the top-level folder in a checkout
+    for entry in sorted(schemas.iterdir(), key=lambda entry: entry.name):
+        if entry.name.endswith(".json"):
+            digest.update(entry.name.encode() + b"\0" + entry.read_bytes())
     return digest.digest()
 
 

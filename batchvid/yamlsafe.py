@@ -39,13 +39,24 @@ class _Loader(_Base):  # type: ignore[valid-type,misc]
     pass
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _construct(loader: _Loader, node: yaml.Node) -> Any:
+    # A string scalar is its own value: skip the generic constructor's bookkeeping for the commonest node
+    # (what SafeConstructor.construct_yaml_str would return, without the detour).
+    if node.tag == _STR_TAG and type(node) is yaml.ScalarNode:
+        return node.value
+    return loader.construct_object(node, deep=True)
+
+
 def _construct_map(loader: _Loader, node: yaml.MappingNode) -> LineMap:
     loader.flatten_mapping(node)
     result = LineMap()
     result.line = node.start_mark.line + 1
     result.key_lines = {}
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
+        key = _construct(loader, key_node)
         line = key_node.start_mark.line + 1
         try:
             seen = key in result
@@ -53,13 +64,13 @@ def _construct_map(loader: _Loader, node: yaml.MappingNode) -> LineMap:
             raise YamlProblem(line, "a mapping key must be a plain value") from None
         if seen:
             raise YamlProblem(line, f"duplicate key {key!r} (first on line {result.key_lines[key]})")
-        result[key] = loader.construct_object(value_node, deep=True)
+        result[key] = _construct(loader, value_node)
         result.key_lines[key] = line
     return result
 
 
 def _construct_seq(loader: _Loader, node: yaml.SequenceNode) -> LineList:
-    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result = LineList(_construct(loader, child) for child in node.value)
     result.line = node.start_mark.line + 1
     result.item_lines = [child.start_mark.line + 1 for child in node.value]
     return result
