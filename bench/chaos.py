@@ -74,6 +74,11 @@ def ledger_rows(out: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def settled(out: Path) -> bool:
+    """Every shot done, failed or uncertain: what is left needs the user's word, not another run."""
+    return (out / "ledger.csv").exists() and {r["status"] for r in ledger_rows(out)} <= {"done", "failed", "uncertain"}
+
+
 def storm(shots: int, kills: int, seed: int, resubmit_uncertain: bool) -> dict[str, Any]:
     rng = random.Random(seed)
     env = {**os.environ, "BATCHVID_API_KEY": KEY}
@@ -89,13 +94,13 @@ def storm(shots: int, kills: int, seed: int, resubmit_uncertain: bool) -> dict[s
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 killed += 1
+            elif proc.returncode == 0 or settled(out):
+                break  # it ended by itself with nothing left to do (a settled batch answers at once)
             proc.wait()
-            if proc.returncode == 0:
-                break  # finished before the next kill
         finals = []
         for _ in range(6):  # resume until nothing is left but what needs a decision
             finals.append(subprocess.run(command, env=env, capture_output=True, text=True).returncode)
-            if finals[-1] == 0 or {r["status"] for r in ledger_rows(out)} <= {"done", "failed", "uncertain"}:
+            if finals[-1] == 0 or settled(out):
                 break
         uncertain_before: list[str] = []
         for _ in range(5 if resubmit_uncertain else 1):  # a resubmit can meet a fault again: bounded rounds

@@ -125,3 +125,17 @@ def test_the_record_holds_no_secret(simulator: Sim, run_batch: Run, batch: Path,
     record = db.meta(settled.META_KEY) or ""
     db.close()
     assert '"ids":["still","words"]' in record and "sk-live-" not in record
+
+
+def test_the_code_stamp_covers_the_schemas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from batchvid.packaged import schema_folder
+
+    copy = tmp_path / "schemas"
+    shutil.copytree(str(schema_folder()), copy)
+    monkeypatch.setattr(settled, "schema_folder", lambda: copy)
+    settled.code_stamp.cache_clear()
+    before = settled.code_stamp()
+    (copy / "sora-2.json").write_text((copy / "sora-2.json").read_text() + " ", encoding="utf-8")
+    settled.code_stamp.cache_clear()
+    assert settled.code_stamp() != before
+    settled.code_stamp.cache_clear()
