@@ -131,8 +131,9 @@ class Journal:
     """All reads and writes of the journal.
 
     update() and mark_submitting() gather changes in an open transaction; commit() makes them durable.
-    The scheduler commits (once for every shot that changed in the same loop turn) before it acts on
-    a change: before a POST, before polling a new task id, before downloading, after a video is placed.
+    The scheduler commits once for every shot that changed in the same loop turn: it waits for that
+    commit before a POST; the task id, `downloading` and `done` are committed at the next loop turn
+    (before the new task's first poll).
     """
 
     def __init__(self, path: Path) -> None:

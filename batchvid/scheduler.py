@@ -132,9 +132,11 @@ class Runner:
     def _commit_soon(self) -> None:
         """Commit every change made so far at the start of the next loop turn, without waiting for it.
 
-        The loop runs callbacks in the order they were scheduled, so this commit happens before any later
-        step of the same shot (its next request needs at least one more turn), as if it had been awaited,
-        at a fraction of the cost. A commit that fails stops the run (see `_commit_now`).
+        The loop runs callbacks in the order they were scheduled, so a task id is on disk before its first
+        poll (a poll waits for its turn in the poll queue, a later loop turn), as if it had been awaited, at
+        a fraction of the cost. A download may start in the same turn as its `downloading` change: a kill
+        before the commit only means the next run polls that task again. A commit that fails stops the run
+        (see `_commit_now`).
         """
         if self._commit_waiting is None:
             loop = asyncio.get_running_loop()
