@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import journal as j
-from .. import ledger, settled
+from .. import settled, summary
 from ..errors import FatalError, InputError
 from ..lock import FolderLock
 from .estimate import add_budget_flags
@@ -146,9 +146,9 @@ def _settled_already(args: argparse.Namespace) -> int | None:
         found = settled.recall(journal, args.manifest, _inputs(args, out), out)
         if found is None:
             return None
-        _print_plan(found.plan)
-        _write_ledger(journal, out, found.journal_rows)
-        return _report(found.rows, out, None)
+        summary.print_plan(found.plan)
+        summary.write_ledger(journal, out, found.journal_rows)
+        return summary.report(found.rows, out, None)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -192,16 +192,16 @@ async def _run(
         settled.forget(journal)  # this run may change the batch: an old record must not outlive it
         options = PlanOptions(args.resubmit_uncertain, args.retry_failed, frozenset(args.force))
         plan = make_plan(journal, batch.shots, quotes, settings.out, options)
-        _print_plan(plan)
+        summary.print_plan(plan)
         runner, interrupted = None, False
         if plan.has_work:
             runner, interrupted = await _execute(args, batch, table, quotes, settings, journal, plan, stack)
         else:
-            _write_ledger(journal, settings.out)  # nothing to send: no key, no network, no simulator needed
+            summary.write_ledger(journal, settings.out)  # nothing to send: no key, no network, no simulator
         ids = [shot.id for shot in batch.shots]
         wanted = set(ids)
         rows = [row for row in journal.rows() if row.id in wanted]
-        code = _report(rows, settings.out, runner, settings.max_cost)
+        code = summary.report(rows, settings.out, runner, settings.max_cost)
         if not interrupted and all(row.state in (j.DONE, j.FAILED, j.UNCERTAIN) for row in rows):
             files = [*batch.files, *([args.prices.resolve()] if args.prices is not None else [])]
             settled.remember(journal, args.manifest, _inputs(args, settings.out), files, ids)
@@ -255,20 +255,6 @@ async def _execute(
     return runner, interrupted.is_set()
 
 
-def _print_plan(plan: j.Plan) -> None:
-    print(plan.summary(), file=sys.stderr)
-    for line in plan.lines:
-        if line.category in ("changed", "forced", "uncertain", "download") and line.detail:
-            print(f"  {line.shot_id}: {line.category}: {line.detail}", file=sys.stderr)
-
-
-def _write_ledger(journal: j.Journal, out: Path, rows: list[j.Row] | None = None) -> None:
-    try:
-        ledger.write(journal, out, rows)
-    except OSError as exc:
-        raise FatalError(f"cannot write {out / ledger.FILE_NAME}: {exc.strerror}") from None
-
-
 def _on_ctrl_c(runner: Runner) -> asyncio.Event:
     interrupted = asyncio.Event()
 
@@ -282,28 +268,3 @@ def _on_ctrl_c(runner: Runner) -> asyncio.Event:
 
     asyncio.get_running_loop().add_signal_handler(signal.SIGINT, handle)
     return interrupted
-
-
-def _report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object = None) -> int:
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.state] = counts.get(row.state, 0) + 1
-    billed, estimated = ledger.spend(rows)
-    reporting = sum(1 for row in rows if row.billed_usd)
-    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
-    print(f"batchvid: {summary}; estimated ${estimated:.2f} for finished shots, gateway-reported billing "
-          f"${billed:.2f} over {reporting} shot(s); ledger: {out / ledger.FILE_NAME}")
-    problems = [row for row in rows if row.state != j.DONE]
-    for row in problems[:20]:
-        print(f"  {row.id}: {row.state}: {row.error or ''}".rstrip(": "))
-    if len(problems) > 20:
-        print(f"  ... and {len(problems) - 20} more (see the ledger)")
-    if runner is not None:
-        for family, gateway in runner.gateways.items():
-            limiter = gateway.limiter
-            if limiter.cuts and limiter.rate is not None:
-                print(f"  {family}: the gateway answered 429 {limiter.cuts} time(s); the rate settled at "
-                      f"{limiter.rate:.2f}/s (ceiling {limiter.ceiling:.2f}/s)")
-        if runner.over_budget:
-            print(f"  {runner.over_budget} shot(s) not submitted: --max-cost ${max_cost} reached")
-    return 0 if not problems else 1

@@ -1,0 +1,56 @@
+"""What a run tells its user at the end: the plan, the ledger, the summary line and what needs a look."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from . import journal as j
+from . import ledger
+from .errors import FatalError
+
+if TYPE_CHECKING:
+    from .scheduler import Runner
+
+
+def print_plan(plan: j.Plan) -> None:
+    """The plan's counts, and every shot whose plan needs explaining, on standard error."""
+    print(plan.summary(), file=sys.stderr)
+    for line in plan.lines:
+        if line.category in ("changed", "forced", "uncertain", "download") and line.detail:
+            print(f"  {line.shot_id}: {line.category}: {line.detail}", file=sys.stderr)
+
+
+def write_ledger(journal: j.Journal, out: Path, rows: list[j.Row] | None = None) -> None:
+    """Rewrite the ledger, or stop with one line when the folder cannot take it."""
+    try:
+        ledger.write(journal, out, rows)
+    except OSError as exc:
+        raise FatalError(f"cannot write {out / ledger.FILE_NAME}: {exc.strerror}") from None
+
+
+def report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object = None) -> int:
+    """Print the run's summary; the exit code: 0 when every shot is done, else 1."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.state] = counts.get(row.state, 0) + 1
+    billed, estimated = ledger.spend(rows)
+    reporting = sum(1 for row in rows if row.billed_usd)
+    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    print(f"batchvid: {summary}; estimated ${estimated:.2f} for finished shots, gateway-reported billing "
+          f"${billed:.2f} over {reporting} shot(s); ledger: {out / ledger.FILE_NAME}")
+    problems = [row for row in rows if row.state != j.DONE]
+    for row in problems[:20]:
+        print(f"  {row.id}: {row.state}: {row.error or ''}".rstrip(": "))
+    if len(problems) > 20:
+        print(f"  ... and {len(problems) - 20} more (see the ledger)")
+    if runner is not None:
+        for family, gateway in runner.gateways.items():
+            limiter = gateway.limiter
+            if limiter.cuts and limiter.rate is not None:
+                print(f"  {family}: the gateway answered 429 {limiter.cuts} time(s); the rate settled at "
+                      f"{limiter.rate:.2f}/s (ceiling {limiter.ceiling:.2f}/s)")
+        if runner.over_budget:
+            print(f"  {runner.over_budget} shot(s) not submitted: --max-cost ${max_cost} reached")
+    return 0 if not problems else 1
