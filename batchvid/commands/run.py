@@ -37,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description="Validate and price the manifest, then submit every shot under a concurrency limit "
         "and a rate limit, poll each task, download each video to OUT/<id>.mp4 and keep OUT/ledger.csv. "
         "Run the same command again to continue: finished shots are skipped, tasks in flight are polled, "
-        "never resubmitted. The API key is read from the environment (BATCHVID_API_KEY unless the "
+        "never resubmitted; a batch with nothing left to send needs no key and no network. The API key is read from the environment (BATCHVID_API_KEY unless the "
         "manifest's gateway block names another variable). Exit 0 all done, 1 some failed or uncertain, "
         "2 bad input or refused budget, 130 interrupted.",
     )
