@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -210,6 +211,25 @@ def test_simulate_flag_runs_the_demo_without_a_key(cli: Run, monkeypatch: pytest
     code, out, _ = cli("run", MANIFESTS / "demo.yaml", "--simulate", "--out", tmp_path / "o", "--poll-interval",
                        "0.2", "--rate", "100/s", "--no-progress")
     assert code == 0 and "9 done" in out
+
+
+def test_a_rehearsal_never_passes_for_the_real_batch(simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's path: rehearse with --simulate, then drop --simulate: the real run must do the work."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(MANIFESTS, tmp_path / "manifests")
+    fast = ("--poll-interval", "0.1", "--rate", "200/s", "--no-progress")
+    assert cli("run", "manifests/wan.yaml", "--simulate", *fast)[0] == 0
+    rehearsal = tmp_path / "out" / "wan-simulated"
+    assert len(list(rehearsal.glob("*.mp4"))) == 5 and not (tmp_path / "out" / "wan").exists()
+    sim = simulator()
+    code, out, err = cli("run", "manifests/wan.yaml", "--base-url", sim.base_url, *fast)
+    assert code == 0 and err.startswith("plan: 5 new") and len(sim.record.created()) == 5
+    # an explicit folder cannot mix them either, in both directions, and nothing is sent
+    code, _, err = cli("run", "manifests/wan.yaml", "--out", "out/wan-simulated", "--base-url", sim.base_url, *fast)
+    assert code == 2 and "holds a rehearsal made with --simulate" in err and len(sim.record.created()) == 5
+    code, _, err = cli("run", "manifests/wan.yaml", "--out", "out/wan", "--simulate", *fast)
+    assert code == 2 and "holds real results" in err
 
 
 def test_ctrl_c_saves_state_and_exits_130(simulator: Sim, tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 # The manifest's stack (YAML, jsonschema, prices) is imported only when the batch is not settled already
 # (settled.py), and the network stack (aiohttp, the scheduler, the simulator) only when the plan has work.
 
+ORIGIN_KEY = "origin"  # journal meta: "simulator" or "gateway", whichever made the folder's results
 DEFAULTS = {"concurrency": 4, "rate": "2/s", "poll_interval": 4.0, "deadline_minutes": 120.0}
 
 
@@ -37,12 +38,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         description="Validate and price the manifest, then submit every shot under a concurrency limit "
         "and a rate limit, poll each task, download each video to OUT/<id>.mp4 and keep OUT/ledger.csv. "
         "Run the same command again to continue: finished shots are skipped, tasks in flight are polled, "
-        "never resubmitted; a batch with nothing left to send needs no key and no network. The API key is read from the environment (BATCHVID_API_KEY unless the "
-        "manifest's gateway block names another variable). Exit 0 all done, 1 some failed or uncertain, "
+        "never resubmitted; a batch with nothing left to send needs no key and no network. The API key is "
+        "read from the environment (BATCHVID_API_KEY unless the manifest's gateway block names another "
+        "variable). Exit 0 all done, 1 some failed or uncertain, "
         "2 bad input or refused budget, 130 interrupted.",
     )
     p.add_argument("manifest", type=Path, help="the manifest YAML file")
-    p.add_argument("--out", type=Path, help="output folder (default: the manifest's run.out, else out/<name>)")
+    p.add_argument("--out", type=Path, help="output folder (default: the manifest's run.out, else out/<name>; "
+                   "with --simulate, the same name ending in -simulated)")
     p.add_argument("--base-url", help="gateway base URL for every family (overrides the manifest)")
     p.add_argument("--concurrency", type=int, help="tasks in flight at the gateway at once (default 4)")
     p.add_argument("--rate", help="requests per second or minute to each gateway, e.g. 2/s or 120/min "
@@ -99,12 +102,31 @@ def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
     )
 
 
+SIMULATED_SUFFIX = "-simulated"
+
+
 def _out_folder(args: argparse.Namespace, batch: Batch) -> Path:
     if args.out is not None:
         return Path(args.out)
     if batch.manifest.run.get("out"):
-        return batch.manifest.path.parent / str(batch.manifest.run["out"])
-    return Path("out") / batch.manifest.path.stem
+        folder = batch.manifest.path.parent / str(batch.manifest.run["out"])
+    else:
+        folder = Path("out") / batch.manifest.path.stem
+    # a rehearsal's videos are not real: they must not sit where the real run will look for finished shots
+    return folder.with_name(folder.name + SIMULATED_SUFFIX) if args.simulate else folder
+
+
+def _check_origin(journal: j.Journal, simulate: bool, out: Path) -> None:
+    """Refuse to mix a rehearsal's results with real ones in one folder (either way round)."""
+    origin = journal.meta(ORIGIN_KEY)
+    wanted = "simulator" if simulate else "gateway"
+    if origin is None:
+        journal.set_meta(ORIGIN_KEY, wanted)
+    elif origin != wanted:
+        if origin == "simulator":
+            raise InputError(f"{out} holds a rehearsal made with --simulate: its videos are not real. Run into "
+                             "another --out (or delete that folder) to generate the batch for real")
+        raise InputError(f"{out} holds real results: rehearse with --simulate into another --out")
 
 
 def _endpoints(args: argparse.Namespace, batch: Batch, sim_url: str | None, sim_key: str | None
@@ -129,7 +151,7 @@ def _inputs(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     return {
         "manifest": str(args.manifest.resolve()), "out": str(out.resolve()), "out_given": args.out is not None,
         "prices": None if args.prices is None else str(args.prices.resolve()),
-        "max_cost": args.max_cost, "allow_unpriced": args.allow_unpriced,
+        "max_cost": args.max_cost, "allow_unpriced": args.allow_unpriced, "simulate": args.simulate,
     }
 
 
@@ -139,7 +161,8 @@ def _settled_already(args: argparse.Namespace) -> int | None:
         return None
     # Without --out the folder may come from the manifest's run.out, unknown until it is parsed: look where
     # it would be by default; the record there only matches a manifest that derived the same folder.
-    out = args.out if args.out is not None else Path("out") / args.manifest.stem
+    out = args.out if args.out is not None else Path("out") / (
+        args.manifest.stem + (SIMULATED_SUFFIX if args.simulate else ""))
     if not (out / j.FILE_NAME).is_file() or not os.access(out, os.W_OK):
         return None
     with FolderLock(out), j.Journal(out / j.FILE_NAME) as journal:
@@ -189,6 +212,7 @@ async def _run(
     async with AsyncExitStack() as stack:
         stack.enter_context(FolderLock(settings.out))
         journal = stack.enter_context(j.Journal(settings.out / j.FILE_NAME))
+        _check_origin(journal, args.simulate, settings.out)
         settled.forget(journal)  # this run may change the batch: an old record must not outlive it
         options = PlanOptions(args.resubmit_uncertain, args.retry_failed, frozenset(args.force))
         plan = make_plan(journal, batch.shots, quotes, settings.out, options)
