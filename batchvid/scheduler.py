@@ -103,8 +103,9 @@ class Runner:
                     self._tasks[shot.id] = asyncio.create_task(self._drive(shot, rows[shot.id]), name=shot.id)
             results = await asyncio.gather(*self._tasks.values(), return_exceptions=True)
             if self.journal_error is not None:
-                raise FatalError(f"cannot write the journal {self.journal.path}: {self.journal_error}; free some "
-                                 "space and run again (a task whose id was not saved is reported uncertain, not resent)")
+                raise FatalError(f"cannot write the journal {self.journal.path}: {self.journal_error}; free "
+                                 "some space and run again (a task whose id was not saved is reported uncertain, "
+                                 "not resent)")
             for result in results:
                 if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
                     raise result
