@@ -15,6 +15,11 @@ class ImageProblem(ValueError):
     pass
 
 
+#: (size, mtime, ctime in ns, inode) of a file, as git's index keeps them: one of them changes whenever its
+#: content may have (ctime cannot be set back by hand)
+FileStamp = tuple[int, int, int, int]
+
+
 @dataclass(frozen=True)
 class LocalImage:
     data_uri: str
@@ -23,6 +28,7 @@ class LocalImage:
     sha256: str
     dimensions: tuple[int, int] | None
     path: Path  # the file read, resolved
+    stamp: FileStamp  # taken before it was read (see settled.py)
 
 
 def sniff_mime(head: bytes) -> str | None:
@@ -82,7 +88,8 @@ def read_local(base: Path, relative: str, max_bytes: int) -> LocalImage:
         raise ImageProblem(f"image file {relative!r} not found")
     if not path.is_file():
         raise ImageProblem(f"image {relative!r} is not a file")
-    size = path.stat().st_size
+    info = path.stat()
+    size = info.st_size
     if size > min(max_bytes, _MAX_READ):
         raise ImageProblem(f"image {relative!r} is {size / 2**20:.1f} MiB; this model takes at most "
                            f"{min(max_bytes, _MAX_READ) / 2**20:.0f} MiB")
@@ -100,4 +107,5 @@ def read_local(base: Path, relative: str, max_bytes: int) -> LocalImage:
         sha256=hashlib.sha256(data).hexdigest(),
         dimensions=dimensions(data, mime),
         path=path,
+        stamp=(info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino),
     )

@@ -2,8 +2,9 @@
 
 A run that ends with every shot of its manifest settled (done, failed or uncertain) records, in the
 journal, a digest of everything its outcome depended on: batchvid's own files, the manifest's bytes,
-the options of the command, the environment variables the manifest names, and the stat of every local
-file it read. Run the same command again and, when that digest still matches and every finished video
+the options of the command, the environment variables the manifest names, and the stamp (size, mtime,
+ctime, inode) of every local file it read, each taken as the run read it, so that an edit made while the
+run went on shows next time. Run the same command again and, when that digest still matches and every finished video
 is still in place, nothing is left to do: the journal answers, without YAML, validation, prices or
 network. This is the check `make` and `git status` make: any difference at all (a touched image, an
 edited manifest, another batchvid) sends the run down the full path, which is always right; the record
@@ -19,11 +20,13 @@ import os
 import re
 import secrets
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from . import __version__
 from . import journal as j
+from .images import FileStamp
 from .packaged import schema_folder
 from .plan import PlanOptions, carry_on
 
@@ -47,30 +50,46 @@ def code_stamp() -> bytes:
     return digest.digest()
 
 
-def _file_line(path: Path) -> bytes:
+#: a file the batch was made from, with its stamp when it was read (None: it did not exist)
+Input = tuple[Path, FileStamp | None]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a run was made from, taken as it read it: the manifest's bytes and its files' stamps."""
+
+    manifest: bytes | None
+    files: tuple[Input, ...] = ()
+
+
+def stamp(path: Path) -> FileStamp | None:
     try:
         info = path.stat()
     except OSError:
-        return f"{path}\0missing\n".encode()
-    return f"{path}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ino}\n".encode()
+        return None
+    return info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino
 
 
-def inputs_digest(salt: str, manifest: Path, options: dict[str, Any], files: Iterable[Path]) -> str | None:
-    """The digest of a run's inputs; None when the manifest cannot be read (the full path says why)."""
+def read_manifest(path: Path) -> bytes | None:
+    """The manifest's bytes, read BEFORE it is parsed: an edit made while the run goes on then shows at the
+    next run as a different digest (the safe direction), never as a digest of text this run did not use."""
     try:
-        data = manifest.read_bytes()
+        return path.read_bytes()
     except OSError:
         return None
+
+
+def inputs_digest(salt: str, manifest: bytes, options: dict[str, Any], files: Iterable[Input]) -> str:
     digest = hashlib.sha256(salt.encode())
     digest.update(code_stamp())
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
-    digest.update(data)
-    for name in sorted(set(_ENV_NAME.findall(data))):
+    digest.update(manifest)
+    for name in sorted(set(_ENV_NAME.findall(manifest))):
         # the values enter only the salted digest, never the journal itself
         value = os.environ.get(name.decode())
         digest.update(name + (b"\0unset" if value is None else b"=" + value.encode("utf-8", "surrogateescape")))
-    for path in sorted(set(files)):
-        digest.update(_file_line(path))
+    for path, when_read in sorted(set(files), key=lambda item: str(item[0])):
+        digest.update(f"{path}\0{when_read}\n".encode())
     return digest.hexdigest()
 
 
@@ -79,14 +98,13 @@ def forget(journal: j.Journal) -> None:
         journal.set_meta(META_KEY, None)
 
 
-def remember(journal: j.Journal, manifest: Path, options: dict[str, Any], files: Sequence[Path],
-             ids: Sequence[str]) -> None:
-    """Record a settled batch (every one of `ids` done, failed or uncertain)."""
-    salt = secrets.token_hex(16)
-    digest = inputs_digest(salt, manifest, options, files)
-    if digest is None:
+def remember(journal: j.Journal, made_from: Snapshot, options: dict[str, Any], ids: Sequence[str]) -> None:
+    """Record a settled batch (every one of `ids` done, failed or uncertain) made from these inputs."""
+    if made_from.manifest is None:
         return
-    record = {"salt": salt, "digest": digest, "files": [str(path) for path in files], "ids": list(ids)}
+    salt = secrets.token_hex(16)
+    record = {"salt": salt, "digest": inputs_digest(salt, made_from.manifest, options, made_from.files),
+              "files": sorted({str(path) for path, _ in made_from.files}), "ids": list(ids)}
     journal.set_meta(META_KEY, json.dumps(record, separators=(",", ":")))
 
 
@@ -106,7 +124,9 @@ def recall(journal: j.Journal, manifest: Path, options: dict[str, Any], out: Pat
         salt, expected, files, ids = record["salt"], record["digest"], record["files"], record["ids"]
     except (ValueError, KeyError, TypeError):
         return None
-    if inputs_digest(salt, manifest, options, [Path(name) for name in files]) != expected:
+    data = read_manifest(manifest)
+    now = [(Path(name), stamp(Path(name))) for name in files]
+    if data is None or inputs_digest(salt, data, options, now) != expected:
         return None
     everything = journal.rows()
     by_id = {row.id: row for row in everything}

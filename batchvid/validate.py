@@ -27,7 +27,8 @@ _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 class Batch:
     manifest: RawManifest
     shots: tuple[Shot, ...]
-    files: tuple[Path, ...] = ()  # the local files the shots were made from (images), resolved
+    #: the local files the shots were made from (images), resolved, each stamped before it was read
+    files: tuple[tuple[Path, images.FileStamp], ...] = ()
 
 
 def load_batch(path: Path) -> Batch:
@@ -38,7 +39,8 @@ def load_batch(path: Path) -> Batch:
     shots = [shot for shot in (checker.check(item) for item in raw.shots) if shot is not None]
     if checker.problems:
         raise ManifestInvalid(checker.problems)
-    files = sorted({image.path for image in checker.images.values() if isinstance(image, images.LocalImage)})
+    files = sorted({(image.path, image.stamp) for image in checker.images.values()
+                    if isinstance(image, images.LocalImage)})
     return Batch(raw, tuple(shots), tuple(files))
 
 

@@ -142,3 +142,30 @@ def test_the_code_stamp_covers_the_schemas(tmp_path: Path, monkeypatch: pytest.M
     settled.code_stamp.cache_clear()
     assert settled.code_stamp() != before
     settled.code_stamp.cache_clear()
+
+
+@pytest.mark.parametrize("edited", ["manifest", "image"])
+def test_an_edit_made_while_the_run_goes_on_is_seen_next_time(simulator: Sim, run_batch: Run, batch: Path,
+                                                              tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              edited: str) -> None:
+    """The record describes what the run read, not what the files hold when it ends."""
+    real = validate.load_batch
+
+    def load_then_edit(path: Path) -> validate.Batch:
+        loaded = real(path)
+        if edited == "manifest":
+            path.write_text(MANIFEST.replace("A lantern festival", "A dragon festival"), encoding="utf-8")
+        else:  # another picture under the same name, the same size, the mtime put back
+            image = tmp_path / "images" / "hero.png"
+            before = image.stat()
+            data = bytearray(image.read_bytes())
+            data[-20] ^= 0xFF
+            image.write_bytes(bytes(data))
+            os.utime(image, ns=(before.st_atime_ns, before.st_mtime_ns))
+        return loaded
+
+    monkeypatch.setattr(validate, "load_batch", load_then_edit)
+    assert run_batch(batch, simulator())[0] == 0
+    monkeypatch.setattr(validate, "load_batch", real)
+    code, _, err = run_batch(batch, simulator())
+    assert code == 0 and err.startswith("plan: 1 changed, 1 done"), err

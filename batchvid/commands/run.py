@@ -181,7 +181,12 @@ def run(args: argparse.Namespace) -> int:
     from ..estimate import check_budget, estimate, price_table
     from ..validate import load_batch
 
+    # what the batch is made from, taken as it is read (see settled.py): the code, the manifest, prices
+    settled.code_stamp()
+    manifest_data = settled.read_manifest(args.manifest)
+    prices = [] if args.prices is None else [(args.prices.resolve(), settled.stamp(args.prices))]
     batch = load_batch(args.manifest)
+    made_from = settled.Snapshot(manifest_data, (*batch.files, *prices))
     table = price_table(batch, args.prices)
     result = estimate(batch.shots, table)
     settings = _settings(args, batch, _out_folder(args, batch))
@@ -199,13 +204,14 @@ def run(args: argparse.Namespace) -> int:
     # collector's full passes, which would otherwise walk every one of them again and again.
     gc.freeze()
     try:
-        return asyncio.run(_run(args, batch, table, result.quotes, settings))
+        return asyncio.run(_run(args, batch, table, result.quotes, settings, made_from))
     finally:
         gc.unfreeze()
 
 
 async def _run(
-    args: argparse.Namespace, batch: Batch, table: PriceTable, quotes: dict[str, Quote], settings: RunSettings
+    args: argparse.Namespace, batch: Batch, table: PriceTable, quotes: dict[str, Quote], settings: RunSettings,
+    made_from: settled.Snapshot,
 ) -> int:
     from ..plan import PlanOptions, make_plan
 
@@ -227,8 +233,7 @@ async def _run(
         rows = [row for row in journal.rows() if row.id in wanted]
         code = summary.report(rows, settings.out, runner, settings.max_cost)
         if not interrupted and all(row.state in (j.DONE, j.FAILED, j.UNCERTAIN) for row in rows):
-            files = [*batch.files, *([args.prices.resolve()] if args.prices is not None else [])]
-            settled.remember(journal, args.manifest, _inputs(args, settings.out), files, ids)
+            settled.remember(journal, made_from, _inputs(args, settings.out), ids)
         return 130 if interrupted else code
     return 1
 
