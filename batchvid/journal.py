@@ -60,15 +60,14 @@ CREATE TABLE IF NOT EXISTS render_times (
 """
 
 
-_clock: list[Any] = [None, ""]  # (the second, its text): a busy run stamps thousands of rows a second
-
-
 def now() -> str:
     """The current UTC time to the second, ISO 8601."""
-    second = int(time.time())
-    if _clock[0] != second:
-        _clock[0], _clock[1] = second, dt.datetime.fromtimestamp(second, dt.UTC).isoformat()
-    return str(_clock[1])
+    return _iso_second(int(time.time()))
+
+
+@functools.lru_cache(maxsize=1)  # a busy run stamps thousands of rows a second: format each second once
+def _iso_second(second: int) -> str:
+    return dt.datetime.fromtimestamp(second, dt.UTC).isoformat()
 
 
 @dataclass(slots=True)
