@@ -77,7 +77,9 @@ class Runner:
         self._downloads = asyncio.Semaphore(settings.download_concurrency)
         self._polls = PollQueue()
         self._posting: set[str] = set()
-        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}  # the shots in flight, by id
+        self._errors: list[BaseException] = []  # what made shots' tasks fail (the run raises the first)
+        self._feeder: asyncio.Task[None] | None = None
         self._unknown_statuses: set[str] = set()
         self.planner = polling.PollPlanner(settings.poll_interval, journal.render_times(), settings.fixed_polling)
         self._new_render_times: list[tuple[str, str, int, float]] = []
@@ -98,28 +100,58 @@ class Runner:
         )
         helpers = [asyncio.create_task(self._keep_ledger())]
         try:
+            waiting = []
             for shot in self.shots:
-                if rows[shot.id].state not in (j.DONE, j.FAILED, j.UNCERTAIN):  # nothing to do for those
-                    self._tasks[shot.id] = asyncio.create_task(self._drive(shot, rows[shot.id]), name=shot.id)
-            results = await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+                row = rows[shot.id]
+                if row.state == j.PENDING:
+                    waiting.append((shot, row))
+                elif row.state in (j.SUBMITTED, j.DOWNLOADING):  # in flight since an earlier run: at once
+                    if row.state == j.SUBMITTED:
+                        self._slots.take()
+                    self._start(shot, row)
+            self._feeder = asyncio.create_task(self._feed(waiting))
+            self._feeder.add_done_callback(self._finished)
+            await asyncio.wait([self._feeder])  # not `await`: a feeder cancelled by stop() is no error here
+            while self._tasks:
+                await asyncio.wait(list(self._tasks.values()))
             if self.journal_error is not None:
                 raise FatalError(f"cannot write the journal {self.journal.path}: {self.journal_error}; free "
                                  "some space and run again (a task whose id was not saved is reported uncertain, "
                                  "not resent)")
-            for result in results:
-                if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
-                    raise result
+            if self._errors:
+                raise self._errors[0]
         finally:
-            for helper in helpers:
-                helper.cancel()
-            for task in self._tasks.values():
+            running = [*helpers, *self._tasks.values(), *([self._feeder] if self._feeder else [])]
+            for task in running:
                 task.cancel()
-            await asyncio.gather(*helpers, *self._tasks.values(), return_exceptions=True)
+            await asyncio.gather(*running, return_exceptions=True)
             try:
                 self._flush()
             except sqlite3.Error:
                 if self.journal_error is None:
                     raise
+
+    async def _feed(self, waiting: list[tuple[Shot, j.Row]]) -> None:
+        """Start the shots still to submit, in manifest order, each once a slot is free: a task exists only for
+        a shot in flight, so memory follows the concurrency, not the size of the batch."""
+        for shot, row in waiting:
+            await self._slots.acquire()
+            if self.stopping:
+                self._slots.release()
+                return
+            self._start(shot, row)  # the shot's task owns that slot from here
+
+    def _start(self, shot: Shot, row: j.Row) -> None:
+        task = asyncio.create_task(self._drive(shot, row), name=shot.id)
+        self._tasks[shot.id] = task
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(task.get_name()) is task:
+            del self._tasks[task.get_name()]
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            self._errors.append(error)
 
     async def _durable(self) -> None:
         """Commit every change made so far and wait for it: only before a POST, where it must be on disk first.
@@ -161,6 +193,8 @@ class Runner:
     def stop(self) -> None:
         """Ctrl-C: submit nothing more; let a POST under way record its task id; drop the rest."""
         self.stopping = True
+        if self._feeder is not None:
+            self._feeder.cancel()
         for shot_id, task in self._tasks.items():
             if shot_id not in self._posting:
                 task.cancel()
@@ -222,8 +256,7 @@ class Runner:
             if self.stopping:  # Ctrl-C came during the POST: its task id is saved; the next run polls it
                 self._slots.release()
                 return
-        elif row.state == j.SUBMITTED:
-            self._slots.take()
+        elif row.state == j.SUBMITTED:  # its slot was taken when the run started
             self.progress.event("submitted")
         if row.state in (j.PENDING, j.SUBMITTED):
             assert task_id is not None
@@ -248,7 +281,7 @@ class Runner:
         return True
 
     async def _submit(self, shot: Shot, gateway: Gateway) -> str | None:
-        await self._slots.acquire()
+        """POST the shot; it holds a slot already (`_feed`), released here unless a task was created."""
         if self.stopping or not self._reserve(shot):
             self._slots.release()
             return None

@@ -257,3 +257,25 @@ def test_ctrl_c_saves_state_and_exits_130(simulator: Sim, tmp_path: Path) -> Non
     created = len(sim.record.created())
     code = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True, timeout=60).returncode
     assert code == 0 and len(sim.record.created()) == 5 >= created
+
+
+def test_only_shots_in_flight_have_a_task(simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shots wait for a slot as plain data, so memory follows the concurrency, not the batch."""
+    from batchvid import scheduler
+
+    most: list[int] = []
+    real_start = scheduler.Runner._start
+
+    def start(self: scheduler.Runner, shot: Any, row: Any) -> None:
+        real_start(self, shot, row)
+        most.append(len(self._tasks))
+
+    monkeypatch.setattr(scheduler.Runner, "_start", start)
+    shots = "\n".join(f"  - {{id: s{i:02d}, model: wan2.5-t2v-preview, prompt: shot {i}}}" for i in range(40))
+    manifest = write_manifest(f"version: 1\nshots:\n{shots}\n")
+    sim = simulator(render_seconds=(0.05, 0.1))
+    assert run_batch(manifest, sim, "--concurrency", "3")[0] == 0
+    # the 3 slots, plus shots whose video is on its way: a handful, never the 40 of the batch
+    assert len(most) == 40 and max(most) < 20
+    assert len(sim.record.created()) == 40
