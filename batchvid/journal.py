@@ -104,6 +104,10 @@ class PlanLine:
     detail: str = ""
 
 
+#: journal meta: which made the folder's results, the simulator (--simulate) or a gateway; never mixed
+ORIGIN_KEY = "origin"
+SIMULATOR, GATEWAY = "simulator", "gateway"
+
 #: plan categories of shots a run leaves alone (a failed or uncertain one waits for the user's word)
 SETTLED_CATEGORIES = frozenset({"done", "failed", "uncertain"})
 

@@ -230,6 +230,8 @@ def test_a_rehearsal_never_passes_for_the_real_batch(simulator: Sim, run_batch: 
     assert code == 2 and "holds a rehearsal made with --simulate" in err and len(sim.record.created()) == 5
     code, _, err = cli("run", "manifests/wan.yaml", "--out", "out/wan", "--simulate", *fast)
     assert code == 2 and "holds real results" in err
+    assert cli("status", "out/wan-simulated")[1].startswith("5 shots: 5 done (a rehearsal with --simulate")
+    assert cli("status", "out/wan")[1].startswith("5 shots: 5 done\n")
 
 
 def test_ctrl_c_saves_state_and_exits_130(simulator: Sim, tmp_path: Path) -> None:

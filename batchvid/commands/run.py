@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 # The manifest's stack (YAML, jsonschema, prices) is imported only when the batch is not settled already
 # (settled.py), and the network stack (aiohttp, the scheduler, the simulator) only when the plan has work.
 
-ORIGIN_KEY = "origin"  # journal meta: "simulator" or "gateway", whichever made the folder's results
 DEFAULTS = {"concurrency": 4, "rate": "2/s", "poll_interval": 4.0, "deadline_minutes": 120.0}
 
 
@@ -118,12 +117,12 @@ def _out_folder(args: argparse.Namespace, batch: Batch) -> Path:
 
 def _check_origin(journal: j.Journal, simulate: bool, out: Path) -> None:
     """Refuse to mix a rehearsal's results with real ones in one folder (either way round)."""
-    origin = journal.meta(ORIGIN_KEY)
-    wanted = "simulator" if simulate else "gateway"
+    origin = journal.meta(j.ORIGIN_KEY)
+    wanted = j.SIMULATOR if simulate else j.GATEWAY
     if origin is None:
-        journal.set_meta(ORIGIN_KEY, wanted)
+        journal.set_meta(j.ORIGIN_KEY, wanted)
     elif origin != wanted:
-        if origin == "simulator":
+        if origin == j.SIMULATOR:
             raise InputError(f"{out} holds a rehearsal made with --simulate: its videos are not real. Run into "
                              "another --out (or delete that folder) to generate the batch for real")
         raise InputError(f"{out} holds real results: rehearse with --simulate into another --out")

@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
     journal = j.Journal(path)
     try:
         rows = journal.rows()
+        origin = journal.meta(j.ORIGIN_KEY)
     finally:
         journal.close()
     counts = Counter(row.state for row in rows)
@@ -34,9 +35,10 @@ def run(args: argparse.Namespace) -> int:
     problems = [{"id": r.id, "state": r.state, "error": r.error} for r in rows if r.state != j.DONE]
     if args.json:
         print_json({"shots": len(rows), "states": dict(counts), "billed_usd": str(billed),
-                    "estimated_usd": str(estimated), "problems": problems})
+                    "estimated_usd": str(estimated), "problems": problems, "origin": origin})
         return 0
-    print(f"{len(rows)} shots: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    rehearsal = " (a rehearsal with --simulate: not real videos)" if origin == j.SIMULATOR else ""
+    print(f"{len(rows)} shots: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + rehearsal)
     print(f"billed ${billed:.2f}; estimated for finished shots ${estimated:.2f}")
     for problem in problems:
         print(f"  {problem['id']}: {problem['state']}: {problem['error'] or ''}".rstrip(": "))
