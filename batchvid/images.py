@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,10 @@ class ImageProblem(ValueError):
 #: (size, mtime, ctime in ns, inode) of a file, as git's index keeps them: one of them changes whenever its
 #: content may have (ctime cannot be set back by hand)
 FileStamp = tuple[int, int, int, int]
+
+
+def file_stamp(info: os.stat_result) -> FileStamp:
+    return info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino
 
 
 @dataclass(frozen=True)
@@ -107,5 +112,5 @@ def read_local(base: Path, relative: str, max_bytes: int) -> LocalImage:
         sha256=hashlib.sha256(data).hexdigest(),
         dimensions=dimensions(data, mime),
         path=path,
-        stamp=(info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino),
+        stamp=file_stamp(info),
     )

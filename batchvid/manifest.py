@@ -67,6 +67,7 @@ class RawManifest:
     prices: Any
     prices_line: int
     problems: list[Problem]  # structural problems; shots are still checked so that all are reported
+    source: bytes = b""  # the bytes parsed (the settled record digests exactly these)
 
 
 class _Collector:
@@ -78,7 +79,8 @@ class _Collector:
         self.problems.append(Problem(self.path, line, message, **where))
 
 
-def read_text(path: Path) -> str:
+def read_source(path: Path) -> tuple[bytes, str]:
+    """The manifest's bytes and their text, refused with a Problem when either is unusable."""
     try:
         size = path.stat().st_size
         if not path.is_file():
@@ -99,14 +101,14 @@ def read_text(path: Path) -> str:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
         raise ManifestInvalid([Problem(str(path), line, "binary data (a NUL byte); a manifest is UTF-8 text")])
     try:
-        return data.decode("utf-8-sig")
+        return data, data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ManifestInvalid([Problem(str(path), line, "not UTF-8 text; save the manifest as UTF-8")]) from None
 
 
 def parse(path: Path) -> RawManifest:
-    text = read_text(path)
+    source, text = read_source(path)
     try:
         doc = yamlsafe.load(text)
     except yamlsafe.YamlProblem as exc:
@@ -123,7 +125,7 @@ def parse(path: Path) -> RawManifest:
     _derive_ids(shots)
     _check_ids(shots, out)
     return RawManifest(
-        path, shots, gateway, run, doc.get("prices"), doc.key_lines.get("prices", 0), out.problems
+        path, shots, gateway, run, doc.get("prices"), doc.key_lines.get("prices", 0), out.problems, source
     )
 
 

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 from . import __version__
 from . import journal as j
-from .images import FileStamp
+from .images import FileStamp, file_stamp
 from .packaged import schema_folder
 from .plan import PlanOptions, carry_on
 
@@ -58,7 +58,7 @@ Input = tuple[Path, FileStamp | None]
 class Snapshot:
     """What a run was made from, taken as it read it: the manifest's bytes and its files' stamps."""
 
-    manifest: bytes | None
+    manifest: bytes  # exactly the bytes that were parsed
     files: tuple[Input, ...] = ()
 
 
@@ -67,14 +67,13 @@ def stamp(path: Path) -> FileStamp | None:
         info = path.stat()
     except OSError:
         return None
-    return info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino
+    return file_stamp(info)
 
 
-def read_manifest(path: Path) -> bytes | None:
-    """The manifest's bytes, read BEFORE it is parsed: an edit made while the run goes on then shows at the
-    next run as a different digest (the safe direction), never as a digest of text this run did not use."""
+def _read_if_size(path: Path, size: object) -> bytes | None:
+    """The manifest's bytes, read only when it still has the recorded size (a huge file is never read here)."""
     try:
-        return path.read_bytes()
+        return path.read_bytes() if path.stat().st_size == size else None
     except OSError:
         return None
 
@@ -100,11 +99,10 @@ def forget(journal: j.Journal) -> None:
 
 def remember(journal: j.Journal, made_from: Snapshot, options: dict[str, Any], ids: Sequence[str]) -> None:
     """Record a settled batch (every one of `ids` done, failed or uncertain) made from these inputs."""
-    if made_from.manifest is None:
-        return
     salt = secrets.token_hex(16)
     record = {"salt": salt, "digest": inputs_digest(salt, made_from.manifest, options, made_from.files),
-              "files": sorted({str(path) for path, _ in made_from.files}), "ids": list(ids)}
+              "size": len(made_from.manifest), "files": sorted({str(path) for path, _ in made_from.files}),
+              "ids": list(ids)}
     journal.set_meta(META_KEY, json.dumps(record, separators=(",", ":")))
 
 
@@ -124,7 +122,7 @@ def recall(journal: j.Journal, manifest: Path, options: dict[str, Any], out: Pat
         salt, expected, files, ids = record["salt"], record["digest"], record["files"], record["ids"]
     except (ValueError, KeyError, TypeError):
         return None
-    data = read_manifest(manifest)
+    data = _read_if_size(manifest, record.get("size"))
     now = [(Path(name), stamp(Path(name))) for name in files]
     if data is None or inputs_digest(salt, data, options, now) != expected:
         return None

@@ -104,13 +104,12 @@ def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
 SIMULATED_SUFFIX = "-simulated"
 
 
-def _out_folder(args: argparse.Namespace, batch: Batch) -> Path:
+def _out_folder(args: argparse.Namespace, run_out: object = None) -> Path:
+    """--out, else the manifest's run.out (given, once parsed), else out/<name>."""
     if args.out is not None:
         return Path(args.out)
-    if batch.manifest.run.get("out"):
-        folder = batch.manifest.path.parent / str(batch.manifest.run["out"])
-    else:
-        folder = Path("out") / batch.manifest.path.stem
+    manifest: Path = args.manifest
+    folder = manifest.parent / str(run_out) if run_out else Path("out") / manifest.stem
     # a rehearsal's videos are not real: they must not sit where the real run will look for finished shots
     return folder.with_name(folder.name + SIMULATED_SUFFIX) if args.simulate else folder
 
@@ -160,8 +159,7 @@ def _settled_already(args: argparse.Namespace) -> int | None:
         return None
     # Without --out the folder may come from the manifest's run.out, unknown until it is parsed: look where
     # it would be by default; the record there only matches a manifest that derived the same folder.
-    out = args.out if args.out is not None else Path("out") / (
-        args.manifest.stem + (SIMULATED_SUFFIX if args.simulate else ""))
+    out = _out_folder(args)
     if not (out / j.FILE_NAME).is_file() or not os.access(out, os.W_OK):
         return None
     with FolderLock(out), j.Journal(out / j.FILE_NAME) as journal:
@@ -180,15 +178,15 @@ def run(args: argparse.Namespace) -> int:
     from ..estimate import check_budget, estimate, price_table
     from ..validate import load_batch
 
-    # what the batch is made from, taken as it is read (see settled.py): the code, the manifest, prices
+    # what the batch is made from, taken as it is read (see settled.py): the code, the prices file, the
+    # manifest's bytes as parsed, and its images' stamps
     settled.code_stamp()
-    manifest_data = settled.read_manifest(args.manifest)
     prices = [] if args.prices is None else [(args.prices.resolve(), settled.stamp(args.prices))]
     batch = load_batch(args.manifest)
-    made_from = settled.Snapshot(manifest_data, (*batch.files, *prices))
+    made_from = settled.Snapshot(batch.manifest.source, (*batch.files, *prices))
     table = price_table(batch, args.prices)
     result = estimate(batch.shots, table)
-    settings = _settings(args, batch, _out_folder(args, batch))
+    settings = _settings(args, batch, _out_folder(args, batch.manifest.run.get("out")))
     check_budget(result, settings.max_cost, args.allow_unpriced)
     unknown = sorted(set(args.force) - {shot.id for shot in batch.shots})
     if unknown:
