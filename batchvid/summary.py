@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,9 +33,7 @@ def write_ledger(journal: j.Journal, out: Path, rows: list[j.Row] | None = None)
 
 def report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object = None) -> int:
     """Print the run's summary; the exit code: 0 when every shot is done, else 1."""
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.state] = counts.get(row.state, 0) + 1
+    counts = Counter(row.state for row in rows)
     billed, estimated = ledger.spend(rows)
     reporting = sum(1 for row in rows if row.billed_usd)
     summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))

@@ -24,12 +24,9 @@ def run(args: argparse.Namespace) -> int:
     path = args.out / j.FILE_NAME
     if not path.is_file():
         raise FatalError(f"no journal in {args.out}: not the output folder of a batchvid run")
-    journal = j.Journal(path)
-    try:
+    with j.Journal(path) as journal:
         rows = journal.rows()
         origin = journal.meta(j.ORIGIN_KEY)
-    finally:
-        journal.close()
     counts = Counter(row.state for row in rows)
     billed, estimated = ledger.spend(rows)
     problems = [{"id": r.id, "state": r.state, "error": r.error} for r in rows if r.state != j.DONE]
