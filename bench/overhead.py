@@ -5,12 +5,23 @@ shots/s (median of paired runs, order alternated; files on tmpfs to keep disk no
 time includes everything: validation, journal, plan, ledger.
 
     python bench/overhead.py [--shots 2000] [--concurrency 64]
+    python bench/overhead.py --instructions     # deterministic: needs valgrind
+
+Timings on a shared 2-core machine wander by 10-15 % from run to run, too much to see a change of a few
+per cent. `--instructions` counts instead: each side's client runs under valgrind's callgrind at two batch
+sizes, and the difference gives user-space instructions a shot and the fixed cost (start-up, imports,
+validation), the same from run to run within about 1 %. The kernel's share (the sockets) is not counted.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -49,7 +60,9 @@ def run_bare(base_url: str, args: argparse.Namespace, folder: Path) -> tuple[flo
 
 def run_ours(base_url: str, args: argparse.Namespace, folder: Path) -> tuple[float, float]:
     """(shots/s, CPU ms a shot) of `batchvid run`, everything included."""
-    manifest = write_manifest(folder, args.shots)
+    manifest = folder / "bench.yaml"
+    if not manifest.exists():  # under valgrind the parent wrote it: only batchvid's own work is counted
+        manifest = write_manifest(folder, args.shots)
     cpu = time.process_time()
     code, seconds = run_batchvid("run", str(manifest), "--base-url", base_url, "--out", str(folder / "out"),
                                  "--concurrency", str(args.concurrency), "--rate", "unlimited",
@@ -60,12 +73,77 @@ def run_ours(base_url: str, args: argparse.Namespace, folder: Path) -> tuple[flo
     return float(args.shots / seconds), cpu_ms
 
 
+def client(args: argparse.Namespace) -> int:
+    """One side alone, for valgrind: `--client bare|ours` against the simulator at `--base-url`."""
+    folder = Path(args.folder)
+    if args.client == "bare":
+        (folder / "bare").mkdir()
+        asyncio.run(bare_loop(args.base_url, args.shots, args.concurrency, folder / "bare"))
+        return 0
+    return 0 if run_ours(args.base_url, args, folder)[0] > 0 else 1
+
+
+def instructions(side: str, base_url: str, shots: int, concurrency: int) -> int:
+    """User-space instructions of one side's whole client process (callgrind's total)."""
+    with tempdir(memory=True) as tmp:
+        if side == "ours":
+            write_manifest(Path(tmp), shots)
+        out = Path(tmp) / "callgrind.out"
+        command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, __file__,
+                   "--client", side, "--base-url", base_url, "--folder", tmp, "--shots", str(shots),
+                   "--concurrency", str(concurrency)]
+        done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+        if done.returncode != 0:
+            raise RuntimeError(f"{side} under valgrind exited {done.returncode}: {done.stderr[-500:]}")
+        match = re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.M)
+        if match is None:
+            raise RuntimeError("no instruction total in callgrind's output")
+        return int(match.group(1))
+
+
+def count_instructions(args: argparse.Namespace) -> int:
+    if shutil.which("valgrind") is None:
+        print("overhead.py: --instructions needs valgrind (Debian: apt-get install valgrind)", file=sys.stderr)
+        return 2
+    small, large = args.shots // 20, args.shots * 3 // 10  # under valgrind a client runs ~50x slower
+    rows: dict[str, tuple[float, float]] = {}
+    with simulator_process("--render-seconds", "0") as base_url:
+        for side in ("bare", "ours"):
+            few, many = (instructions(side, base_url, n, args.concurrency) for n in (small, large))
+            per_shot = (many - few) / (large - small)
+            rows[side] = (per_shot, few - small * per_shot)
+    (bare_shot, bare_fixed), (ours_shot, ours_fixed) = rows["bare"], rows["ours"]
+    # as in the timed mode, both sides run in a process that has started and imported aiohttp already:
+    # batchvid's own fixed cost is what its process spends beyond the bare loop's
+    n, extra = args.shots, ours_fixed - bare_fixed
+    ratio = (n * bare_shot) / (extra + n * ours_shot)
+    print(table([
+        ("", "instructions a shot", "fixed cost beyond the bare loop's", f"total for {n:,} shots"),
+        ("bare aiohttp loop", f"{bare_shot / 1e6:.2f} M", "", f"{n * bare_shot / 1e9:.2f} G"),
+        ("batchvid run", f"{ours_shot / 1e6:.2f} M", f"{extra / 1e9:.2f} G (imports, validation, plan, ...)",
+         f"{(extra + n * ours_shot) / 1e9:.2f} G"),
+        ("bare / batchvid", f"{bare_shot / ours_shot:.2f}x", "", f"{ratio:.2f}x (user space only)"),
+    ]))
+    print(f"(batch sizes {small} and {large}; the kernel's share (sockets, files), about the same for both, "
+          "is not counted, so the ratio of CPU time is somewhat closer to 1)")
+    return 0
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shots", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions under valgrind instead of timing (deterministic, slow)")
+    parser.add_argument("--client", choices=("bare", "ours"), help=argparse.SUPPRESS)
+    parser.add_argument("--base-url", help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.client:
+        return client(args)
+    if args.instructions:
+        return count_instructions(args)
     bare, ours, ratios, bare_cpu, ours_cpu = [], [], [], [], []
     for repeat in range(args.repeats):
         with tempdir(memory=True) as tmp, simulator_process("--render-seconds", "0") as base_url:
