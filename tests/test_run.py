@@ -154,9 +154,19 @@ def test_missing_key_says_how_to_set_it(cli: Run, monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv("BATCHVID_API_KEY", raising=False)
     code, _, err = cli("run", MANIFESTS / "wan.yaml", "--out", tmp_path / "o")
     assert code == 2
-    assert err.strip().splitlines() == ["plan: 5 new", (
+    assert err.strip().splitlines() == [
         "batchvid: error: no API key for the wan models: set the environment variable "
-        "BATCHVID_API_KEY (export BATCHVID_API_KEY=sk-...), or rehearse for free with --simulate")]
+        "BATCHVID_API_KEY (export BATCHVID_API_KEY=sk-...), or rehearse for free with --simulate"]
+    assert not (tmp_path / "o").exists()  # said before anything was made
+
+
+def test_a_missing_key_for_an_unfinished_batch_is_said_after_its_plan(
+        simulator: Sim, run_batch: Run, cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    sim = simulator(fail_rate=1.0)
+    assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 1  # every task failed: --retry-failed has work
+    monkeypatch.delenv("BATCHVID_API_KEY")
+    code, _, err = cli("run", MANIFESTS / "wan.yaml", "--out", tmp_path / "out", "--retry-failed")
+    assert code == 2 and err.splitlines()[0] == "plan: 5 retry" and "no API key for the wan models" in err
 
 
 def test_a_settled_batch_needs_no_key_and_no_network(simulator: Sim, run_batch: Run, cli: Run,

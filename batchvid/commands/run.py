@@ -132,17 +132,23 @@ def _endpoints(args: argparse.Namespace, batch: Batch, sim_url: str | None, sim_
                ) -> dict[str, tuple[str, str]]:
     """family -> (base URL, API key) for every family the batch uses."""
     found: dict[str, tuple[str, str]] = {}
-    for family in sorted({shot.spec.family for shot in batch.shots}):
-        endpoint = batch.manifest.gateway.for_family(family)
-        base = sim_url or args.base_url or endpoint.base_url
-        key = sim_key or os.environ.get(endpoint.api_key_env, "")
-        if not key:
-            raise InputError(
-                f"no API key for the {family} models: set the environment variable {endpoint.api_key_env} "
-                f"(export {endpoint.api_key_env}=sk-...), or rehearse for free with --simulate"
-            )
-        found[family] = (base.rstrip("/"), key)
+    for family in _families(batch):
+        base = sim_url or args.base_url or batch.manifest.gateway.for_family(family).base_url
+        found[family] = (base.rstrip("/"), sim_key or _api_key(batch, family))
     return found
+
+
+def _families(batch: Batch) -> list[str]:
+    return sorted({shot.spec.family for shot in batch.shots})
+
+
+def _api_key(batch: Batch, family: str) -> str:
+    variable = batch.manifest.gateway.for_family(family).api_key_env
+    key = os.environ.get(variable, "")
+    if not key:
+        raise InputError(f"no API key for the {family} models: set the environment variable {variable} "
+                         f"(export {variable}=sk-...), or rehearse for free with --simulate")
+    return key
 
 
 def _inputs(args: argparse.Namespace, out: Path) -> dict[str, Any]:
@@ -192,6 +198,11 @@ def run(args: argparse.Namespace) -> int:
     unknown = sorted(set(args.force) - {shot.id for shot in batch.shots})
     if unknown:
         raise InputError(f"--force: no shot with id {unknown[0]!r} in {args.manifest}")
+    if not args.simulate and not (settings.out / j.FILE_NAME).exists():
+        # a new batch: every shot will be sent, so a missing key is said before any folder is made (with a
+        # journal, the plan decides: a batch with nothing left to send needs no key)
+        for family in _families(batch):
+            _api_key(batch, family)
     try:
         settings.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
