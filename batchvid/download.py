@@ -6,6 +6,7 @@ gateway's base64 endpoint (Sora), decoded as it arrives so a large video never s
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -22,6 +23,9 @@ import aiohttp
 from .errors import FatalError
 
 CHUNK = 256 * 1024
+#: a chunk this large is hashed and written in a worker thread (both let go of the GIL), so the event loop
+#: keeps polling and submitting while a big video streams in; a smaller one costs less than the thread hop
+THREADED_WRITE = 64 * 1024
 _B64_KEY = re.compile(rb'"base64"\s*:\s*"')
 _NOT_B64 = re.compile(rb"[^A-Za-z0-9+/=]")
 _MAX_PREFIX = 1024 * 1024
@@ -85,6 +89,14 @@ class PartFile:
             raise DiskError(f"cannot write {self.part}: {exc.strerror}; the task is kept, run again "
                             "when there is room") from None
 
+    async def put(self, data: bytes) -> None:
+        """write(), off the event loop when the chunk is large. One at a time: awaited before the next read,
+        so memory stays bounded by one chunk whatever the video's size."""
+        if len(data) < THREADED_WRITE:
+            self.write(data)
+        else:
+            await asyncio.get_running_loop().run_in_executor(None, self.write, data)
+
     def _sync_close(self) -> None:
         # No fsync: a kill -9 loses nothing the OS already has, and after a power cut a video cut
         # short is found by its size at the next run's plan and fetched again from the same task.
@@ -131,7 +143,7 @@ async def from_url(session: aiohttp.ClientSession, url: str, part: PartFile) -> 
             if resp.content_length is not None and resp.content_length > part.max_bytes:
                 raise DownloadError(f"video of {resp.content_length:,} bytes is over the limit", final=True)
             async for chunk in resp.content.iter_chunked(CHUNK):
-                part.write(chunk)
+                await part.put(chunk)
             return await part.place(resp.content_length)
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise DownloadError(f"download of {redact(url)} failed: {type(exc).__name__}") from None
@@ -146,7 +158,7 @@ async def from_data_uri(uri: str, part: PartFile) -> Saved:
     step = 4 * 64 * 1024
     try:
         for start in range(0, len(payload), step):
-            part.write(base64.b64decode(payload[start:start + step]))
+            await part.put(base64.b64decode(payload[start:start + step]))
     except (binascii.Error, ValueError):
         raise DownloadError("the data: URI is not valid base64", final=True) from None
     return await part.place()
@@ -155,39 +167,40 @@ async def from_data_uri(uri: str, part: PartFile) -> Saved:
 class Base64JsonSink:
     """Decodes the `base64` string of a JSON body as it streams; keeps the rest to read `size`."""
 
-    def __init__(self, part: PartFile) -> None:
-        self.part = part
+    def __init__(self) -> None:
         self.state = "prefix"
         self.prefix = bytearray()
         self.suffix = bytearray()
         self._carry = b""
 
-    def feed(self, chunk: bytes) -> None:
+    def feed(self, chunk: bytes) -> bytes:
+        """The video bytes this piece of the answer completes (often none)."""
+        video = b""
         if self.state == "prefix":
             self.prefix += chunk
             match = _B64_KEY.search(self.prefix)
             if match is None:
                 if len(self.prefix) > _MAX_PREFIX:
                     raise DownloadError("no base64 field in the download answer")
-                return
+                return video
             chunk = bytes(self.prefix[match.end():])
             del self.prefix[match.end() - 1:]  # keep the opening quote's place: prefix + '""' + suffix
             self.state = "value"
         if self.state == "value":
             end = _closing_quote(chunk)
             text, rest = (chunk, b"") if end < 0 else (chunk[:end], chunk[end + 1:])
-            self._decode(text, final=end >= 0)
-            if end >= 0:
-                self.state = "suffix"
-                chunk = rest
-            else:
-                return
+            video = self._decode(text, final=end >= 0)
+            if end < 0:
+                return video
+            self.state = "suffix"
+            chunk = rest
         if self.state == "suffix":
             self.suffix += chunk
             if len(self.suffix) > _MAX_PREFIX:
                 raise DownloadError("the download answer has too much after the video")
+        return video
 
-    def _decode(self, text: bytes, final: bool) -> None:
+    def _decode(self, text: bytes, final: bool) -> bytes:
         data = self._carry + text
         if not final and data.endswith(b"\\"):
             data, tail = data[:-1], b"\\"
@@ -197,10 +210,11 @@ class Base64JsonSink:
         data = _NOT_B64.sub(b"", data)
         usable = len(data) if final else len(data) - len(data) % 4
         try:
-            self.part.write(base64.b64decode(data[:usable]))
+            video = base64.b64decode(data[:usable])
         except (binascii.Error, ValueError):
             raise DownloadError("the download answer's base64 is not valid") from None
         self._carry = data[usable:] + tail
+        return video
 
     def finish(self) -> int | None:
         """The declared size, after checking the whole answer arrived."""
@@ -223,7 +237,7 @@ def _closing_quote(chunk: bytes) -> int:
 
 
 async def from_base64_stream(chunks: AsyncIterator[bytes], part: PartFile) -> Saved:
-    sink = Base64JsonSink(part)
+    sink = Base64JsonSink()
     async for chunk in chunks:
-        sink.feed(chunk)
+        await part.put(sink.feed(chunk))
     return await part.place(sink.finish())

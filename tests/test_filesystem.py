@@ -41,11 +41,12 @@ def test_a_journal_from_a_newer_batchvid_is_refused(simulator: Sim, run_batch: R
     assert len(sim.record.submissions) == made
 
 
+@pytest.mark.parametrize("video_bytes", [0, 1_000_000])  # small chunks are written on the loop, large in a thread
 def test_a_full_disk_keeps_the_task_for_the_next_run(simulator: Sim, run_batch: Run, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+                                                      monkeypatch: pytest.MonkeyPatch, video_bytes: int) -> None:
     from batchvid import download
 
-    sim = simulator()
+    sim = simulator(video_bytes=video_bytes)
 
     class FullDisk:
         def __init__(self, path: Path, mode: str) -> None:

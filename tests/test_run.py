@@ -141,6 +141,17 @@ def test_failed_tasks_cost_nothing_and_exit_1(simulator: Sim, run_batch: Run, tm
     assert {(r["status"], r["billed_usd"]) for r in ledger(tmp_path / "out")} == {("failed", "0")}
 
 
+def test_large_videos_arrive_whole_by_every_route(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
+    # by URL, by Sora's base64 endpoint and as Veo data: URIs; chunks this large are written off the loop
+    sim = simulator(veo_url_style="data", video_bytes=1_500_000)
+    assert run_batch(MANIFESTS / "demo.yaml", sim)[0] == 0
+    for row in ledger(tmp_path / "out"):
+        video = (tmp_path / "out" / row["output"]).read_bytes()
+        assert len(video) == int(row["bytes"]) == 1_500_000
+        assert hashlib.sha256(video).hexdigest() == row["sha256"] == sim.record.served_sha256[row["task_id"]]
+    assert not list((tmp_path / "out").glob("*.part"))
+
+
 def test_max_cost_refuses_before_any_submit(simulator: Sim, run_batch: Run) -> None:
     sim = simulator()
     code, _, err = run_batch(MANIFESTS / "wan.yaml", sim, "--max-cost", "1")
