@@ -27,7 +27,7 @@ DEFAULT_KEY_ENV = "BATCHVID_API_KEY"
 
 TOP_KEYS = ("version", "defaults", "shots", "gateway", "run", "prices")
 SHOT_META = ("id", "model", "matrix")
-RUN_KEYS = ("out", "concurrency", "rate", "max_cost", "poll_interval", "deadline_minutes")
+RUN_KEYS = ("out", "concurrency", "download_concurrency", "rate", "max_cost", "poll_interval", "deadline_minutes")
 _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

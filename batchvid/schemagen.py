@@ -230,6 +230,7 @@ def manifest_schema() -> dict[str, Any]:
                 "properties": {
                     "out": {"type": "string"},
                     "concurrency": {"type": "integer", "minimum": 1},
+                    "download_concurrency": {"type": "integer", "minimum": 1},
                     "rate": {"type": "string"},
                     "max_cost": {"type": ["number", "string"]},
                     "poll_interval": {"type": "number"},

@@ -152,6 +152,16 @@ def test_large_videos_arrive_whole_by_every_route(simulator: Sim, run_batch: Run
     assert not list((tmp_path / "out").glob("*.part"))
 
 
+@pytest.mark.parametrize("flags, most", [((), 4), (("--download-concurrency", "1"), 1)])
+def test_downloads_have_a_pool_of_their_own(simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path],
+                                            flags: tuple[str, ...], most: int) -> None:
+    # six tasks finish together; storage holds each download to 0.25 s: the pool decides how many overlap
+    sim = simulator(render_seconds=(0.05, 0.05), video_bytes=256 * 1024, storage_bytes_per_second=1024**2)
+    shots = "".join(f"  - {{id: s{i}, model: wan2.5-t2v-preview, prompt: p}}\n" for i in range(6))
+    assert run_batch(write_manifest(f"version: 1\nshots:\n{shots}"), sim, "--concurrency", "6", *flags)[0] == 0
+    assert sim.record.storage_in_flight_peak == most
+
+
 def test_max_cost_refuses_before_any_submit(simulator: Sim, run_batch: Run) -> None:
     sim = simulator()
     code, _, err = run_batch(MANIFESTS / "wan.yaml", sim, "--max-cost", "1")

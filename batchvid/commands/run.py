@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 # The manifest's stack (YAML, jsonschema, prices) is imported only when the batch is not settled already
 # (settled.py), and the network stack (aiohttp, the scheduler, the simulator) only when the plan has work.
 
-DEFAULTS = {"concurrency": 4, "rate": "2/s", "poll_interval": 4.0, "deadline_minutes": 120.0}
+DEFAULTS = {"concurrency": 4, "download_concurrency": 4, "rate": "2/s", "poll_interval": 4.0,
+            "deadline_minutes": 120.0}
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,6 +49,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    "with --simulate, the same name ending in -simulated)")
     p.add_argument("--base-url", help="gateway base URL for every family (overrides the manifest)")
     p.add_argument("--concurrency", type=int, help="tasks in flight at the gateway at once (default 4)")
+    p.add_argument("--download-concurrency", type=int, help="videos downloaded at once (default 4); separate "
+                   "from --concurrency: a finished task waiting for its download holds no gateway slot")
     p.add_argument("--rate", help="requests per second or minute to each gateway, e.g. 2/s or 120/min "
                    "(default 2/s; submits, polls and downloads share it; no burst above it; 'unlimited' for "
                    "a gateway of your own)")
@@ -84,18 +87,21 @@ def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
 
     try:
         concurrency = int(str(_setting(args, batch, "concurrency")))
+        downloads = int(str(_setting(args, batch, "download_concurrency")))
         rate = parse_rate(str(_setting(args, batch, "rate")))
         poll = float(str(_setting(args, batch, "poll_interval")))
         deadline = float(str(_setting(args, batch, "deadline_minutes"))) * 60
     except ValueError as exc:
         raise InputError(f"run settings: {exc}") from None
-    if concurrency < 1 or poll <= 0 or deadline <= 0:
-        raise InputError("run settings: concurrency, poll interval and deadline must be above 0")
+    if concurrency < 1 or downloads < 1 or poll <= 0 or deadline <= 0:
+        raise InputError("run settings: concurrency, download concurrency, poll interval and deadline must be "
+                         "above 0")
     max_cost = _setting(args, batch, "max_cost")
     if args.max_video_mb <= 0 or args.max_answer_mb <= 0:
         raise InputError("--max-video-mb and --max-answer-mb must be above 0")
     return RunSettings(
-        out=out, concurrency=concurrency, rate=rate, poll_interval=poll, deadline=deadline,
+        out=out, concurrency=concurrency, download_concurrency=downloads, rate=rate, poll_interval=poll,
+        deadline=deadline,
         max_cost=None if max_cost is None else parse_usd(str(max_cost)),
         max_video_bytes=int(args.max_video_mb * 1024**2), max_answer_bytes=int(args.max_answer_mb * 1024**2),
         fixed_polling=args.fixed_polling,

@@ -52,6 +52,8 @@ def add_fault_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--url-ttl", type=float, default=3600.0, help="seconds a signed video URL stays valid")
     g.add_argument("--expire-first-urls", action="store_true", help="the first video URL of each task is expired")
     g.add_argument("--video-bytes", type=int, default=0, help="pad every video to this size")
+    g.add_argument("--storage-mbps", type=float, default=None, metavar="MB/S",
+                   help="hold each video download from storage to this many megabytes a second")
     g.add_argument("--seed", type=int, default=0, help="makes every random choice reproducible")
 
 
@@ -67,6 +69,7 @@ def config_from(args: argparse.Namespace, api_key: str) -> SimConfig:
         malformed_rate=args.malformed_rate, unknown_status_rate=args.unknown_status_rate, url_ttl=args.url_ttl,
         expire_first_urls=args.expire_first_urls,
         video_bytes=args.video_bytes,
+        storage_bytes_per_second=None if args.storage_mbps is None else args.storage_mbps * 1024**2,
     )
 
 

@@ -237,8 +237,9 @@ class Simulator:
         return response
 
     async def _stream(self, request: web.Request, response: web.StreamResponse, pieces: Iterator[bytes],
-                      total: int) -> bool:
-        """Write the pieces; with the truncation fault, stop halfway and drop the connection (False)."""
+                      total: int, bytes_per_second: float | None = None) -> bool:
+        """Write the pieces, no faster than `bytes_per_second` when given (slow storage); with the truncation
+        fault, stop halfway and drop the connection (False)."""
         cut = total // 2 if self._chance(self.config.truncate_rate) else None
         sent = 0
         for piece in pieces:
@@ -250,6 +251,8 @@ class Simulator:
                 return False
             await response.write(piece)
             sent += len(piece)
+            if bytes_per_second:
+                await asyncio.sleep(len(piece) / bytes_per_second)
         return True
 
     async def _storage(self, request: web.Request) -> web.StreamResponse:
@@ -276,10 +279,18 @@ class Simulator:
         self.record.served_sha256[task.task_id] = task.video.sha256
         response = web.StreamResponse(headers={"Content-Type": "video/mp4"})
         response.content_length = task.video.size
-        await response.prepare(request)
-        if await self._stream(request, response, task.video.chunks(), task.video.size):
-            await response.write_eof()
+        record = self.record
+        record.storage_in_flight += 1
+        record.storage_in_flight_peak = max(record.storage_in_flight_peak, record.storage_in_flight)
+        try:
+            await response.prepare(request)
+            if await self._stream(request, response, task.video.chunks(), task.video.size,
+                                  self.config.storage_bytes_per_second):
+                await response.write_eof()
+        finally:
+            record.storage_in_flight -= 1
         return response
+
 
 
 def _rechunk(video: Video, size: int) -> Iterator[bytes]:

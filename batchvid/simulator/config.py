@@ -39,6 +39,8 @@ class SimConfig:
     expire_first_urls: bool = False
     #: bytes of each video (the tiny MP4 padded with `free` boxes); 0 = as small as it comes
     video_bytes: int = 0
+    #: each video download from storage is held to this many bytes a second (None: as fast as it goes)
+    storage_bytes_per_second: float | None = None
     #: how Veo reports its video: "string", "list", "data" or "mixed" (chosen per task)
     veo_url_style: str = "mixed"
 

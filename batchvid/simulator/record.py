@@ -24,6 +24,8 @@ class Recorder:
     downloads: Counter[str] = field(default_factory=Counter)
     served_sha256: dict[str, str] = field(default_factory=dict)
     storage_requests: int = 0
+    storage_in_flight: int = 0  # video downloads from storage under way now ...
+    storage_in_flight_peak: int = 0  # ... and the most at any one time
     storage_auth_headers: int = 0  # requests to storage that carried an Authorization header
     answers: Counter[int] = field(default_factory=Counter)  # HTTP status -> count
     faults: Counter[str] = field(default_factory=Counter)
