@@ -139,11 +139,32 @@ class Journal:
     (before the new task's first poll).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        """`read_only`: for looking only (status): never waits for a running batch, never writes."""
         self.path = path
-        self.db = self._connect(path)
+        self.db = self._connect_read_only(path) if read_only else self._connect(path)
         #: how many changes this process made; the ledger is rewritten only when it moved
         self.changes = 0
+
+    @staticmethod
+    def _connect_read_only(path: Path) -> sqlite3.Connection:
+        uri = path.resolve().as_uri()
+        try:
+            try:
+                db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None)
+                found = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            except sqlite3.OperationalError:
+                # a folder we may not write to: SQLite cannot make the WAL index, so read the file as it is
+                db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+                found = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise FatalError(f"{path} is not a readable journal ({exc})") from None
+        if found is None:
+            raise FatalError(f"{path} is not a batchvid journal (it has no version)")
+        if int(found[0]) > SCHEMA_VERSION:
+            raise FatalError(f"{path} was written by a newer batchvid (journal version {found[0]}); "
+                             "upgrade batchvid to read it")
+        return db
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:

@@ -6,6 +6,7 @@ import csv
 import hashlib
 import shutil
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -155,8 +156,9 @@ def test_large_videos_arrive_whole_by_every_route(simulator: Sim, run_batch: Run
 @pytest.mark.parametrize("flags, most", [((), 4), (("--download-concurrency", "1"), 1)])
 def test_downloads_have_a_pool_of_their_own(simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path],
                                             flags: tuple[str, ...], most: int) -> None:
-    # six tasks finish together; storage holds each download to 0.25 s: the pool decides how many overlap
-    sim = simulator(render_seconds=(0.05, 0.05), video_bytes=256 * 1024, storage_bytes_per_second=1024**2)
+    # six tasks finish within a poll interval; storage holds each download to 0.5 s: the pool decides how many
+    # overlap
+    sim = simulator(render_seconds=(0.05, 0.05), video_bytes=512 * 1024, storage_bytes_per_second=1024**2)
     shots = "".join(f"  - {{id: s{i}, model: wan2.5-t2v-preview, prompt: p}}\n" for i in range(6))
     assert run_batch(write_manifest(f"version: 1\nshots:\n{shots}"), sim, "--concurrency", "6", *flags)[0] == 0
     assert sim.record.storage_in_flight_peak == most
@@ -235,6 +237,21 @@ def test_status_summarises_the_folder(simulator: Sim, run_batch: Run, cli: Run, 
     code, out, _ = cli("status", tmp_path / "out")
     assert code == 0 and out.splitlines()[0] == "4 shots: 4 failed"
     assert cli("status", tmp_path)[0] == 1
+
+
+def test_status_reads_a_folder_whose_batch_is_writing_without_waiting(
+        simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path) -> None:
+    run_batch(MANIFESTS / "wan.yaml", simulator())
+    journal = tmp_path / "out" / "journal.sqlite"
+    before = journal.read_bytes()
+    with sqlite3.connect(journal, isolation_level=None) as writer:
+        writer.execute("BEGIN IMMEDIATE")  # a running batch holds the write lock between its commits
+        started = time.monotonic()
+        code, out, _ = cli("status", tmp_path / "out")
+        assert time.monotonic() - started < 5  # a writer would wait up to 30 s for that lock
+        writer.execute("ROLLBACK")
+    assert code == 0 and out.splitlines()[0] == "5 shots: 5 done"
+    assert journal.read_bytes() == before  # status writes nothing
 
 
 def test_simulate_flag_runs_the_demo_without_a_key(cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     path = args.out / j.FILE_NAME
     if not path.is_file():
         raise FatalError(f"no journal in {args.out}: not the output folder of a batchvid run")
-    with j.Journal(path) as journal:
+    with j.Journal(path, read_only=True) as journal:
         rows = journal.rows()
         origin = journal.meta(j.ORIGIN_KEY)
     counts = Counter(row.state for row in rows)
