@@ -227,7 +227,7 @@ def _collector_tuned() -> Iterator[None]:
     every one of them again and again. Each request makes hundreds of short-lived objects (aiohttp); at the
     default threshold of 700 a young collection runs every few requests and finds mostly objects still in
     use by requests in flight, promoting them only to walk them again later. At 10,000 most have died first:
-    about 4 % fewer instructions a shot (bench/overhead.py --instructions) for a few MB held a little longer.
+    about 10 % fewer instructions a shot (bench/overhead.py --instructions) for a few MB held a little longer.
     """
     threshold = gc.get_threshold()
     gc.freeze()
