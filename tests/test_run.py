@@ -208,6 +208,18 @@ def test_a_settled_batch_needs_no_key_and_no_network(simulator: Sim, run_batch: 
     assert sum(sim.record.polls.values()) + len(sim.record.submissions) == requests
 
 
+def test_the_manifest_may_come_after_force(simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path) -> None:
+    sim = simulator()
+    assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0
+    made = len(sim.record.created())
+    code, _, err = cli("run", "--base-url", sim.base_url, "--out", tmp_path / "out", "--poll-interval", "0.1",
+                       "--force", "wan-text", "kitten-eyes", MANIFESTS / "wan.yaml")
+    assert code == 0 and err.startswith("plan: 2 forced, 3 done"), err
+    assert len(sim.record.created()) == made + 2
+    code, _, err = cli("run", "--force", "wan-text", "--out", tmp_path / "out")
+    assert code == 2 and "no manifest given" in err
+
+
 def test_invalid_manifest_exits_2_and_sends_nothing(simulator: Sim, run_batch: Run,
                                                     write_manifest: Callable[..., Path]) -> None:
     sim = simulator()

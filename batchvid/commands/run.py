@@ -44,7 +44,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "variable). Exit 0 all done, 1 some failed or uncertain, "
         "2 bad input or refused budget, 130 interrupted.",
     )
-    p.add_argument("manifest", type=Path, help="the manifest YAML file")
+    # optional only so that `--force ID... MANIFEST` (argparse gives --force every word after it) still works
+    p.add_argument("manifest", type=Path, nargs="?", help="the manifest YAML file (required)")
     p.add_argument("--out", type=Path, help="output folder (default: the manifest's run.out, else out/<name>; "
                    "with --simulate, the same name ending in -simulated)")
     p.add_argument("--base-url", help="gateway base URL for every family (overrides the manifest)")
@@ -65,7 +66,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--resubmit-uncertain", action="store_true",
                    help="resend shots whose submit may or may not have reached the gateway (may pay twice)")
     p.add_argument("--retry-failed", action="store_true", help="resubmit shots whose task failed")
-    p.add_argument("--force", nargs="+", default=[], metavar="ID", help="rerun these shots from scratch")
+    p.add_argument("--force", nargs="+", default=[], metavar="ID", help="rerun these shots from scratch (after "
+                   "the manifest, or with the manifest last: a last word naming a file is taken as the manifest)")
     p.add_argument("--max-video-mb", type=float, default=4096.0,
                    help="refuse a video larger than this (default 4096)")
     p.add_argument("--max-answer-mb", type=float, default=256.0,
@@ -184,7 +186,20 @@ def _settled_already(args: argparse.Namespace) -> int | None:
         return summary.report(found.rows, out, None)
 
 
+def _manifest_given(args: argparse.Namespace) -> None:
+    """`run --force a b batch.yaml`: argparse hands the manifest to --force; take it back."""
+    if args.manifest is not None:
+        return
+    if args.force and Path(args.force[-1]).is_file():
+        args.manifest = Path(args.force.pop())
+        if not args.force:
+            raise InputError("--force: give the ids of the shots to rerun")
+        return
+    raise InputError("run: no manifest given (batchvid run MANIFEST [options])")
+
+
 def run(args: argparse.Namespace) -> int:
+    _manifest_given(args)
     finished = _settled_already(args)
     if finished is not None:
         return finished
