@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 from collections.abc import Mapping, Sequence
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import journal as j
+from .errors import FatalError
 
 if TYPE_CHECKING:  # only for types: a settled batch is resumed without them (settled.py)
     from .pricing import Quote
@@ -47,8 +49,15 @@ def make_plan(
             continue
         if row.fingerprint != fingerprint or shot.id in options.force:
             category = "forced" if shot.id in options.force else "changed"
+            detail = f"was {row.state}"
+            earlier = _keep_earlier(row, out, existing)
+            if earlier is not None:
+                writes.append(earlier)
+                existing[earlier.id] = earlier
+                detail += f"; that version is kept as {earlier.id}" + (
+                    f" with its video {earlier.output}" if earlier.output else "")
             writes.append(_fresh(shot, fingerprint, quotes[shot.id], position))
-            plan.lines.append(j.PlanLine(shot.id, category, f"was {row.state}"))
+            plan.lines.append(j.PlanLine(shot.id, category, detail))
             continue
         before = (row.state, row.error, row.position)
         row.position = position
@@ -59,6 +68,35 @@ def make_plan(
     if writes:
         journal.insert_many(writes)
     return plan
+
+
+#: between a shot's id and the number of an earlier version; never in a shot id (ids are [A-Za-z0-9._-])
+EARLIER = "@"
+
+
+def _keep_earlier(row: j.Row, out: Path, taken: Mapping[str, j.Row]) -> j.Row | None:
+    """A changed or forced shot's earlier version, as the row `<id>@<n>`, its video renamed to match: what was
+    paid for stays in the folder and in the ledger. None when it never reached the gateway."""
+    if row.task_id is None and row.state not in (j.SUBMITTING, j.UNCERTAIN):
+        return None
+    number = 1
+    while f"{row.id}{EARLIER}{number}" in taken or os.path.lexists(out / f"{row.id}{EARLIER}{number}.mp4"):
+        number += 1
+    kept = f"{row.id}{EARLIER}{number}"
+    output = None
+    if os.path.isfile(out / f"{row.id}.mp4"):
+        # renamed before the journal says so: a crash in between leaves the video under its new name, not lost
+        try:
+            os.rename(out / f"{row.id}.mp4", out / f"{kept}.mp4")
+        except OSError as exc:
+            raise FatalError(f"cannot keep the earlier video of {row.id} as {kept}.mp4: {exc.strerror}") from None
+        output = f"{kept}.mp4"
+    state, error = row.state, row.error
+    if state == j.SUBMITTING:
+        state, error = j.UNCERTAIN, "interrupted while submitting: the gateway may have created a task"
+    elif state in (j.SUBMITTED, j.DOWNLOADING):
+        error = f"replaced by a changed version before it finished; task {row.task_id} is not followed"
+    return dataclasses.replace(row, id=kept, state=state, error=error, output=output)
 
 
 def _in_place(out: Path, row: j.Row) -> bool:

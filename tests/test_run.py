@@ -208,6 +208,25 @@ def test_a_settled_batch_needs_no_key_and_no_network(simulator: Sim, run_batch: 
     assert sum(sim.record.polls.values()) + len(sim.record.submissions) == requests
 
 
+def test_a_changed_shot_keeps_its_earlier_version_and_its_cost(
+        simulator: Sim, run_batch: Run, cli: Run, write_manifest: Callable[..., Path], tmp_path: Path) -> None:
+    sim = simulator()
+    shots = "version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: %s}\n"
+    assert run_batch(write_manifest(shots % "a river"), sim)[0] == 0
+    out = tmp_path / "out"
+    first = (out / "a.mp4").read_bytes()
+    code, _, err = run_batch(write_manifest(shots % "a lake"), sim)  # paid for again, the first video kept
+    assert code == 0 and "a: changed: was done; that version is kept as a@1 with its video a@1.mp4" in err, err
+    assert (out / "a@1.mp4").read_bytes() == first and (out / "a.mp4").read_bytes() != first
+    assert run_batch(write_manifest(shots % "a lake"), sim, "--force", "a")[0] == 0
+    rows = {row["shot_id"]: row for row in ledger(out)}
+    assert sorted(rows) == ["a", "a@1", "a@2"] and {row["status"] for row in rows.values()} == {"done"}
+    assert len({row["task_id"] for row in rows.values()}) == 3 and all(row["billed_usd"] for row in rows.values())
+    assert sorted(p.name for p in out.glob("*.mp4")) == ["a.mp4", "a@1.mp4", "a@2.mp4"]
+    code, text, _ = cli("status", out)
+    assert text.splitlines()[0] == "1 shot: 1 done; 2 earlier versions kept (a@1, a@2)", text
+
+
 def test_the_manifest_may_come_after_force(simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path) -> None:
     sim = simulator()
     assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0

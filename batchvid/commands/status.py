@@ -10,6 +10,7 @@ from .. import journal as j
 from .. import ledger
 from ..errors import FatalError
 from ..output import print_json
+from ..plan import EARLIER
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,16 +28,26 @@ def run(args: argparse.Namespace) -> int:
     with j.Journal(path, read_only=True) as journal:
         rows = journal.rows()
         origin = journal.meta(j.ORIGIN_KEY)
-    counts = Counter(row.state for row in rows)
+    # earlier versions of changed shots (`<id>@<n>`) were paid for: in the spend, not among the shots
+    earlier = [row.id for row in rows if EARLIER in row.id]
+    shots = [row for row in rows if EARLIER not in row.id]
+    counts = Counter(row.state for row in shots)
     billed, estimated = ledger.spend(rows)
-    problems = [{"id": r.id, "state": r.state, "error": r.error} for r in rows if r.state != j.DONE]
+    problems = [{"id": r.id, "state": r.state, "error": r.error} for r in shots if r.state != j.DONE]
     if args.json:
-        print_json({"shots": len(rows), "states": dict(counts), "billed_usd": str(billed),
-                    "estimated_usd": str(estimated), "problems": problems, "origin": origin})
+        print_json({"shots": len(shots), "states": dict(counts), "billed_usd": str(billed),
+                    "estimated_usd": str(estimated), "problems": problems, "origin": origin,
+                    "earlier_versions": earlier})
         return 0
     rehearsal = " (a rehearsal with --simulate: not real videos)" if origin == j.SIMULATOR else ""
-    print(f"{len(rows)} shots: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) + rehearsal)
-    print(f"billed ${billed:.2f}; estimated for finished shots ${estimated:.2f}")
+    kept = ""
+    if earlier:
+        names = ", ".join(earlier[:5]) + (", ..." if len(earlier) > 5 else "")
+        kept = f"; {len(earlier)} earlier version{'s' * (len(earlier) != 1)} kept ({names})"
+    print(f"{len(shots)} shot{'s' * (len(shots) != 1)}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+          + kept + rehearsal)
+    print(f"billed ${billed:.2f}; estimated for finished shots ${estimated:.2f}"
+          + (" (earlier versions included)" if earlier else ""))
     for problem in problems:
         print(f"  {problem['id']}: {problem['state']}: {problem['error'] or ''}".rstrip(": "))
     return 0
