@@ -55,7 +55,9 @@ def make_plan(
                 writes.append(earlier)
                 existing[earlier.id] = earlier
                 detail += f"; that version is kept as {earlier.id}" + (
-                    f" with its video {earlier.output}" if earlier.output else "")
+                    f" with its video {earlier.output}" if earlier.output else "") + (
+                    f" (task {row.task_id} may still be charged; its video is not fetched)"
+                    if row.state in (j.SUBMITTED, j.DOWNLOADING) else "")
             writes.append(_fresh(shot, fingerprint, quotes[shot.id], position))
             plan.lines.append(j.PlanLine(shot.id, category, detail))
             continue

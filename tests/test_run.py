@@ -227,6 +227,18 @@ def test_a_changed_shot_keeps_its_earlier_version_and_its_cost(
     assert text.splitlines()[0] == "1 shot: 1 done; 2 earlier versions kept (a@1, a@2)", text
 
 
+def test_a_shot_changed_while_its_task_renders_keeps_that_task_on_record(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path) -> None:
+    sim = simulator(render_seconds=(30, 30))
+    shots = "version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: %s}\n"
+    run_batch(write_manifest(shots % "a river"), sim, "--deadline-minutes", "0.005")  # gives up waiting
+    task = ledger(tmp_path / "out")[0]["task_id"]
+    code, _, err = run_batch(write_manifest(shots % "a lake"), simulator(), "--deadline-minutes", "0.005")
+    assert f"a: changed: was submitted; that version is kept as a@1 (task {task} may still be charged" in err
+    earlier = {row["shot_id"]: row for row in ledger(tmp_path / "out")}["a@1"]
+    assert earlier["status"] == "submitted" and earlier["task_id"] == task and "is not followed" in earlier["error"]
+
+
 def test_the_manifest_may_come_after_force(simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path) -> None:
     sim = simulator()
     assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0
