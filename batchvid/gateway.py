@@ -91,6 +91,9 @@ class Gateway:
         self._session: aiohttp.ClientSession | None = None
         self._submit_session: aiohttp.ClientSession | None = None
         self._connector_limit = connector_limit
+        #: whether the gateway answered anything yet in this run, and since when no connection could be made
+        self.answered = False
+        self._down_since: float | None = None
 
     async def __aenter__(self) -> Gateway:
         self._session = aiohttp.ClientSession(
@@ -115,6 +118,15 @@ class Gateway:
     def __repr__(self) -> str:  # never shows the key
         return f"Gateway({self.base_url!r})"
 
+    def down_for(self) -> float:
+        """Seconds since the first of the connection failures in a row (0 when it last answered)."""
+        return 0.0 if self._down_since is None else time.monotonic() - self._down_since
+
+    def _unreachable(self, exc: aiohttp.ClientConnectorError) -> Transient:
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+        return Transient(f"cannot connect to {self.base_url} ({exc.os_error.strerror or exc})")
+
     async def submit(self, body: dict[str, Any], *, paced: bool = False) -> dict[str, Any]:
         """POST one task. `paced`: the caller already waited for its rate-limit slot."""
         assert self._submit_session is not None
@@ -126,7 +138,7 @@ class Gateway:
                 text = await self._read_text(resp, sent=True)
                 return self._answer(resp.status, resp.headers.get("Retry-After"), text, sent=True)
         except aiohttp.ClientConnectorError as exc:
-            raise Transient(f"cannot connect to {self.base_url} ({exc.os_error.strerror or exc})") from None
+            raise self._unreachable(exc) from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise Uncertain(f"the submit may have reached the gateway: {type(exc).__name__}") from None
 
@@ -155,6 +167,8 @@ class Gateway:
             async with self._session.get(self.base_url + path, allow_redirects=False) as resp:
                 text = await self._read_text(resp)
                 return self._answer(resp.status, resp.headers.get("Retry-After"), text, sent=False)
+        except aiohttp.ClientConnectorError as exc:
+            raise self._unreachable(exc) from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise Transient(f"query failed: {type(exc).__name__}") from None
 
@@ -174,6 +188,7 @@ class Gateway:
         return data.decode("utf-8", errors="replace")
 
     def _answer(self, status: int, retry_after: str | None, text: str, *, sent: bool) -> dict[str, Any]:
+        self.answered, self._down_since = True, None
         try:
             data = json.loads(text) if text else None
         except json.JSONDecodeError:

@@ -54,6 +54,10 @@ class RunSettings:
 
 
 OFFPEAK_DEADLINE = 49 * 3600.0  # Vidu off-peak tasks may take up to 48 h
+#: seconds of nothing but failed connections before the run stops: short while the gateway has never answered
+#: (a wrong --base-url, no network), long once it has (an outage worth waiting out)
+UNREACHABLE_NEVER_ANSWERED = 60.0
+UNREACHABLE_AFTER_ANSWERS = 600.0
 
 
 class Runner:
@@ -312,6 +316,7 @@ class Runner:
                 # Nothing was created (429, 5xx, refused connection): safe to send again.
                 self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
                 self._commit_soon()  # nothing was created: a kill now must not leave it `submitting`
+                self._still_reachable(gateway, exc)
                 if attempt + 1 == MAX_SUBMIT_TRIES or self.stopping:
                     self.reserved -= cost
                     return None
@@ -331,6 +336,14 @@ class Runner:
             self._commit_soon()  # the task id is on disk before this shot's next request leaves
             return task_id
         return None
+
+    @staticmethod
+    def _still_reachable(gateway: Gateway, exc: Transient) -> None:
+        """Stop the run, rather than retry shot after shot, once the gateway has been unreachable too long."""
+        limit = UNREACHABLE_AFTER_ANSWERS if gateway.answered else UNREACHABLE_NEVER_ANSWERED
+        if gateway.down_for() > limit:
+            raise FatalError(f"{exc} for over {limit:.0f} s; stopped: every task id is saved, nothing was sent "
+                             "twice. Check the base URL and the network, then run again to continue")
 
     def _accept(self, shot: Shot, answer: Mapping[str, object]) -> str | None:
         task_id = answer.get("task_id") or answer.get("id")
@@ -358,6 +371,7 @@ class Runner:
             body = await gateway.query(task_id)
         except Transient as exc:  # a 429 has already slowed the gateway's limiter down
             log.info("poll of %s: %s", shot.id, exc)
+            self._still_reachable(gateway, exc)
             return None
         view = shot.family.read_task(body)
         if view.raw_status and view.state is TaskState.RUNNING and view.raw_status not in ("in_progress",):

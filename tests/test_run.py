@@ -5,14 +5,16 @@ from __future__ import annotations
 import csv
 import hashlib
 import shutil
+import socket
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MANIFESTS, SIM_KEY
+from conftest import FAST_RUN, MANIFESTS, SIM_KEY
 
 from batchvid.lock import FolderLock
 
@@ -237,6 +239,42 @@ def test_a_shot_changed_while_its_task_renders_keeps_that_task_on_record(
     assert f"a: changed: was submitted; that version is kept as a@1 (task {task} may still be charged" in err
     earlier = {row["shot_id"]: row for row in ledger(tmp_path / "out")}["a@1"]
     assert earlier["status"] == "submitted" and earlier["task_id"] == task and "is not followed" in earlier["error"]
+
+
+def test_an_unreachable_gateway_stops_the_run_with_one_line(cli: Run, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from batchvid import scheduler
+
+    monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
+    monkeypatch.setattr(scheduler, "UNREACHABLE_NEVER_ANSWERED", 0.5)
+    with socket.socket() as closed:  # a port nobody listens on: every connection is refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    started = time.monotonic()
+    code, _, err = cli("run", MANIFESTS / "wan.yaml", "--base-url", f"http://127.0.0.1:{port}", "--out",
+                       tmp_path / "out", *FAST_RUN)
+    assert time.monotonic() - started < 30  # not eight tries with backoff for every shot in turn
+    assert code == 1 and err.splitlines()[-1].startswith(f"batchvid: error: cannot connect to http://127.0.0.1:{port}")
+    assert "for over 0 s; stopped" in err and "Traceback" not in err
+    assert set(states(tmp_path / "out").values()) == {"pending"}
+
+
+def test_a_gateway_that_goes_away_is_waited_for_then_the_run_stops(tmp_path: Path, cli: Run,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from batchvid import scheduler
+    from batchvid.simulator import SimConfig, SimulatorThread
+
+    monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
+    monkeypatch.setattr(scheduler, "UNREACHABLE_NEVER_ANSWERED", 1000.0)  # not this limit: it answered
+    monkeypatch.setattr(scheduler, "UNREACHABLE_AFTER_ANSWERS", 1.0)
+    thread = SimulatorThread(SimConfig(api_key=SIM_KEY, render_seconds=(60, 60)))
+    sim = thread.__enter__()
+    threading.Timer(1.0, thread.__exit__, (None, None, None)).start()  # the gateway goes away mid-run
+    code, _, err = cli("run", MANIFESTS / "wan.yaml", "--base-url", sim.base_url, "--out", tmp_path / "out",
+                       *FAST_RUN)
+    assert code == 1 and "for over 1 s; stopped: every task id is saved" in err, err
+    found = sorted(states(tmp_path / "out").values())  # four in flight (polled by the next run), one waiting
+    assert found == ["pending", "submitted", "submitted", "submitted", "submitted"]
 
 
 def test_the_manifest_may_come_after_force(simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path) -> None:
