@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import shutil
+import signal
 import socket
 import sqlite3
 import threading
@@ -363,12 +364,12 @@ def test_a_rehearsal_never_passes_for_the_real_batch(simulator: Sim, run_batch: 
     assert cli("status", "out/wan")[1].startswith("5 shots: 5 done\n")
 
 
-def test_ctrl_c_saves_state_and_exits_130(simulator: Sim, tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum, code, name", [(signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "SIGTERM")])
+def test_ctrl_c_or_sigterm_saves_state_and_stops(simulator: Sim, tmp_path: Path, signum: int, code: int,
+                                                 name: str) -> None:
     import os
-    import signal
     import subprocess
     import sys
-    import time
 
     sim = simulator(render_seconds=(3.0, 3.0))
     out = tmp_path / "out"
@@ -380,14 +381,14 @@ def test_ctrl_c_saves_state_and_exits_130(simulator: Sim, tmp_path: Path) -> Non
         time.sleep(0.1)
         if (out / "journal.sqlite").exists() and list(states(out).values()).count("submitted") >= 4:
             break
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
-    assert "stopping" in err and "Traceback" not in err
+    assert proc.returncode == code, err
+    assert f"stopping ({name})" in err and "Traceback" not in err
     assert "submitting" not in states(out).values()  # a POST under way was let finish and recorded
     created = len(sim.record.created())
-    code = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True, timeout=60).returncode
-    assert code == 0 and len(sim.record.created()) == 5 >= created
+    again = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True, timeout=60).returncode
+    assert again == 0 and len(sim.record.created()) == 5 >= created
 
 
 def test_only_shots_in_flight_have_a_task(simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path],

@@ -42,7 +42,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "never resubmitted; a batch with nothing left to send needs no key and no network. The API key is "
         "read from the environment (BATCHVID_API_KEY unless the manifest's gateway block names another "
         "variable). Exit 0 all done, 1 some failed or uncertain, "
-        "2 bad input or refused budget, 130 interrupted.",
+        "2 bad input or refused budget, 130 interrupted (Ctrl-C), 143 stopped by SIGTERM (both stop gracefully: "
+        "nothing more is submitted, state is saved).",
     )
     # optional only so that `--force ID... MANIFEST` (argparse gives --force every word after it) still works
     p.add_argument("manifest", type=Path, nargs="?", help="the manifest YAML file (required)")
@@ -268,26 +269,26 @@ async def _run(
         options = PlanOptions(args.resubmit_uncertain, args.retry_failed, frozenset(args.force))
         plan = make_plan(journal, batch.shots, quotes, settings.out, options)
         summary.print_plan(plan)
-        runner, interrupted = None, False
+        runner, stopped_by = None, None
         if plan.has_work:
-            runner, interrupted = await _execute(args, batch, table, quotes, settings, journal, plan, stack)
+            runner, stopped_by = await _execute(args, batch, table, quotes, settings, journal, plan, stack)
         else:
             summary.write_ledger(journal, settings.out)  # nothing to send: no key, no network, no simulator
         ids = [shot.id for shot in batch.shots]
         wanted = set(ids)
         rows = [row for row in journal.rows() if row.id in wanted]
         code = summary.report(rows, settings.out, runner, settings.max_cost)
-        if not interrupted and all(row.state in (j.DONE, j.FAILED, j.UNCERTAIN) for row in rows):
+        if stopped_by is None and all(row.state in (j.DONE, j.FAILED, j.UNCERTAIN) for row in rows):
             settled.remember(journal, made_from, _inputs(args, settings.out), ids)
-        return 130 if interrupted else code
+        return code if stopped_by is None else 128 + stopped_by
     return 1
 
 
 async def _execute(
     args: argparse.Namespace, batch: Batch, table: PriceTable, quotes: dict[str, Quote], settings: RunSettings,
     journal: j.Journal, plan: j.Plan, stack: AsyncExitStack,
-) -> tuple[Runner, bool]:
-    """Submit, poll and download what the plan says; (the runner, whether Ctrl-C stopped it)."""
+) -> tuple[Runner, int | None]:
+    """Submit, poll and download what the plan says; (the runner, the signal that stopped it, if one did)."""
     import aiohttp
 
     from ..gateway import AuthError, Gateway
@@ -320,25 +321,34 @@ async def _execute(
     progress = Progress(len(batch.shots), plan.count("done"), enabled=False if args.no_progress else None)
     stack.callback(progress.close)
     runner = Runner(batch.shots, journal, gateways, storage, settings, table, quotes, progress)
-    interrupted = _on_ctrl_c(runner)
+    received = _on_stop_signals(runner)
     try:
         await runner.run()
     except AuthError as exc:
         raise FatalError(f"the gateway refused the API key or the account: {exc}") from None
     progress.close()
-    return runner, interrupted.is_set()
+    return runner, received[0] if received else None
 
 
-def _on_ctrl_c(runner: Runner) -> asyncio.Event:
-    interrupted = asyncio.Event()
+def _on_stop_signals(runner: Runner) -> list[int]:
+    """Ctrl-C (SIGINT) and SIGTERM (kill, docker stop, systemd, timeout): the first stops the run gracefully, a
+    second quits at once. The signals received, in order."""
+    received: list[int] = []
 
-    def handle() -> None:
-        if interrupted.is_set():
-            os._exit(130)  # second Ctrl-C: at once; every journal change is already committed
-        interrupted.set()
-        print("\nbatchvid: stopping: nothing more is submitted; state is saved (Ctrl-C again to quit now)",
+    def handle(signum: int) -> None:
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        if received:
+            try:  # changes of this loop turn are not committed yet: a task id must not be lost
+                runner.journal.commit()
+            except Exception:  # noqa: BLE001, S110 - quitting at once was asked for; the journal has the rest
+                pass
+            os._exit(128 + received[0])
+        received.append(signum)
+        print(f"\nbatchvid: stopping ({name}): nothing more is submitted; state is saved ({name} again to quit now)",
               file=sys.stderr)
         runner.stop()
 
-    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, handle)
-    return interrupted
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, handle, signum)
+    return received
