@@ -125,7 +125,9 @@ class Gateway:
     def _unreachable(self, exc: aiohttp.ClientConnectorError) -> Transient:
         if self._down_since is None:
             self._down_since = time.monotonic()
-        return Transient(f"cannot connect to {self.base_url} ({exc.os_error.strerror or exc})")
+        # older aiohttp leaves os_error unset on certificate errors
+        reason = getattr(getattr(exc, "os_error", None), "strerror", None) or str(exc) or type(exc).__name__
+        return Transient(f"cannot connect to {self.base_url} ({reason})")
 
     async def submit(self, body: dict[str, Any], *, paced: bool = False) -> dict[str, Any]:
         """POST one task. `paced`: the caller already waited for its rate-limit slot."""
