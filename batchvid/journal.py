@@ -15,6 +15,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,9 @@ SETTLED_CATEGORIES = frozenset({"done", "failed", "uncertain"})
 @dataclass
 class Plan:
     lines: list[PlanLine] = field(default_factory=list)
+    #: shots this run will submit, and their estimated cost (None: a price is unknown)
+    to_submit: int = 0
+    to_submit_usd: Decimal | None = Decimal(0)
 
     def count(self, category: str) -> int:
         return sum(1 for line in self.lines if line.category == category)
@@ -127,7 +131,11 @@ class Plan:
     def summary(self) -> str:
         order = ("new", "changed", "forced", "retry", "done", "in-flight", "download", "failed", "uncertain")
         parts = [f"{self.count(c)} {c}" for c in order if self.count(c)]
-        return "plan: " + (", ".join(parts) if parts else "nothing to do")
+        text = "plan: " + (", ".join(parts) if parts else "nothing to do")
+        if self.to_submit:
+            cost = "price unknown for some" if self.to_submit_usd is None else f"estimated ${self.to_submit_usd:.2f}"
+            text += f"; to submit: {self.to_submit} shot{'s' * (self.to_submit != 1)}, {cost}"
+        return text
 
 
 class Journal:

@@ -67,10 +67,18 @@ def make_plan(
         if (row.state, row.error, row.position) != before:
             writes.append(row)  # only what changed: resuming a finished batch writes nothing
         plan.lines.append(j.PlanLine(shot.id, category, detail))
+    for line in plan.lines:
+        if line.category in TO_SUBMIT:
+            cost = quotes[line.shot_id].cost_usd
+            plan.to_submit += 1
+            plan.to_submit_usd = None if cost is None or plan.to_submit_usd is None else plan.to_submit_usd + cost
     if writes:
         journal.insert_many(writes)
     return plan
 
+
+#: plan categories whose shots this run submits (and pays for)
+TO_SUBMIT = frozenset({"new", "changed", "forced", "retry"})
 
 #: between a shot's id and the number of an earlier version; never in a shot id (ids are [A-Za-z0-9._-])
 EARLIER = "@"

@@ -63,8 +63,10 @@ async def test_slots_are_evenly_spaced_without_burst() -> None:
     for _ in range(6):
         await limiter.acquire()
         times.append(loop.time())
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert min(gaps) >= 0.019
+    # The k-th request never leaves before the k-th slot: no burst, however late any earlier wake-up was (a late
+    # one is followed by a shorter gap, still on the schedule, so the gaps themselves say nothing).
+    interval = 1 / (50.0 * 0.99)
+    assert all(t - times[0] >= k * interval - 1e-3 for k, t in enumerate(times)), times
 
 
 def test_parse_rate() -> None:
