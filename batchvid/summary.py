@@ -31,6 +31,19 @@ def write_ledger(journal: j.Journal, out: Path, rows: list[j.Row] | None = None)
         raise FatalError(f"cannot write {out / ledger.FILE_NAME}: {exc.strerror}") from None
 
 
+def next_steps(counts: Counter[str]) -> list[str]:
+    """What the user can do about shots that are not done, by their states."""
+    steps = []
+    if counts[j.PENDING] or counts[j.SUBMITTED] or counts[j.DOWNLOADING] or counts[j.SUBMITTING]:
+        steps.append("run the same command again to continue (tasks in flight are polled, never resent)")
+    if counts[j.FAILED]:
+        steps.append("add --retry-failed to submit the failed shots again (failed tasks are not charged)")
+    if counts[j.UNCERTAIN]:
+        steps.append("add --resubmit-uncertain to send the uncertain shots again (the gateway may have made them "
+                     "already: that may pay twice)")
+    return steps
+
+
 def report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object = None) -> int:
     """Print the run's summary; the exit code: 0 when every shot is done, else 1."""
     counts = Counter(row.state for row in rows)
@@ -44,6 +57,8 @@ def report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object
         print(f"  {row.id}: {row.state}: {row.error or ''}".rstrip(": "))
     if len(problems) > 20:
         print(f"  ... and {len(problems) - 20} more (see the ledger)")
+    for step in next_steps(counts):
+        print(f"  next: {step}")
     if runner is not None:
         for family, gateway in runner.gateways.items():
             limiter = gateway.limiter

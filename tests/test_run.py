@@ -91,6 +91,7 @@ def test_interrupted_submit_is_uncertain_and_not_resent(simulator: Sim, run_batc
     before = len(sim.record.submissions)
     code, out, err = run_batch(manifest, sim)
     assert code == 1 and "plan: 1 uncertain" in err and "a: uncertain" in out
+    assert "next: add --resubmit-uncertain to send the uncertain shots again" in out
     assert len(sim.record.submissions) == before
     code, _, err = run_batch(manifest, sim, "--resubmit-uncertain")
     assert code == 0 and "plan: 1 retry" in err and len(sim.record.submissions) == before + 1
@@ -142,6 +143,8 @@ def test_failed_tasks_cost_nothing_and_exit_1(simulator: Sim, run_batch: Run, tm
     sim = simulator(fail_rate=1.0)
     code, out, _ = run_batch(MANIFESTS / "sora.yaml", sim)
     assert code == 1 and "content_policy_violation" in out
+    assert out.splitlines()[-1] == ("  next: add --retry-failed to submit the failed shots again (failed tasks are "
+                                    "not charged)")
     assert {(r["status"], r["billed_usd"]) for r in ledger(tmp_path / "out")} == {("failed", "0")}
 
 

@@ -11,6 +11,7 @@ from .. import ledger
 from ..errors import FatalError
 from ..output import print_json
 from ..plan import EARLIER
+from ..summary import next_steps
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,4 +51,6 @@ def run(args: argparse.Namespace) -> int:
           + (" (earlier versions included)" if earlier else ""))
     for problem in problems:
         print(f"  {problem['id']}: {problem['state']}: {problem['error'] or ''}".rstrip(": "))
+    for step in next_steps(counts):
+        print(f"  next: {step}")
     return 0
