@@ -119,6 +119,8 @@ class Plan:
     #: shots this run will submit, and their estimated cost (None: a price is unknown)
     to_submit: int = 0
     to_submit_usd: Decimal | None = Decimal(0)
+    #: earlier versions of changed shots still rendering, which this run follows to their videos
+    followers: list[Row] = field(default_factory=list)
 
     def count(self, category: str) -> int:
         return sum(1 for line in self.lines if line.category == category)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,9 +34,14 @@ def _fresh(shot: Shot, fingerprint: str, quote: Quote, position: int) -> j.Row:
 
 
 def make_plan(
-    journal: j.Journal, shots: Sequence[Shot], quotes: Mapping[str, Quote], out: Path, options: PlanOptions
+    journal: j.Journal, shots: Sequence[Shot], quotes: Mapping[str, Quote], out: Path, options: PlanOptions,
+    can_follow: Callable[[j.Row], bool] = lambda row: False,
 ) -> j.Plan:
-    """Bring the journal in line with the manifest and say, per shot, what happens next."""
+    """Bring the journal in line with the manifest and say, per shot, what happens next.
+
+    Earlier versions of changed shots whose tasks were still rendering are followed to their videos when
+    `can_follow` says this run can reach their gateway (`plan.followers`): they were paid for.
+    """
     existing = {row.id: row for row in journal.rows()}
     plan = j.Plan()
     writes: list[j.Row] = []
@@ -55,9 +60,7 @@ def make_plan(
                 writes.append(earlier)
                 existing[earlier.id] = earlier
                 detail += f"; that version is kept as {earlier.id}" + (
-                    f" with its video {earlier.output}" if earlier.output else "") + (
-                    f" (task {row.task_id} may still be charged; its video is not fetched)"
-                    if row.state in (j.SUBMITTED, j.DOWNLOADING) else "")
+                    f" with its video {earlier.output}" if earlier.output else "")
             writes.append(_fresh(shot, fingerprint, quotes[shot.id], position))
             plan.lines.append(j.PlanLine(shot.id, category, detail))
             continue
@@ -67,6 +70,9 @@ def make_plan(
         if (row.state, row.error, row.position) != before:
             writes.append(row)  # only what changed: resuming a finished batch writes nothing
         plan.lines.append(j.PlanLine(shot.id, category, detail))
+    for row in list(existing.values()):
+        if EARLIER in row.id and row.state in (j.SUBMITTED, j.DOWNLOADING):
+            _follow_or_not(row, can_follow(row), plan, writes)
     for line in plan.lines:
         if line.category in TO_SUBMIT:
             cost = quotes[line.shot_id].cost_usd
@@ -104,9 +110,20 @@ def _keep_earlier(row: j.Row, out: Path, taken: Mapping[str, j.Row]) -> j.Row | 
     state, error = row.state, row.error
     if state == j.SUBMITTING:
         state, error = j.UNCERTAIN, "interrupted while submitting: the gateway may have created a task"
-    elif state in (j.SUBMITTED, j.DOWNLOADING):
-        error = f"replaced by a changed version before it finished; task {row.task_id} is not followed"
     return dataclasses.replace(row, id=kept, state=state, error=error, output=output)
+
+
+def _follow_or_not(row: j.Row, follow: bool, plan: j.Plan, writes: list[j.Row]) -> None:
+    """An earlier version still rendering: polled and fetched like any task in flight, or left on record."""
+    error = None if follow else "an earlier version still rendering; not followed: no gateway for its model here"
+    if row.error != error:
+        row.error = error
+        if not any(written is row for written in writes):
+            writes.append(row)
+    if follow:
+        plan.followers.append(row)
+        category = "in-flight" if row.state == j.SUBMITTED else "download"
+        plan.lines.append(j.PlanLine(row.id, category, f"an earlier version, paid for: its video will be {row.id}.mp4"))
 
 
 def _in_place(out: Path, row: j.Row) -> bool:

@@ -234,16 +234,19 @@ def test_a_changed_shot_keeps_its_earlier_version_and_its_cost(
     assert text.splitlines()[0] == "1 shot: 1 done; 2 earlier versions kept (a@1, a@2)", text
 
 
-def test_a_shot_changed_while_its_task_renders_keeps_that_task_on_record(
+def test_a_shot_changed_while_its_task_renders_gets_both_videos(
         simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path) -> None:
-    sim = simulator(render_seconds=(30, 30))
+    sim = simulator(render_seconds=(1.5, 1.5))
     shots = "version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: %s}\n"
     run_batch(write_manifest(shots % "a river"), sim, "--deadline-minutes", "0.005")  # gives up waiting
     task = ledger(tmp_path / "out")[0]["task_id"]
-    code, _, err = run_batch(write_manifest(shots % "a lake"), simulator(), "--deadline-minutes", "0.005")
-    assert f"a: changed: was submitted; that version is kept as a@1 (task {task} may still be charged" in err
-    earlier = {row["shot_id"]: row for row in ledger(tmp_path / "out")}["a@1"]
-    assert earlier["status"] == "submitted" and earlier["task_id"] == task and "is not followed" in earlier["error"]
+    code, _, err = run_batch(write_manifest(shots % "a lake"), sim)
+    assert code == 0 and "a: changed: was submitted; that version is kept as a@1" in err, err
+    assert err.startswith("plan: 1 changed, 1 in-flight; to submit: 1 shot")  # the earlier task is not sent again
+    rows = {row["shot_id"]: row for row in ledger(tmp_path / "out")}
+    assert rows["a@1"]["task_id"] == task and {row["status"] for row in rows.values()} == {"done"}
+    assert len(sim.record.created()) == 2  # one task each; the earlier one was followed to its video
+    assert (tmp_path / "out" / "a@1.mp4").read_bytes() != (tmp_path / "out" / "a.mp4").read_bytes()
 
 
 def test_an_unreachable_gateway_stops_the_run_with_one_line(cli: Run, tmp_path: Path,
@@ -291,6 +294,18 @@ def test_a_gateway_that_goes_away_is_waited_for_then_the_run_stops(tmp_path: Pat
     assert code == 1 and "for over 1 s; stopped: every task id is saved" in err, err
     found = sorted(states(tmp_path / "out").values())  # four in flight (polled by the next run), one waiting
     assert found == ["pending", "submitted", "submitted", "submitted", "submitted"]
+
+
+def test_an_earlier_version_whose_gateway_is_gone_stays_on_record(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path) -> None:
+    sim = simulator(render_seconds=(30, 30))
+    run_batch(write_manifest("version: 1\nshots:\n  - {id: a, model: sora-2, prompt: p}\n"), sim,
+              "--deadline-minutes", "0.005")
+    code, _, err = run_batch(write_manifest("version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: p}\n"),
+                             simulator(render_seconds=(0.1, 0.1)))
+    assert code == 0 and err.startswith("plan: 1 changed; to submit: 1 shot"), err  # no sora gateway in this batch
+    earlier = {row["shot_id"]: row for row in ledger(tmp_path / "out")}["a@1"]
+    assert earlier["status"] == "submitted" and "not followed" in earlier["error"]
 
 
 def test_the_manifest_may_come_after_force(simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from .estimate import add_budget_flags
 if TYPE_CHECKING:
     from ..pricing import PriceTable, Quote
     from ..scheduler import Runner, RunSettings
+    from ..shot import Shot
     from ..validate import Batch
 
 # The manifest's stack (YAML, jsonschema, prices) is imported only when the batch is not settled already
@@ -259,6 +261,7 @@ async def _run(
     args: argparse.Namespace, batch: Batch, table: PriceTable, quotes: dict[str, Quote], settings: RunSettings,
     made_from: settled.Snapshot,
 ) -> int:
+    from ..families import MODELS
     from ..plan import PlanOptions, make_plan
 
     async with AsyncExitStack() as stack:
@@ -267,14 +270,17 @@ async def _run(
         _check_origin(journal, args.simulate, settings.out)
         settled.forget(journal)  # this run may change the batch: an old record must not outlive it
         options = PlanOptions(args.resubmit_uncertain, args.retry_failed, frozenset(args.force))
-        plan = make_plan(journal, batch.shots, quotes, settings.out, options)
+        families = set(_families(batch))
+        plan = make_plan(journal, batch.shots, quotes, settings.out, options,
+                         lambda row: row.model in MODELS and MODELS[row.model].family in families)
         summary.print_plan(plan)
+        shots = [*batch.shots, *(_follower(row, quotes) for row in plan.followers)]
         runner, stopped_by = None, None
         if plan.has_work:
-            runner, stopped_by = await _execute(args, batch, table, quotes, settings, journal, plan, stack)
+            runner, stopped_by = await _execute(args, batch, shots, table, quotes, settings, journal, plan, stack)
         else:
             summary.write_ledger(journal, settings.out)  # nothing to send: no key, no network, no simulator
-        ids = [shot.id for shot in batch.shots]
+        ids = [shot.id for shot in shots]
         wanted = set(ids)
         rows = [row for row in journal.rows() if row.id in wanted]
         code = summary.report(rows, settings.out, runner, settings.max_cost)
@@ -284,9 +290,19 @@ async def _run(
     return 1
 
 
+def _follower(row: j.Row, quotes: dict[str, Quote]) -> Shot:
+    """An earlier version still rendering, as a shot to poll and download (never to submit: it has a task)."""
+    from ..pricing import Quote
+    from ..shot import Shot
+
+    cost = None if row.estimated_usd is None else Decimal(row.estimated_usd)
+    quotes[row.id] = Quote(unit_usd=None, cost_usd=cost, source=row.price_source or "", unit_label="")
+    return Shot(id=row.id, model=row.model, fields={"duration": row.seconds, "resolution": row.resolution}, line=0)
+
+
 async def _execute(
-    args: argparse.Namespace, batch: Batch, table: PriceTable, quotes: dict[str, Quote], settings: RunSettings,
-    journal: j.Journal, plan: j.Plan, stack: AsyncExitStack,
+    args: argparse.Namespace, batch: Batch, shots: list[Shot], table: PriceTable, quotes: dict[str, Quote],
+    settings: RunSettings, journal: j.Journal, plan: j.Plan, stack: AsyncExitStack,
 ) -> tuple[Runner, int | None]:
     """Submit, poll and download what the plan says; (the runner, the signal that stopped it, if one did)."""
     import aiohttp
@@ -318,9 +334,9 @@ async def _execute(
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=15, sock_read=60),
                               cookie_jar=aiohttp.DummyCookieJar())
     )
-    progress = Progress(len(batch.shots), plan.count("done"), enabled=False if args.no_progress else None)
+    progress = Progress(len(shots), plan.count("done"), enabled=False if args.no_progress else None)
     stack.callback(progress.close)
-    runner = Runner(batch.shots, journal, gateways, storage, settings, table, quotes, progress)
+    runner = Runner(shots, journal, gateways, storage, settings, table, quotes, progress)
     received = _on_stop_signals(runner)
     try:
         await runner.run()
