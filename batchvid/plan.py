@@ -113,11 +113,13 @@ def _keep_earlier(row: j.Row, out: Path, taken: Mapping[str, j.Row]) -> j.Row | 
     return dataclasses.replace(row, id=kept, state=state, error=error, output=output)
 
 
+_NOT_FOLLOWED = "an earlier version still rendering; not followed: no gateway for its model in this batch"
+
+
 def _follow_or_not(row: j.Row, follow: bool, plan: j.Plan, writes: list[j.Row]) -> None:
     """An earlier version still rendering: polled and fetched like any task in flight, or left on record."""
-    error = None if follow else "an earlier version still rendering; not followed: no gateway for its model here"
-    if row.error != error:
-        row.error = error
+    if follow == (row.error == _NOT_FOLLOWED):  # say so, or stop saying so (a run's own errors are left alone)
+        row.error = None if follow else _NOT_FOLLOWED
         if not any(written is row for written in writes):
             writes.append(row)
     if follow:
