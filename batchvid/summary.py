@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from . import journal as j
 from . import ledger
 from .errors import FatalError
+from .plan import EARLIER
 
 if TYPE_CHECKING:
     from .scheduler import Runner
@@ -44,15 +45,24 @@ def next_steps(counts: Counter[str]) -> list[str]:
     return steps
 
 
+def split_earlier(rows: list[j.Row]) -> tuple[list[j.Row], list[j.Row]]:
+    """(the shots, the earlier versions of changed shots, `<id>@<n>`): those were paid for, but are not the batch."""
+    return [r for r in rows if EARLIER not in r.id], [r for r in rows if EARLIER in r.id]
+
+
 def report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object = None) -> int:
-    """Print the run's summary; the exit code: 0 when every shot is done, else 1."""
-    counts = Counter(row.state for row in rows)
-    billed, estimated = ledger.spend(rows)
-    reporting = sum(1 for row in rows if row.billed_usd)
+    """Print the run's summary; the exit code: 0 when every shot is done, else 1 (earlier versions aside)."""
+    shots, earlier = split_earlier(rows)
+    counts = Counter(row.state for row in shots)
+    billed, estimated = ledger.spend(shots)
+    reporting = sum(1 for row in shots if row.billed_usd)
     summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    if earlier:
+        summary += "; earlier versions followed: " + ", ".join(
+            f"{n} {state}" for state, n in sorted(Counter(row.state for row in earlier).items()))
     print(f"batchvid: {summary}; estimated ${estimated:.2f} for finished shots, gateway-reported billing "
           f"${billed:.2f} over {reporting} shot(s); ledger: {out / ledger.FILE_NAME}")
-    problems = [row for row in rows if row.state != j.DONE]
+    problems = [row for row in shots if row.state != j.DONE]
     for row in problems[:20]:
         print(f"  {row.id}: {row.state}: {row.error or ''}".rstrip(": "))
     if len(problems) > 20:

@@ -240,8 +240,9 @@ def test_a_shot_changed_while_its_task_renders_gets_both_videos(
     shots = "version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: %s}\n"
     run_batch(write_manifest(shots % "a river"), sim, "--deadline-minutes", "0.005")  # gives up waiting
     task = ledger(tmp_path / "out")[0]["task_id"]
-    code, _, err = run_batch(write_manifest(shots % "a lake"), sim)
+    code, out, err = run_batch(write_manifest(shots % "a lake"), sim)
     assert code == 0 and "a: changed: was submitted; that version is kept as a@1" in err, err
+    assert "batchvid: 1 done; earlier versions followed: 1 done; estimated $0.37 for finished shots" in out
     assert err.startswith("plan: 1 changed, 1 in-flight; to submit: 1 shot")  # the earlier task is not sent again
     rows = {row["shot_id"]: row for row in ledger(tmp_path / "out")}
     assert rows["a@1"]["task_id"] == task and {row["status"] for row in rows.values()} == {"done"}

@@ -10,8 +10,7 @@ from .. import journal as j
 from .. import ledger
 from ..errors import FatalError
 from ..output import print_json
-from ..plan import EARLIER
-from ..summary import next_steps
+from ..summary import next_steps, split_earlier
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,9 +28,9 @@ def run(args: argparse.Namespace) -> int:
     with j.Journal(path, read_only=True) as journal:
         rows = journal.rows()
         origin = journal.meta(j.ORIGIN_KEY)
-    # earlier versions of changed shots (`<id>@<n>`) were paid for: in the spend, not among the shots
-    earlier = [row.id for row in rows if EARLIER in row.id]
-    shots = [row for row in rows if EARLIER not in row.id]
+    # earlier versions of changed shots were paid for: in the spend, not among the shots
+    shots, earlier_rows = split_earlier(rows)
+    earlier = [row.id for row in earlier_rows]
     counts = Counter(row.state for row in shots)
     billed, estimated = ledger.spend(rows)
     problems = [{"id": r.id, "state": r.state, "error": r.error} for r in shots if r.state != j.DONE]
