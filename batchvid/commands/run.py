@@ -291,7 +291,8 @@ async def _run(
 
 
 def _follower(row: j.Row, quotes: dict[str, Quote]) -> Shot:
-    """An earlier version still rendering, as a shot to poll and download (never to submit: it has a task)."""
+    """An earlier version still rendering, as a shot to poll and download (never to submit: it has a task); its
+    quote, from the journal, is added to `quotes`."""
     from ..pricing import Quote
     from ..shot import Shot
 
