@@ -35,12 +35,13 @@ def _fresh(shot: Shot, fingerprint: str, quote: Quote, position: int) -> j.Row:
 
 def make_plan(
     journal: j.Journal, shots: Sequence[Shot], quotes: Mapping[str, Quote], out: Path, options: PlanOptions,
-    can_follow: Callable[[j.Row], bool] = lambda row: False,
+    can_follow: Callable[[j.Row], bool] = lambda row: False, *, dry: bool = False,
 ) -> j.Plan:
     """Bring the journal in line with the manifest and say, per shot, what happens next.
 
     Earlier versions of changed shots whose tasks were still rendering are followed to their videos when
     `can_follow` says this run can reach their gateway (`plan.followers`): they were paid for.
+    `dry`: say all that, but change nothing (no journal write, no video renamed).
     """
     existing = {row.id: row for row in journal.rows()}
     plan = j.Plan()
@@ -55,7 +56,7 @@ def make_plan(
         if row.fingerprint != fingerprint or shot.id in options.force:
             category = "forced" if shot.id in options.force else "changed"
             detail = f"was {row.state}"
-            earlier = _keep_earlier(row, out, existing)
+            earlier = _keep_earlier(row, out, existing, rename=not dry)
             if earlier is not None:
                 writes.append(earlier)
                 existing[earlier.id] = earlier
@@ -78,7 +79,7 @@ def make_plan(
             cost = quotes[line.shot_id].cost_usd
             plan.to_submit += 1
             plan.to_submit_usd = None if cost is None or plan.to_submit_usd is None else plan.to_submit_usd + cost
-    if writes:
+    if writes and not dry:
         journal.insert_many(writes)
     return plan
 
@@ -90,7 +91,7 @@ TO_SUBMIT = frozenset({"new", "changed", "forced", "retry"})
 EARLIER = "@"
 
 
-def _keep_earlier(row: j.Row, out: Path, taken: Mapping[str, j.Row]) -> j.Row | None:
+def _keep_earlier(row: j.Row, out: Path, taken: Mapping[str, j.Row], rename: bool = True) -> j.Row | None:
     """A changed or forced shot's earlier version, as the row `<id>@<n>`, its video renamed to match: what was
     paid for stays in the folder and in the ledger. None when it never reached the gateway."""
     if row.task_id is None and row.state not in (j.SUBMITTING, j.UNCERTAIN):
@@ -103,7 +104,8 @@ def _keep_earlier(row: j.Row, out: Path, taken: Mapping[str, j.Row]) -> j.Row | 
     if os.path.isfile(out / f"{row.id}.mp4"):
         # renamed before the journal says so: a crash in between leaves the video under its new name, not lost
         try:
-            os.rename(out / f"{row.id}.mp4", out / f"{kept}.mp4")
+            if rename:
+                os.rename(out / f"{row.id}.mp4", out / f"{kept}.mp4")
         except OSError as exc:
             raise FatalError(f"cannot keep the earlier video of {row.id} as {kept}.mp4: {exc.strerror}") from None
         output = f"{kept}.mp4"

@@ -309,6 +309,26 @@ def test_an_earlier_version_whose_gateway_is_gone_stays_on_record(
     assert earlier["status"] == "submitted" and "not followed" in earlier["error"]
 
 
+def test_a_dry_run_says_what_would_be_paid_and_changes_nothing(
+        simulator: Sim, run_batch: Run, cli: Run, write_manifest: Callable[..., Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    monkeypatch.delenv("BATCHVID_API_KEY", raising=False)
+    code, text, err = cli("run", MANIFESTS / "wan.yaml", "--out", out, "--dry-run")
+    assert code == 0 and err.startswith("plan: 5 new; to submit: 5 shots, estimated $2.77"), err
+    assert "dry run: nothing sent, nothing written" in text and not out.exists()  # no key needed either
+    monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
+    sim = simulator()
+    shots = "version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: %s}\n"
+    assert run_batch(write_manifest(shots % "a river"), sim)[0] == 0
+    before = {path.name: path.read_bytes() for path in out.iterdir() if not path.name.startswith("journal")}
+    journal = (out / "journal.sqlite").read_bytes()
+    code, _, err = cli("run", write_manifest(shots % "a lake"), "--out", out, "--dry-run")
+    assert code == 0 and "a: changed: was done; that version is kept as a@1 with its video a@1.mp4" in err, err
+    assert {path.name: path.read_bytes() for path in out.iterdir() if not path.name.startswith("journal")} == before
+    assert (out / "journal.sqlite").read_bytes() == journal and len(sim.record.created()) == 1
+
+
 def test_the_manifest_may_come_after_force(simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path) -> None:
     sim = simulator()
     assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0

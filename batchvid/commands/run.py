@@ -76,6 +76,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--max-answer-mb", type=float, default=256.0,
                    help="refuse a gateway answer larger than this (default 256; a Veo answer may hold its video)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--dry-run", action="store_true", help="validate, price and plan against the output folder, "
+                   "print what would be submitted and its estimated cost, then stop: nothing is sent or written")
 
 
 def _setting(args: argparse.Namespace, batch: Batch, name: str) -> object:
@@ -126,12 +128,13 @@ def _out_folder(args: argparse.Namespace, run_out: object = None) -> Path:
     return folder.with_name(folder.name + SIMULATED_SUFFIX) if args.simulate else folder
 
 
-def _check_origin(journal: j.Journal, simulate: bool, out: Path) -> None:
+def _check_origin(journal: j.Journal, simulate: bool, out: Path, *, record: bool = True) -> None:
     """Refuse to mix a rehearsal's results with real ones in one folder (either way round)."""
     origin = journal.meta(j.ORIGIN_KEY)
     wanted = j.SIMULATOR if simulate else j.GATEWAY
     if origin is None:
-        journal.set_meta(j.ORIGIN_KEY, wanted)
+        if record:
+            journal.set_meta(j.ORIGIN_KEY, wanted)
     elif origin != wanted:
         if origin == j.SIMULATOR:
             raise InputError(f"{out} holds a rehearsal made with --simulate: its videos are not real. Run into "
@@ -173,7 +176,7 @@ def _inputs(args: argparse.Namespace, out: Path) -> dict[str, Any]:
 
 def _settled_already(args: argparse.Namespace) -> int | None:
     """The exit code when this very batch is settled already (see settled.py); None to take the full path."""
-    if args.resubmit_uncertain or args.retry_failed or args.force:
+    if args.resubmit_uncertain or args.retry_failed or args.force or args.dry_run:
         return None
     # Without --out the folder may come from the manifest's run.out, unknown until it is parsed: look where
     # it would be by default; the record there only matches a manifest that derived the same folder.
@@ -222,6 +225,8 @@ def run(args: argparse.Namespace) -> int:
     unknown = sorted(set(args.force) - {shot.id for shot in batch.shots})
     if unknown:
         raise InputError(f"--force: no shot with id {unknown[0]!r} in {args.manifest}")
+    if args.dry_run:
+        return _dry_run(args, batch, result.quotes, settings.out)
     if not args.simulate and not (settings.out / j.FILE_NAME).exists():
         # a new batch: every shot will be sent, so a missing key is said before any folder is made (with a
         # journal, the plan decides: a batch with nothing left to send needs no key)
@@ -235,6 +240,29 @@ def run(args: argparse.Namespace) -> int:
         raise FatalError(f"the output folder {settings.out} is not writable")
     with _collector_tuned():
         return asyncio.run(_run(args, batch, table, result.quotes, settings, made_from))
+
+
+def _dry_run(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], out: Path) -> int:
+    """The plan a run would make now, from the folder's journal (read-only) or from nothing; no network, no key."""
+    path = out / j.FILE_NAME
+    with j.Journal(path, read_only=True) if path.is_file() else j.Journal(Path(":memory:")) as journal:
+        _check_origin(journal, args.simulate, out, record=False)
+        plan = _plan(args, batch, quotes, out, journal, dry=True)
+    summary.print_plan(plan)
+    print(f"batchvid: dry run: nothing sent, nothing written ({out})")
+    return 0
+
+
+def _plan(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], out: Path, journal: j.Journal, *,
+          dry: bool = False) -> j.Plan:
+    """The plan for this batch and these options; earlier versions followed where the batch has their gateway."""
+    from ..families import MODELS
+    from ..plan import PlanOptions, make_plan
+
+    options = PlanOptions(args.resubmit_uncertain, args.retry_failed, frozenset(args.force))
+    families = set(_families(batch))
+    return make_plan(journal, batch.shots, quotes, out, options,
+                     lambda row: row.model in MODELS and MODELS[row.model].family in families, dry=dry)
 
 
 @contextmanager
@@ -261,18 +289,12 @@ async def _run(
     args: argparse.Namespace, batch: Batch, table: PriceTable, quotes: dict[str, Quote], settings: RunSettings,
     made_from: settled.Snapshot,
 ) -> int:
-    from ..families import MODELS
-    from ..plan import PlanOptions, make_plan
-
     async with AsyncExitStack() as stack:
         stack.enter_context(FolderLock(settings.out))
         journal = stack.enter_context(j.Journal(settings.out / j.FILE_NAME))
         _check_origin(journal, args.simulate, settings.out)
         settled.forget(journal)  # this run may change the batch: an old record must not outlive it
-        options = PlanOptions(args.resubmit_uncertain, args.retry_failed, frozenset(args.force))
-        families = set(_families(batch))
-        plan = make_plan(journal, batch.shots, quotes, settings.out, options,
-                         lambda row: row.model in MODELS and MODELS[row.model].family in families)
+        plan = _plan(args, batch, quotes, settings.out, journal)
         summary.print_plan(plan)
         shots = [*batch.shots, *(_follower(row, quotes) for row in plan.followers)]
         runner, stopped_by = None, None
