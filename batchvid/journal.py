@@ -150,7 +150,7 @@ class Journal:
     """
 
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
-        """`read_only`: for looking only (status): never waits for a running batch, never writes."""
+        """`read_only`: for looking only (status, --dry-run): never waits for a running batch, never writes."""
         self.path = path
         self.db = self._connect_read_only(path) if read_only else self._connect(path)
         #: how many changes this process made; the ledger is rewritten only when it moved
