@@ -158,22 +158,21 @@ class Journal:
 
     @staticmethod
     def _connect_read_only(path: Path) -> sqlite3.Connection:
-        uri = path.resolve().as_uri()
+        def opened(mode: str) -> tuple[sqlite3.Connection, tuple[str] | None]:
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, isolation_level=None)
+            return db, db.execute(_VERSION_SQL).fetchone()
+
         try:
             try:
-                db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None)
-                found = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+                db, found = opened("mode=ro")
             except sqlite3.OperationalError:
                 # a folder we may not write to: SQLite cannot make the WAL index, so read the file as it is
-                db = sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
-                found = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+                db, found = opened("immutable=1")
         except sqlite3.DatabaseError as exc:
             raise FatalError(f"{path} is not a readable journal ({exc})") from None
         if found is None:
             raise FatalError(f"{path} is not a batchvid journal (it has no version)")
-        if int(found[0]) > SCHEMA_VERSION:
-            raise FatalError(f"{path} was written by a newer batchvid (journal version {found[0]}); "
-                             "upgrade batchvid to read it")
+        _refuse_newer(path, found[0], "read it")
         return db
 
     @staticmethod
@@ -188,12 +187,11 @@ class Journal:
                 for statement in _DDL.strip().split(";"):
                     if statement.strip():
                         db.execute(statement)
-                found = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+                found = db.execute(_VERSION_SQL).fetchone()
                 if found is None:
                     db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-                elif int(found[0]) > SCHEMA_VERSION:
-                    raise FatalError(f"{path} was written by a newer batchvid (journal version {found[0]}); "
-                                     "upgrade batchvid to continue this batch")
+                else:
+                    _refuse_newer(path, found[0], "continue this batch")
             return db
         except sqlite3.DatabaseError as exc:
             raise FatalError(f"{path} is not a usable journal ({exc}); move it away to start the batch "
@@ -280,6 +278,15 @@ class Journal:
             "UPDATE shots SET state=?, attempts=attempts+1, error=NULL, updated_at=? WHERE id=?",
             (SUBMITTING, now(), shot_id),
         )
+
+
+_VERSION_SQL = "SELECT value FROM meta WHERE key='schema_version'"
+
+
+def _refuse_newer(path: Path, version: str, to: str) -> None:
+    if int(version) > SCHEMA_VERSION:
+        raise FatalError(f"{path} was written by a newer batchvid (journal version {version}); upgrade batchvid "
+                         f"to {to}")
 
 
 @functools.cache
