@@ -155,6 +155,7 @@ class Journal:
         self.db = self._connect_read_only(path) if read_only else self._connect(path)
         #: how many changes this process made; the ledger is rewritten only when it moved
         self.changes = 0
+        self._changed_ids: set[str] = set()  # rows changed since take_changed() last asked
 
     @staticmethod
     def _connect_read_only(path: Path) -> sqlite3.Connection:
@@ -218,6 +219,21 @@ class Journal:
         cursor = self.db.execute(f"SELECT {', '.join(COLUMNS)} FROM shots ORDER BY position, id")
         return [Row(*values) for values in cursor]
 
+    def rows_by_id(self, ids: Iterable[str]) -> list[Row]:
+        """The rows of these ids (those that exist), in no particular order."""
+        wanted, found = list(ids), []
+        for start in range(0, len(wanted), 500):  # well under SQLite's limit of bound parameters
+            chunk = wanted[start:start + 500]
+            cursor = self.db.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM shots WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+            found += [Row(*values) for values in cursor]
+        return found
+
+    def take_changed(self) -> set[str]:
+        """The ids of the rows written since the last call (the first call: since the journal was opened)."""
+        changed, self._changed_ids = self._changed_ids, set()
+        return changed
+
     def row(self, shot_id: str) -> Row | None:
         values = self.db.execute(f"SELECT {', '.join(COLUMNS)} FROM shots WHERE id=?", (shot_id,)).fetchone()
         return None if values is None else Row(*values)
@@ -226,6 +242,7 @@ class Journal:
     def update(self, shot_id: str, **values: Any) -> None:
         values["updated_at"] = now()
         self.changes += 1
+        self._changed_ids.add(shot_id)
         self._open()
         self.db.execute(_update_sql(tuple(values)), (*values.values(), shot_id))
 
@@ -252,11 +269,13 @@ class Journal:
 
     def insert_many(self, rows: Iterable[Row]) -> None:
         self.changes += 1
+        rows = list(rows)
         with _transaction(self.db):
             self.db.executemany(
                 f"INSERT OR REPLACE INTO shots ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
                 [tuple(getattr(row, column) for column in COLUMNS) for row in rows],
             )
+        self._changed_ids.update(row.id for row in rows)
 
     def render_times(self) -> polling.RenderTimes:
         """Render times learned by earlier runs, for adaptive polling."""
@@ -273,6 +292,7 @@ class Journal:
 
     def mark_submitting(self, shot_id: str) -> None:
         self.changes += 1
+        self._changed_ids.add(shot_id)
         self._open()
         self.db.execute(
             "UPDATE shots SET state=?, attempts=attempts+1, error=NULL, updated_at=? WHERE id=?",

@@ -91,6 +91,7 @@ class Runner:
         #: a commit that failed with nobody waiting for it; the run stops and reports it
         self.journal_error: Exception | None = None
         self._ledger_at = -1  # the journal's change count when the ledger was last written
+        self._ledger = ledger.LiveLedger(journal, settings.out)
 
     # -- the run -----------------------------------------------------------------------------
     async def run(self) -> None:
@@ -226,7 +227,7 @@ class Runner:
         stale = self.journal.changes != self._ledger_at or not (self.settings.out / ledger.FILE_NAME).exists()
         if stale:  # the ledger is derived: rewrite it only when the journal moved (or it went missing)
             try:
-                ledger.write(self.journal, self.settings.out)
+                self._ledger.write()
             except OSError as exc:  # a full disk must not hide why the run stopped; the journal has it all
                 log.warning("could not rewrite the ledger: %s", exc.strerror)
                 return
