@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from conftest import FAST_RUN, MANIFESTS, SIM_KEY
 
+from batchvid import journal as j
 from batchvid.lock import FolderLock
 
 Run = Callable[..., tuple[int, str, str]]
@@ -232,6 +233,29 @@ def test_a_changed_shot_keeps_its_earlier_version_and_its_cost(
     assert sorted(p.name for p in out.glob("*.mp4")) == ["a.mp4", "a@1.mp4", "a@2.mp4"]
     code, text, _ = cli("status", out)
     assert text.splitlines()[0] == "1 shot: 1 done; 2 earlier versions kept (a@1, a@2)", text
+
+
+def test_an_earlier_video_renamed_just_before_a_crash_is_found_by_the_next_run(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    sim = simulator()
+    shots = "version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: %s}\n"
+    assert run_batch(write_manifest(shots % "a river"), sim)[0] == 0
+    out = tmp_path / "out"
+    first = (out / "a.mp4").read_bytes()
+
+    def killed(*args: object) -> None:  # the process dies after the rename, before the journal says so
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(j.Journal, "insert_many", killed)
+        assert run_batch(write_manifest(shots % "a lake"), sim)[0] == 130
+    assert (out / "a@1.mp4").read_bytes() == first and not (out / "a.mp4").exists()
+    code, _, err = run_batch(write_manifest(shots % "a lake"), sim)
+    assert code == 0 and "that version is kept as a@1 with its video a@1.mp4" in err, err
+    rows = {row["shot_id"]: row for row in ledger(out)}
+    assert sorted(rows) == ["a", "a@1"] and rows["a@1"]["output"] == "a@1.mp4"
+    assert (out / "a@1.mp4").read_bytes() == first
 
 
 def test_a_shot_changed_while_its_task_renders_gets_both_videos(
