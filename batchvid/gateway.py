@@ -21,6 +21,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -217,6 +218,4 @@ class Gateway:
 
 
 def _path_safe(task_id: str) -> str:
-    from urllib.parse import quote
-
     return quote(task_id, safe="")

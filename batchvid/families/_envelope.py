@@ -21,13 +21,14 @@ _STATES = {
 
 
 def dig(body: Any, *path: str | int) -> Any:
-    """body[p0][p1]... or None when any step is missing or of the wrong type."""
+    """body[p0][p1]... or None when any step is missing or of the wrong type (the body is parsed JSON: objects
+    are dicts, which isinstance checks far faster than an abstract Mapping, on every poll)."""
     node = body
     for step in path:
         if isinstance(step, int):
             if not isinstance(node, list) or len(node) <= step:
                 return None
-        elif not isinstance(node, Mapping) or step not in node:
+        elif not isinstance(node, dict) or step not in node:
             return None
         node = node[step]
     return node
@@ -49,18 +50,17 @@ def first_url(value: Any) -> str | None:
 
 
 def find_video_url(body: Mapping[str, Any]) -> str | None:
-    """The video's URL, looked for in the order API-NOTES.md gives."""
-    candidates = (
-        first_url(body.get("url")),
-        first_url(dig(body, "metadata", "content", "video_url")),
-        first_url(dig(body, "metadata", "output", "video_url")),
-        first_url(dig(body, "metadata", "creations", 0, "url")),
+    """The video's URL, looked for in the order API-NOTES.md gives (the first place found wins)."""
+    places: tuple[tuple[str | int, ...], ...] = (
+        ("url",), ("metadata", "content", "video_url"), ("metadata", "output", "video_url"),
+        ("metadata", "creations", 0, "url"),
     )
-    for url in candidates:
+    for place in places:
+        url = first_url(dig(body, *place))
         if url:
             return url
     for video in dig(body, "metadata", "response", "videos") or []:
-        if not isinstance(video, Mapping):
+        if not isinstance(video, dict):
             continue
         url = first_url(video.get("url"))
         if url:
@@ -77,7 +77,7 @@ def _text(value: Any) -> str | None:
 
 def read_billing(body: Mapping[str, Any]) -> Billing:
     meta = body.get("metadata")
-    if not isinstance(meta, Mapping):
+    if not isinstance(meta, dict):
         return Billing()
     tokens = dig(meta, "usage", "total_tokens")
     seconds = dig(meta, "usage", "duration")
@@ -96,7 +96,7 @@ def read_envelope(body: Mapping[str, Any]) -> TaskView:
     raw = str(body.get("status", ""))
     state = state_of(raw)
     found = body.get("error")
-    error: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    error: Mapping[str, Any] = found if isinstance(found, dict) else {}
     progress = body.get("progress")
     video = None
     if state is TaskState.SUCCEEDED:

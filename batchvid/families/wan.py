@@ -66,10 +66,10 @@ def build_request(model: str, fields: Mapping[str, Any]) -> dict[str, Any]:
 def read_task(body: Mapping[str, Any]) -> TaskView:
     view = read_envelope(body)
     output = dig(body, "metadata", "output") or {}
-    upstream = str(output.get("task_status", "")).upper() if isinstance(output, Mapping) else ""
+    upstream = str(output.get("task_status", "")).upper() if isinstance(output, dict) else ""
     if upstream == "FAILED" and view.state is not TaskState.FAILED:
         view = replace(view, state=TaskState.FAILED)
-    if view.state is TaskState.FAILED and isinstance(output, Mapping):
+    if view.state is TaskState.FAILED and isinstance(output, dict):
         view = replace(
             view,
             error_code=view.error_code if output.get("code") is None else str(output["code"]),
