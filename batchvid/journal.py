@@ -121,6 +121,9 @@ class Plan:
     to_submit_usd: Decimal | None = Decimal(0)
     #: earlier versions of changed shots still rendering, which this run follows to their videos
     followers: list[Row] = field(default_factory=list)
+    #: shots in the folder's journal that this manifest does not have (another manifest's, or removed from this
+    #: one): left as they are, and still in the ledger
+    elsewhere: int = 0
 
     def count(self, category: str) -> int:
         return sum(1 for line in self.lines if line.category == category)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -71,9 +71,11 @@ def make_plan(
         if (row.state, row.error, row.position) != before:
             writes.append(row)  # only what changed: resuming a finished batch writes nothing
         plan.lines.append(j.PlanLine(shot.id, category, detail))
+    ids = {shot.id for shot in shots}
     for row in list(existing.values()):
         if EARLIER in row.id and row.state in (j.SUBMITTED, j.DOWNLOADING):
             _follow_or_not(row, can_follow(row), plan, writes)
+    plan.elsewhere = elsewhere(existing, ids)
     for line in plan.lines:
         if line.category in TO_SUBMIT:
             cost = quotes[line.shot_id].cost_usd
@@ -89,6 +91,11 @@ TO_SUBMIT = frozenset({"new", "changed", "forced", "retry"})
 
 #: between a shot's id and the number of an earlier version; never in a shot id (ids are [A-Za-z0-9._-])
 EARLIER = "@"
+
+
+def elsewhere(rows: Iterable[str], ids: Collection[str]) -> int:
+    """How many shots of the journal (by id; earlier versions aside) the manifest does not have."""
+    return sum(1 for row_id in rows if EARLIER not in row_id and row_id not in ids)
 
 
 def _keep_earlier(row: j.Row, out: Path, taken: Mapping[str, j.Row], rename: bool = True) -> j.Row | None:

@@ -28,7 +28,7 @@ from . import __version__
 from . import journal as j
 from .images import FileStamp, file_stamp
 from .packaged import schema_folder
-from .plan import PlanOptions, carry_on
+from .plan import PlanOptions, carry_on, elsewhere
 
 META_KEY = "settled"
 _ENV_NAME = re.compile(rb"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")  # a superset of what manifest.py substitutes
@@ -138,4 +138,5 @@ def recall(journal: j.Journal, manifest: Path, options: dict[str, Any], out: Pat
             return None
         rows.append(row)
         plan.lines.append(j.PlanLine(shot_id, category, detail))
+    plan.elsewhere = elsewhere(by_id, set(ids))
     return Recalled(rows, everything, plan)

@@ -258,6 +258,25 @@ def test_an_earlier_video_renamed_just_before_a_crash_is_found_by_the_next_run(
     assert (out / "a@1.mp4").read_bytes() == first
 
 
+def test_shots_of_the_folder_that_the_manifest_lacks_are_named_and_left_alone(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path) -> None:
+    sim = simulator()
+    two = "version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: x}\n" \
+          "  - {id: b, model: wan2.5-t2v-preview, prompt: y}\n"
+    assert run_batch(write_manifest(two), sim)[0] == 0
+    other = "version: 1\nshots:\n  - {id: c, model: wan2.5-t2v-preview, prompt: z}\n"
+    code, _, err = run_batch(write_manifest(other, name="other.yaml"), sim)  # the same --out
+    assert code == 0 and "  2 other shots in this folder's journal are not in this manifest: left as they are" in err
+    assert sorted(row["shot_id"] for row in ledger(tmp_path / "out")) == ["a", "b", "c"]
+    assert len(sim.record.created()) == 3  # nothing of the first manifest was sent again
+    code, _, err = run_batch(write_manifest(two.split("  - {id: b")[0]), sim)  # b removed: said, not dropped
+    assert code == 0 and "  2 other shots in this folder's journal are not in this manifest" in err, err
+    for _ in range(2):  # planned, then recognised as settled (without a plan): said both times
+        code, _, err = run_batch(write_manifest(two), sim)
+        assert code == 0 and err.startswith("plan: 2 done\n  1 other shot in this folder's journal is not in this "
+                                            "manifest: left as it is"), err
+
+
 def test_a_shot_changed_while_its_task_renders_gets_both_videos(
         simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path) -> None:
     sim = simulator(render_seconds=(1.5, 1.5))
