@@ -129,13 +129,13 @@ class PartFile:
         return Saved(self.final, self.size, self._sha.hexdigest())
 
 
-async def from_url(session: aiohttp.ClientSession, url: str, part: PartFile) -> Saved:
+async def from_url(session: aiohttp.ClientSession, url: str, part: PartFile, proxy: str | None = None) -> Saved:
     scheme = urlsplit(url).scheme.lower()
     if scheme not in ("http", "https"):
         raise DownloadError(f"refusing a video URL with scheme {scheme or 'none'!r}", final=True)
     try:
         # a fresh header set: no Authorization ever leaves for object storage
-        async with session.get(url, headers={}) as resp:
+        async with session.get(url, headers={}, proxy=proxy) as resp:
             if resp.status in (401, 403, 404, 410):
                 raise DownloadError(f"storage answered HTTP {resp.status} for {redact(url)}", expired=True)
             if resp.status != 200:

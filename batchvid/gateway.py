@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from .proxy import shown
 from .ratelimit import RateLimiter
 
 MAX_ANSWER_BYTES = 256 * 1024 * 1024  # a poll answer may carry a Veo video as a data URI
@@ -82,10 +83,11 @@ def _message(data: Any, text: str) -> str:
 class Gateway:
     def __init__(
         self, base_url: str, api_key: str, limiter: RateLimiter, *, timeout: float = 60.0,
-        connector_limit: int = 100, max_answer_bytes: int = MAX_ANSWER_BYTES,
+        connector_limit: int = 100, max_answer_bytes: int = MAX_ANSWER_BYTES, proxy: str | None = None,
     ) -> None:
         self.max_answer_bytes = max_answer_bytes
         self.base_url = base_url.rstrip("/")
+        self.proxy = proxy  # every request to the gateway goes through it (proxy.py decides)
         self.limiter = limiter
         self._auth = {"Authorization": f"Bearer {api_key}"}
         self._timeout = aiohttp.ClientTimeout(total=None, connect=15, sock_connect=15, sock_read=timeout)
@@ -128,6 +130,9 @@ class Gateway:
             self._down_since = time.monotonic()
         # older aiohttp leaves os_error unset on certificate errors
         reason = getattr(getattr(exc, "os_error", None), "strerror", None) or str(exc) or type(exc).__name__
+        if self.proxy is not None:  # what failed may be the proxy itself: name it, never its credentials
+            return Transient(f"cannot connect to {self.base_url} through the proxy {shown(self.proxy)} "
+                             f"({type(exc).__name__})")
         return Transient(f"cannot connect to {self.base_url} ({reason})")
 
     async def submit(self, body: dict[str, Any], *, paced: bool = False) -> dict[str, Any]:
@@ -137,7 +142,7 @@ class Gateway:
             await self.limiter.acquire()
         url = f"{self.base_url}/v1/video/generations"
         try:
-            async with self._submit_session.post(url, json=body, allow_redirects=False) as resp:
+            async with self._submit_session.post(url, json=body, allow_redirects=False, proxy=self.proxy) as resp:
                 text = await self._read_text(resp, sent=True)
                 return self._answer(resp.status, resp.headers.get("Retry-After"), text, sent=True)
         except aiohttp.ClientConnectorError as exc:
@@ -155,7 +160,8 @@ class Gateway:
         await self.limiter.acquire()
         url = f"{self.base_url}/v1/video/generations/download"
         try:
-            async with self._session.get(url, params={"id": task_id}, allow_redirects=False) as resp:
+            async with self._session.get(url, params={"id": task_id}, allow_redirects=False,
+                                         proxy=self.proxy) as resp:
                 if resp.status != 200:
                     text = await self._read_text(resp)
                     self._answer(resp.status, resp.headers.get("Retry-After"), text, sent=False)
@@ -167,7 +173,7 @@ class Gateway:
         assert self._session is not None
         await self.limiter.acquire()
         try:
-            async with self._session.get(self.base_url + path, allow_redirects=False) as resp:
+            async with self._session.get(self.base_url + path, allow_redirects=False, proxy=self.proxy) as resp:
                 text = await self._read_text(resp)
                 return self._answer(resp.status, resp.headers.get("Retry-After"), text, sent=False)
         except aiohttp.ClientConnectorError as exc:

@@ -28,6 +28,7 @@ from .gateway import AuthError, Gateway, Rejected, Transient, Uncertain
 from .pricing import PriceTable, Quote, billed_usd
 from .primitives import PollQueue, Slots, backoff
 from .progress import Progress
+from .proxy import Proxies
 from .shot import Shot
 
 log = logging.getLogger("batchvid")
@@ -64,7 +65,7 @@ class Runner:
     def __init__(
         self, shots: Sequence[Shot], journal: j.Journal, gateways: Mapping[str, Gateway],
         storage: aiohttp.ClientSession, settings: RunSettings, table: PriceTable, quotes: Mapping[str, Quote],
-        progress: Progress,
+        progress: Progress, proxies: Proxies | None = None,
     ) -> None:
         self.shots = shots
         self.journal = journal
@@ -74,6 +75,7 @@ class Runner:
         self.table = table
         self.quotes = quotes
         self.progress = progress
+        self.proxies = proxies or Proxies({})  # storage hosts' proxies; none given: every download goes direct
         self.stopping = False
         self.reserved = Decimal(0)
         self.over_budget = 0
@@ -482,7 +484,7 @@ class Runner:
             url = view.video.url or ""
             if url.startswith("data:"):
                 return await download.from_data_uri(url, part)
-            return await download.from_url(self.storage, url, part)
+            return await download.from_url(self.storage, url, part, self.proxies.for_url(url))
         except BaseException:
             part.discard()
             raise

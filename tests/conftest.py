@@ -16,6 +16,14 @@ REPO = Path(__file__).resolve().parent.parent
 MANIFESTS = REPO / "manifests"
 
 
+@pytest.fixture(autouse=True)
+def no_proxy_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's HTTP(S)_PROXY must not reach the tests; the proxy tests set their own."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
 @pytest.fixture
 def write_manifest(tmp_path: Path) -> Callable[[str], Path]:
     def write(text: str, name: str = "m.yaml") -> Path:

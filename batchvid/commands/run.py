@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack, contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from .. import journal as j
 from .. import settled, summary
@@ -333,6 +334,7 @@ async def _execute(
     from ..gateway import AuthError, Gateway
     from ..manifest import DEFAULT_KEY_ENV
     from ..progress import Progress
+    from ..proxy import Proxies, is_local
     from ..ratelimit import RateLimiter
     from ..scheduler import Runner
     from ..simulator import SimConfig, Simulator
@@ -346,11 +348,18 @@ async def _execute(
         sim_url = simulator.base_url
         print(f"simulator: serving the gateway API at {sim_url} (nothing is paid)", file=sys.stderr)
     endpoints = _endpoints(args, batch, sim_url, sim_key)
+    for base in sorted({base for base, _ in endpoints.values()}):
+        parts = urlsplit(base)
+        if parts.scheme.lower() == "http" and not is_local(parts.hostname or ""):
+            print(f"batchvid: warning: {base} is not HTTPS: the API key crosses the network unencrypted",
+                  file=sys.stderr)
     limiters: dict[str, RateLimiter] = {}
     gateways: dict[str, Gateway] = {}
+    proxies = Proxies()  # HTTPS_PROXY, NO_PROXY, ... as the run starts
     for family, (base, key) in endpoints.items():
         limiter = limiters.setdefault(base, RateLimiter(settings.rate))  # one pace per gateway host
-        gateway = Gateway(base, key, limiter, max_answer_bytes=settings.max_answer_bytes)
+        gateway = Gateway(base, key, limiter, max_answer_bytes=settings.max_answer_bytes,
+                          proxy=proxies.for_url(base))
         gateways[family] = await stack.enter_async_context(gateway)
     storage = await stack.enter_async_context(
         # object storage: no key, no cookies; signed URLs carry everything
@@ -359,7 +368,7 @@ async def _execute(
     )
     progress = Progress(len(shots), plan.count("done"), enabled=False if args.no_progress else None)
     stack.callback(progress.close)
-    runner = Runner(shots, journal, gateways, storage, settings, table, quotes, progress)
+    runner = Runner(shots, journal, gateways, storage, settings, table, quotes, progress, proxies)
     received = _on_stop_signals(runner)
     try:
         await runner.run()

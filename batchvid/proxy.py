@@ -1,0 +1,77 @@
+"""Which proxy a request goes through: the environment's, read as curl and pip read it.
+
+`HTTPS_PROXY`, `HTTP_PROXY` and `ALL_PROXY` (lower case first, then upper) name the proxy for each URL scheme;
+`NO_PROXY` lists the hosts that go direct (`*` for all; `example.com` also covers its subdomains). Loopback
+addresses always go direct: the simulator, or a gateway on this machine, is never sent to a proxy.
+
+aiohttp's own `trust_env` is not used: it looks the proxy up in a worker thread on every request, and reads
+~/.netrc too, whose credentials would clash with the gateway's Authorization header. The environment is read
+once, when the run starts.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from urllib.parse import urlsplit
+
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+
+
+class Proxies:
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        env = os.environ if environ is None else environ
+        self._by_scheme = {scheme: _proxy_url(_read(env, f"{scheme}_proxy") or _read(env, "all_proxy"))
+                           for scheme in ("http", "https")}
+        self._direct = [entry.strip().lstrip("*").lstrip(".").lower()
+                        for entry in _read(env, "no_proxy").split(",") if entry.strip()]
+        self._chosen: dict[tuple[str, str], str | None] = {}
+
+    def for_url(self, url: str) -> str | None:
+        """The proxy URL for a request to `url`, or None to connect directly."""
+        parts = urlsplit(url)
+        key = (parts.scheme.lower(), (parts.hostname or "").lower())
+        if key not in self._chosen:
+            scheme, host = key
+            self._chosen[key] = None if self._goes_direct(host) else self._by_scheme.get(scheme)
+        return self._chosen[key]
+
+    def _goes_direct(self, host: str) -> bool:
+        if is_local(host):
+            return True
+        for entry in self._direct:
+            name = entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry  # "host:port" -> host
+            if entry == "" or name == host or host.endswith("." + name):
+                return True  # "" is what "*" becomes: every host
+        return False
+
+
+def is_local(host: str) -> bool:
+    """This machine: a loopback address or name."""
+    return host.lower() in _LOOPBACK_NAMES or _is_loopback(host)
+
+
+def shown(proxy: str) -> str:
+    """A proxy URL fit for messages: its credentials left out."""
+    parts = urlsplit(proxy)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+def _read(env: Mapping[str, str], name: str) -> str:
+    return env.get(name.lower()) or env.get(name.upper()) or ""
+
+
+def _proxy_url(value: str) -> str | None:
+    value = value.strip()
+    if not value:
+        return None
+    return value if "://" in value else f"http://{value}"  # "proxy:3128", as curl takes it
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

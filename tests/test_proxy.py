@@ -1,0 +1,156 @@
+"""Proxies from the environment, as curl and pip read them: every gateway request goes through the proxy named
+for its scheme, loopback and NO_PROXY hosts go direct, and a proxy's credentials never show in a message."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import pytest
+from aiohttp import web
+from conftest import FAST_RUN
+
+from batchvid.proxy import Proxies, shown
+
+Run = Callable[..., tuple[int, str, str]]
+ONE_SHOT = "version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: a fox}\n"
+HOP_BY_HOP = {"proxy-authorization", "proxy-connection", "connection", "keep-alive", "host", "transfer-encoding"}
+
+
+@pytest.mark.parametrize(("environ", "url", "expected"), [
+    ({"HTTPS_PROXY": "http://p:3128"}, "https://api.example.com/v1", "http://p:3128"),
+    ({"HTTPS_PROXY": "http://p:3128"}, "http://api.example.com/v1", None),  # no proxy for that scheme
+    ({"http_proxy": "http://low:1", "HTTP_PROXY": "http://up:2"}, "http://a.example/", "http://low:1"),
+    ({"ALL_PROXY": "socks-less:8080"}, "https://a.example/", "http://socks-less:8080"),  # curl's default scheme
+    ({"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "example.com"}, "https://api.example.com/", None),
+    ({"HTTPS_PROXY": "http://p:3128", "NO_PROXY": ".example.com:443"}, "https://example.com/", None),
+    ({"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "example.com"}, "https://notexample.com/", "http://p:3128"),
+    ({"HTTPS_PROXY": "http://p:3128", "no_proxy": "*"}, "https://anything.example/", None),
+    ({"HTTP_PROXY": "http://p:3128"}, "http://127.0.0.1:8000/", None),  # loopback: the simulator
+    ({"HTTP_PROXY": "http://p:3128"}, "http://[::1]:8000/", None),
+    ({"HTTP_PROXY": "http://p:3128"}, "http://localhost:8000/", None),
+    ({}, "https://api.example.com/", None),
+])
+def test_the_proxy_for_a_url_is_the_environments(environ: dict[str, str], url: str, expected: str | None) -> None:
+    assert Proxies(environ).for_url(url) == expected
+
+
+def test_a_proxy_is_shown_without_its_credentials() -> None:
+    assert shown("http://user:secret@proxy.corp:3128") == "http://proxy.corp:3128"
+
+
+class ForwardProxy:
+    """A plain HTTP forward proxy on loopback, noting what it saw: requests for gateway.invalid go on to `target`,
+    the others where they asked to go."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self.seen: list[tuple[str, str, str | None]] = []  # method, host asked for, Proxy-Authorization
+        self.authorization: dict[str, set[str | None]] = {}  # the Authorization header sent, by host
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.address = ""
+
+    async def _start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self.forward)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.address = f"127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+        self.session = aiohttp.ClientSession()
+
+    async def forward(self, request: web.Request) -> web.Response:
+        host = request.url.host or ""
+        self.seen.append((request.method, host, request.headers.get("Proxy-Authorization")))
+        self.authorization.setdefault(host, set()).add(request.headers.get("Authorization"))
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        url = self.target + request.path_qs if host == "gateway.invalid" else str(request.url)
+        async with self.session.request(request.method, url, headers=headers,
+                                        data=await request.read(), allow_redirects=False) as resp:
+            return web.Response(status=resp.status, body=await resp.read(),
+                                content_type=resp.content_type or "application/octet-stream")
+
+    async def _stop(self) -> None:
+        await self.session.close()
+        await self.runner.cleanup()
+
+    def __enter__(self) -> ForwardProxy:
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+@pytest.fixture
+def run_through_proxy(simulator: Callable[..., Any], cli: Run, write_manifest: Callable[..., Path], tmp_path: Path,
+                      monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], tuple[ForwardProxy, str, str]]]:
+    """Run one shot against the simulator known only as http://gateway.invalid:PORT, a name nothing resolves: only
+    the proxy in HTTP_PROXY can reach it. (the proxy, that base URL, what the run printed)"""
+    started: list[ForwardProxy] = []
+
+    def run(credentials: str = "") -> tuple[ForwardProxy, str, str]:
+        sim = simulator()
+        started.append(ForwardProxy(sim.base_url).__enter__())
+        monkeypatch.setenv("HTTP_PROXY", f"http://{credentials}{started[-1].address}")
+        base = f"http://gateway.invalid:{urlsplit(sim.base_url).port}"
+        code, out, err = cli("run", write_manifest(ONE_SHOT), "--base-url", base, "--out", tmp_path / "out",
+                             *FAST_RUN)
+        assert code == 0, err
+        assert (tmp_path / "out" / "a.mp4").read_bytes()[4:8] == b"ftyp"
+        return started[-1], base, out + err
+
+    yield run
+    for proxy in started:
+        proxy.__exit__(None, None, None)
+
+
+def test_the_gateways_requests_go_through_the_proxy_of_the_environment(
+        run_through_proxy: Callable[[str], tuple[ForwardProxy, str, str]]) -> None:
+    proxy, base, printed = run_through_proxy("user:secret@")
+    assert {method for method, _, _ in proxy.seen} == {"POST", "GET"}
+    assert {host for _, host, _ in proxy.seen} == {"gateway.invalid"}  # storage on loopback: direct
+    assert {auth for _, _, auth in proxy.seen} == {"Basic " + base64.b64encode(b"user:secret").decode()}
+    assert "secret" not in printed
+    assert f"warning: {base} is not HTTPS: the API key crosses the network unencrypted" in printed
+
+
+def test_video_downloads_go_through_the_proxy_for_their_host_without_the_key(
+        run_through_proxy: Callable[[str], tuple[ForwardProxy, str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    from batchvid import proxy as proxy_module
+
+    monkeypatch.setattr(proxy_module, "_is_loopback", lambda host: False)  # the simulator's storage: as if remote
+    proxy, _, _ = run_through_proxy("")
+    assert proxy.authorization.keys() == {"gateway.invalid", "127.0.0.1"}
+    assert proxy.authorization["127.0.0.1"] == {None}  # storage never sees the API key
+
+
+def test_an_unreachable_proxy_is_named_in_one_line_without_its_credentials(
+        cli: Run, write_manifest: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from batchvid import scheduler
+
+    monkeypatch.setenv("BATCHVID_API_KEY", "sk-test-0123456789abcdef")
+    monkeypatch.setattr(scheduler, "UNREACHABLE_NEVER_ANSWERED", 0.5)
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("HTTPS_PROXY", f"http://user:secret@127.0.0.1:{port}")
+    code, out, err = cli("run", write_manifest(ONE_SHOT), "--base-url", "https://gateway.invalid",
+                         "--out", tmp_path / "out", *FAST_RUN)
+    assert code == 1 and err.splitlines()[-1].startswith(
+        f"batchvid: error: cannot connect to https://gateway.invalid through the proxy http://127.0.0.1:{port}"), err
+    assert "secret" not in out + err and "Traceback" not in err
+
