@@ -16,13 +16,15 @@ import os
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+from .errors import InputError
+
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
 class Proxies:
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
-        self._by_scheme = {scheme: _proxy_url(_read(env, f"{scheme}_proxy") or _read(env, "all_proxy"))
+        self._by_scheme = {scheme: _proxy_url(env, f"{scheme}_proxy") or _proxy_url(env, "all_proxy")
                            for scheme in ("http", "https")}
         self._direct = [entry.strip().lstrip("*").lstrip(".").lower()
                         for entry in _read(env, "no_proxy").split(",") if entry.strip()]
@@ -63,11 +65,15 @@ def _read(env: Mapping[str, str], name: str) -> str:
     return env.get(name.lower()) or env.get(name.upper()) or ""
 
 
-def _proxy_url(value: str) -> str | None:
-    value = value.strip()
+def _proxy_url(env: Mapping[str, str], name: str) -> str | None:
+    value = _read(env, name).strip()
     if not value:
         return None
-    return value if "://" in value else f"http://{value}"  # "proxy:3128", as curl takes it
+    url = value if "://" in value else f"http://{value}"  # "proxy:3128", as curl takes it
+    if urlsplit(url).scheme.lower() not in ("http", "https"):  # aiohttp would talk HTTP to a SOCKS proxy
+        raise InputError(f"{name.upper()} names the proxy {shown(url)}: only http:// and https:// proxies can be "
+                         f"used; unset it for batchvid (env -u {name.upper()} -u {name.lower()} batchvid ...)")
+    return url
 
 
 def _is_loopback(host: str) -> bool:

@@ -17,6 +17,7 @@ import pytest
 from aiohttp import web
 from conftest import FAST_RUN
 
+from batchvid.errors import InputError
 from batchvid.proxy import Proxies, shown
 
 Run = Callable[..., tuple[int, str, str]]
@@ -40,6 +41,11 @@ HOP_BY_HOP = {"proxy-authorization", "proxy-connection", "connection", "keep-ali
 ])
 def test_the_proxy_for_a_url_is_the_environments(environ: dict[str, str], url: str, expected: str | None) -> None:
     assert Proxies(environ).for_url(url) == expected
+
+
+def test_a_proxy_aiohttp_cannot_speak_to_is_refused_in_one_line() -> None:
+    with pytest.raises(InputError, match=r"^ALL_PROXY names the proxy socks5://s:1080: only http:// and https:// "):
+        Proxies({"all_proxy": "socks5://user:secret@s:1080"})
 
 
 def test_a_proxy_is_shown_without_its_credentials() -> None:
