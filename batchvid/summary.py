@@ -22,10 +22,10 @@ def print_plan(plan: j.Plan) -> None:
     for line in plan.lines:
         if line.category in ("changed", "forced", "uncertain", "download") and line.detail:
             print(f"  {line.shot_id}: {line.category}: {line.detail}", file=sys.stderr)
-    if plan.elsewhere:  # an --out shared with another manifest, or shots removed from this one: say so, touch nothing
+    if plan.elsewhere:  # another manifest's shots in the same --out, shots removed, or left out by --only
         many = plan.elsewhere != 1
-        print(f"  {plan.elsewhere} other shot{'s' * many} in this folder's journal {'are' if many else 'is'} not in "
-              f"this manifest: left as {'they are' if many else 'it is'}, and kept in the ledger", file=sys.stderr)
+        print(f"  {plan.elsewhere} other shot{'s' * many} in this folder's journal {'are' if many else 'is'} not part "
+              f"of this run: left as {'they are' if many else 'it is'}, and kept in the ledger", file=sys.stderr)
 
 
 def write_ledger(journal: j.Journal, out: Path, rows: list[j.Row] | None = None) -> None:

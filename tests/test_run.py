@@ -266,15 +266,40 @@ def test_shots_of_the_folder_that_the_manifest_lacks_are_named_and_left_alone(
     assert run_batch(write_manifest(two), sim)[0] == 0
     other = "version: 1\nshots:\n  - {id: c, model: wan2.5-t2v-preview, prompt: z}\n"
     code, _, err = run_batch(write_manifest(other, name="other.yaml"), sim)  # the same --out
-    assert code == 0 and "  2 other shots in this folder's journal are not in this manifest: left as they are" in err
+    assert code == 0 and "  2 other shots in this folder's journal are not part of this run: left as they are" in err
     assert sorted(row["shot_id"] for row in ledger(tmp_path / "out")) == ["a", "b", "c"]
     assert len(sim.record.created()) == 3  # nothing of the first manifest was sent again
     code, _, err = run_batch(write_manifest(two.split("  - {id: b")[0]), sim)  # b removed: said, not dropped
-    assert code == 0 and "  2 other shots in this folder's journal are not in this manifest" in err, err
+    assert code == 0 and "  2 other shots in this folder's journal are not part of this run" in err, err
     for _ in range(2):  # planned, then recognised as settled (without a plan): said both times
         code, _, err = run_batch(write_manifest(two), sim)
-        assert code == 0 and err.startswith("plan: 2 done\n  1 other shot in this folder's journal is not in this "
-                                            "manifest: left as it is"), err
+        assert code == 0 and err.startswith("plan: 2 done\n  1 other shot in this folder's journal is not part of "
+                                            "this run: left as it is"), err
+
+
+def test_only_runs_the_chosen_shots_and_the_next_run_the_rest(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path) -> None:
+    sim = simulator()
+    three = write_manifest("version: 1\ndefaults: {model: wan2.5-t2v-preview}\nshots:\n"
+                           "  - {id: hero-1, prompt: x}\n  - {id: hero-2, prompt: y}\n  - {id: city, prompt: z}\n")
+    code, _, err = run_batch(three, sim, "--only", "hero-*", "--dry-run")
+    assert code == 0 and "plan: 2 new; to submit: 2 shots, estimated $0.74" in err, err
+    code, out, err = run_batch(three, sim, "--only", "hero-*")
+    assert code == 0 and err.startswith("--only: 2 of 3 shots; the other 1 wait for a run without --only\n"
+                                        "plan: 2 new; to submit: 2 shots"), err
+    assert sorted(row["shot_id"] for row in ledger(tmp_path / "out")) == ["hero-1", "hero-2"]
+    assert len(sim.record.created()) == 2 and "batchvid: 2 done" in out
+    code, _, err = run_batch(three, sim, "--only", "city,hero-1")  # ids, comma-separated: hero-1 is done
+    assert code == 0 and "plan: 1 new, 1 done; to submit: 1 shot" in err, err
+    code, _, err = run_batch(three, sim)
+    assert code == 0 and err.startswith("plan: 3 done\n"), err
+    assert len(sim.record.created()) == 3  # each shot paid for once
+    code, _, err = run_batch(three, sim, "--only", "villain-*")
+    assert code == 2 and err.strip().endswith("--only: no shot in " + str(three) + " matches 'villain-*'"), err
+    broken = write_manifest("version: 1\ndefaults: {model: wan2.5-t2v-preview}\nshots:\n"
+                            "  - {id: hero-1, prompt: x}\n  - {id: city, prompt: z, duration: 7}\n")
+    code, _, err = run_batch(broken, sim, "--only", "hero-1")  # the whole manifest is still validated
+    assert code == 2 and "shot 'city'" in err and len(sim.record.created()) == 3
 
 
 def test_a_shot_changed_while_its_task_renders_gets_both_videos(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import gc
 import os
 import secrets
@@ -12,6 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
 from decimal import Decimal
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -72,6 +74,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--retry-failed", action="store_true", help="resubmit shots whose task failed")
     p.add_argument("--force", nargs="+", default=[], metavar="ID", help="rerun these shots from scratch (after "
                    "the manifest, or with the manifest last: a last word naming a file is taken as the manifest)")
+    p.add_argument("--only", action="append", default=[], metavar="IDS", help="run only these shots: ids or "
+                   "patterns like 'hero-*', comma-separated, repeatable (to see a few videos before paying for "
+                   "all). The whole manifest is still validated; the other shots wait for a run without --only")
     p.add_argument("--max-video-mb", type=float, default=4096.0,
                    help="refuse a video larger than this (default 4096)")
     p.add_argument("--max-answer-mb", type=float, default=256.0,
@@ -172,6 +177,7 @@ def _inputs(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         "manifest": str(args.manifest.resolve()), "out": str(out.resolve()), "out_given": args.out is not None,
         "prices": None if args.prices is None else str(args.prices.resolve()),
         "max_cost": args.max_cost, "allow_unpriced": args.allow_unpriced, "simulate": args.simulate,
+        "only": sorted(args.only),
     }
 
 
@@ -218,6 +224,8 @@ def run(args: argparse.Namespace) -> int:
     settled.code_stamp()
     prices = [] if args.prices is None else [(args.prices.resolve(), settled.stamp(args.prices))]
     batch = load_batch(args.manifest)
+    if args.only:
+        batch = _only(batch, args.only, args.manifest)
     made_from = settled.Snapshot(batch.manifest.source, (*batch.files, *prices))
     table = price_table(batch, args.prices)
     result = estimate(batch.shots, table)
@@ -225,7 +233,8 @@ def run(args: argparse.Namespace) -> int:
     check_budget(result, settings.max_cost, args.allow_unpriced)
     unknown = sorted(set(args.force) - {shot.id for shot in batch.shots})
     if unknown:
-        raise InputError(f"--force: no shot with id {unknown[0]!r} in {args.manifest}")
+        raise InputError(f"--force: no shot with id {unknown[0]!r} in {args.manifest}"
+                         + (" among the shots --only chose" if args.only else ""))
     if args.dry_run:
         return _dry_run(args, batch, result.quotes, settings.out)
     if not args.simulate and not (settings.out / j.FILE_NAME).exists():
@@ -241,6 +250,22 @@ def run(args: argparse.Namespace) -> int:
         raise FatalError(f"the output folder {settings.out} is not writable")
     with _collector_tuned():
         return asyncio.run(_run(args, batch, table, result.quotes, settings, made_from))
+
+
+def _only(batch: Batch, words: list[str], manifest: Path) -> Batch:
+    """The batch cut down to the shots --only names (ids or fnmatch patterns), in the manifest's order."""
+    patterns = [pattern.strip() for word in words for pattern in word.split(",") if pattern.strip()]
+    if not patterns:
+        raise InputError("--only: give the ids (or patterns) of the shots to run")
+    for pattern in patterns:
+        if not any(fnmatchcase(shot.id, pattern) for shot in batch.shots):
+            raise InputError(f"--only: no shot in {manifest} matches {pattern!r}")
+    chosen = tuple(shot for shot in batch.shots if any(fnmatchcase(shot.id, pattern) for pattern in patterns))
+    left = len(batch.shots) - len(chosen)
+    if left:
+        print(f"--only: {len(chosen)} of {len(batch.shots)} shots; the other {left} wait for a run without --only",
+              file=sys.stderr)
+    return dataclasses.replace(batch, shots=chosen)
 
 
 def _dry_run(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], out: Path) -> int:
