@@ -34,6 +34,16 @@ def states(out: Path) -> dict[str, str]:
         return dict(db.execute("SELECT id, state FROM shots"))
 
 
+def states_so_far(out: Path) -> dict[str, str]:
+    """states() of a journal that a running batchvid may still be creating (none yet: no states)."""
+    if not (out / "journal.sqlite").exists():
+        return {}
+    try:
+        return states(out)
+    except sqlite3.OperationalError:  # the file is there, its tables not yet
+        return {}
+
+
 def test_every_family_end_to_end(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
     sim = simulator(veo_url_style="mixed", seed=3)
     code, out, err = run_batch(MANIFESTS / "demo.yaml", sim)
@@ -496,12 +506,17 @@ def test_ctrl_c_or_sigterm_saves_state_and_stops(simulator: Sim, tmp_path: Path,
                "--out", str(out), "--poll-interval", "0.2", "--rate", "100/s", "--no-progress"]
     proc = subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
-    for _ in range(100):
-        time.sleep(0.1)
-        if (out / "journal.sqlite").exists() and list(states(out).values()).count("submitted") >= 4:
-            break
-    proc.send_signal(signum)
-    _, err = proc.communicate(timeout=30)
+    try:
+        for _ in range(100):
+            time.sleep(0.1)
+            if list(states_so_far(out).values()).count("submitted") >= 4:
+                break
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=30)
+    finally:  # whatever failed above, no process or pipe outlives the test
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == code, err
     assert f"stopping ({name})" in err and "Traceback" not in err
     assert "submitting" not in states(out).values()  # a POST under way was let finish and recorded
