@@ -46,7 +46,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "Run the same command again to continue: finished shots are skipped, tasks in flight are polled, "
         "never resubmitted; a batch with nothing left to send needs no key and no network. The API key is "
         "read from the environment (BATCHVID_API_KEY unless the manifest's gateway block names another "
-        "variable). Exit 0 all done, 1 some failed or uncertain, "
+        "variable); proxies too (HTTPS_PROXY, HTTP_PROXY, NO_PROXY). Exit 0 all done, 1 some failed or uncertain, "
         "2 bad input or refused budget, 130 interrupted (Ctrl-C), 143 stopped by SIGTERM (both stop gracefully: "
         "nothing more is submitted, state is saved).",
     )
