@@ -10,7 +10,7 @@ import os
 import secrets
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from decimal import Decimal
 from fnmatch import fnmatchcase
@@ -359,7 +359,7 @@ async def _execute(
     from ..gateway import AuthError, Gateway
     from ..manifest import DEFAULT_KEY_ENV
     from ..progress import Progress
-    from ..proxy import Proxies, is_local
+    from ..proxy import Proxies
     from ..ratelimit import RateLimiter
     from ..scheduler import Runner
     from ..simulator import SimConfig, Simulator
@@ -373,11 +373,7 @@ async def _execute(
         sim_url = simulator.base_url
         print(f"simulator: serving the gateway API at {sim_url} (nothing is paid)", file=sys.stderr)
     endpoints = _endpoints(args, batch, sim_url, sim_key)
-    for base in sorted({base for base, _ in endpoints.values()}):
-        parts = urlsplit(base)
-        if parts.scheme.lower() == "http" and not is_local(parts.hostname or ""):
-            print(f"batchvid: warning: {base} is not HTTPS: the API key crosses the network unencrypted",
-                  file=sys.stderr)
+    _warn_plain_http(base for base, _ in endpoints.values())
     limiters: dict[str, RateLimiter] = {}
     gateways: dict[str, Gateway] = {}
     proxies = Proxies()  # HTTPS_PROXY, NO_PROXY, ... as the run starts
@@ -401,6 +397,17 @@ async def _execute(
         raise FatalError(f"the gateway refused the API key or the account: {exc}") from None
     progress.close()
     return runner, received[0] if received else None
+
+
+def _warn_plain_http(bases: Iterable[str]) -> None:
+    """A gateway on another machine over plain http would carry the API key unencrypted: say so, once each."""
+    from ..proxy import is_local
+
+    for base in sorted(set(bases)):
+        parts = urlsplit(base)
+        if parts.scheme.lower() == "http" and not is_local(parts.hostname or ""):
+            print(f"batchvid: warning: {base} is not HTTPS: the API key crosses the network unencrypted",
+                  file=sys.stderr)
 
 
 def _on_stop_signals(runner: Runner) -> list[int]:
