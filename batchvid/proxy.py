@@ -24,20 +24,34 @@ _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 class Proxies:
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         env = os.environ if environ is None else environ
-        self._by_scheme = {scheme: _proxy_url(env, f"{scheme}_proxy") or _proxy_url(env, "all_proxy")
-                           for scheme in ("http", "https")}
+        #: scheme -> (proxy URL, the variable that named it)
+        self._by_scheme: dict[str, tuple[str, str]] = {}
+        for scheme in ("http", "https"):
+            for variable in (f"{scheme}_proxy", "all_proxy"):
+                url = _proxy_url(env, variable)
+                if url is not None:
+                    self._by_scheme[scheme] = (url, variable.upper())
+                    break
         self._direct = [entry.strip().lstrip("*").lstrip(".").lower()
                         for entry in _read(env, "no_proxy").split(",") if entry.strip()]
-        self._chosen: dict[tuple[str, str], str | None] = {}
+        self._chosen: dict[tuple[str, str], tuple[str, str] | None] = {}
 
     def for_url(self, url: str) -> str | None:
-        """The proxy URL for a request to `url`, or None to connect directly."""
+        """The proxy URL for a request to `url`, or None to connect directly. InputError for a proxy that cannot
+        be used (said only when some request would go through it: `--simulate` never does)."""
         parts = urlsplit(url)
         key = (parts.scheme.lower(), (parts.hostname or "").lower())
         if key not in self._chosen:
             scheme, host = key
             self._chosen[key] = None if self._goes_direct(host) else self._by_scheme.get(scheme)
-        return self._chosen[key]
+        chosen = self._chosen[key]
+        if chosen is None:
+            return None
+        proxy, variable = chosen
+        if urlsplit(proxy).scheme.lower() not in ("http", "https"):  # aiohttp would talk HTTP to a SOCKS proxy
+            raise InputError(f"{variable} names the proxy {shown(proxy)}: only http:// and https:// proxies can "
+                             f"be used; unset it for batchvid (env -u {variable} -u {variable.lower()} batchvid ...)")
+        return proxy
 
     def _goes_direct(self, host: str) -> bool:
         if is_local(host):
@@ -69,11 +83,7 @@ def _proxy_url(env: Mapping[str, str], name: str) -> str | None:
     value = _read(env, name).strip()
     if not value:
         return None
-    url = value if "://" in value else f"http://{value}"  # "proxy:3128", as curl takes it
-    if urlsplit(url).scheme.lower() not in ("http", "https"):  # aiohttp would talk HTTP to a SOCKS proxy
-        raise InputError(f"{name.upper()} names the proxy {shown(url)}: only http:// and https:// proxies can be "
-                         f"used; unset it for batchvid (env -u {name.upper()} -u {name.lower()} batchvid ...)")
-    return url
+    return value if "://" in value else f"http://{value}"  # "proxy:3128", as curl takes it
 
 
 def _is_loopback(host: str) -> bool:

@@ -43,9 +43,14 @@ def test_the_proxy_for_a_url_is_the_environments(environ: dict[str, str], url: s
     assert Proxies(environ).for_url(url) == expected
 
 
-def test_a_proxy_aiohttp_cannot_speak_to_is_refused_in_one_line() -> None:
+def test_a_proxy_aiohttp_cannot_speak_to_is_refused_in_one_line_when_it_would_be_used() -> None:
+    proxies = Proxies({"all_proxy": "socks5://user:secret@s:1080", "NO_PROXY": "direct.example"})
     with pytest.raises(InputError, match=r"^ALL_PROXY names the proxy socks5://s:1080: only http:// and https:// "):
-        Proxies({"all_proxy": "socks5://user:secret@s:1080"})
+        proxies.for_url("https://api.example.com/v1")
+    assert proxies.for_url("https://direct.example/v1") is None
+    assert proxies.for_url("http://127.0.0.1:8000/") is None  # --simulate works with such a proxy set
+    with pytest.raises(InputError, match=r"^HTTPS_PROXY names the proxy socks5h://s:1080"):
+        Proxies({"https_proxy": "socks5h://s:1080", "ALL_PROXY": "socks5h://s:1080"}).for_url("https://a.example/")
 
 
 def test_a_proxy_is_shown_without_its_credentials() -> None:

@@ -26,6 +26,7 @@ from .estimate import add_budget_flags
 
 if TYPE_CHECKING:
     from ..pricing import PriceTable, Quote
+    from ..proxy import Proxies
     from ..scheduler import Runner, RunSettings
     from ..shot import Shot
     from ..validate import Batch
@@ -217,6 +218,7 @@ def run(args: argparse.Namespace) -> int:
     if finished is not None:
         return finished
     from ..estimate import check_budget, estimate, price_table
+    from ..proxy import Proxies
     from ..validate import load_batch
 
     # what the batch is made from, taken as it is read (see settled.py): the code, the prices file, the
@@ -242,6 +244,7 @@ def run(args: argparse.Namespace) -> int:
         # journal, the plan decides: a batch with nothing left to send needs no key)
         for family in _families(batch):
             _api_key(batch, family)
+    proxies = Proxies()  # HTTPS_PROXY, NO_PROXY, ... as the run starts
     try:
         settings.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -249,7 +252,7 @@ def run(args: argparse.Namespace) -> int:
     if not os.access(settings.out, os.W_OK):
         raise FatalError(f"the output folder {settings.out} is not writable")
     with _collector_tuned():
-        return asyncio.run(_run(args, batch, table, result.quotes, settings, made_from))
+        return asyncio.run(_run(args, batch, table, result.quotes, settings, made_from, proxies))
 
 
 def _only(batch: Batch, words: list[str], manifest: Path) -> Batch:
@@ -313,7 +316,7 @@ def _collector_tuned() -> Iterator[None]:
 
 async def _run(
     args: argparse.Namespace, batch: Batch, table: PriceTable, quotes: dict[str, Quote], settings: RunSettings,
-    made_from: settled.Snapshot,
+    made_from: settled.Snapshot, proxies: Proxies,
 ) -> int:
     async with AsyncExitStack() as stack:
         stack.enter_context(FolderLock(settings.out))
@@ -325,7 +328,8 @@ async def _run(
         shots = [*batch.shots, *(_follower(row, quotes) for row in plan.followers)]
         runner, stopped_by = None, None
         if plan.has_work:
-            runner, stopped_by = await _execute(args, batch, shots, table, quotes, settings, journal, plan, stack)
+            runner, stopped_by = await _execute(args, batch, shots, table, quotes, settings, journal, plan, stack,
+                                                proxies)
         else:
             summary.write_ledger(journal, settings.out)  # nothing to send: no key, no network, no simulator
         ids = [shot.id for shot in shots]
@@ -351,7 +355,7 @@ def _follower(row: j.Row, quotes: dict[str, Quote]) -> Shot:
 
 async def _execute(
     args: argparse.Namespace, batch: Batch, shots: list[Shot], table: PriceTable, quotes: dict[str, Quote],
-    settings: RunSettings, journal: j.Journal, plan: j.Plan, stack: AsyncExitStack,
+    settings: RunSettings, journal: j.Journal, plan: j.Plan, stack: AsyncExitStack, proxies: Proxies,
 ) -> tuple[Runner, int | None]:
     """Submit, poll and download what the plan says; (the runner, the signal that stopped it, if one did)."""
     import aiohttp
@@ -359,7 +363,6 @@ async def _execute(
     from ..gateway import AuthError, Gateway
     from ..manifest import DEFAULT_KEY_ENV
     from ..progress import Progress
-    from ..proxy import Proxies
     from ..ratelimit import RateLimiter
     from ..scheduler import Runner
     from ..simulator import SimConfig, Simulator
@@ -376,7 +379,6 @@ async def _execute(
     _warn_plain_http(base for base, _ in endpoints.values())
     limiters: dict[str, RateLimiter] = {}
     gateways: dict[str, Gateway] = {}
-    proxies = Proxies()  # HTTPS_PROXY, NO_PROXY, ... as the run starts
     for family, (base, key) in endpoints.items():
         limiter = limiters.setdefault(base, RateLimiter(settings.rate))  # one pace per gateway host
         gateway = Gateway(base, key, limiter, max_answer_bytes=settings.max_answer_bytes,
