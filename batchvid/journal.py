@@ -173,6 +173,9 @@ class Journal:
                 # a folder we may not write to: SQLite cannot make the WAL index, so read the file as it is
                 db, found = opened("immutable=1")
         except sqlite3.DatabaseError as exc:
+            if "no such table" in str(exc):  # an empty database: a run that has just started is making it
+                raise FatalError(f"{path} has no batchvid tables yet: if a run has just started, try again in a "
+                                 "moment") from None
             raise FatalError(f"{path} is not a readable journal ({exc})") from None
         if found is None:
             raise FatalError(f"{path} is not a batchvid journal (it has no version)")

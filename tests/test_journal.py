@@ -1,11 +1,15 @@
-"""The journal's group commit: changes reach the file only with commit(), and this process reads them at once."""
+"""The journal: changes reach the file only with commit() (this process reads them at once); a journal still
+being made is said to be so."""
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from batchvid import journal as j
+from batchvid.errors import FatalError
 
 
 def on_disk(path: Path) -> tuple[str, int, str | None]:
@@ -28,3 +32,12 @@ def test_changes_are_written_only_by_commit_and_read_at_once(tmp_path: Path) -> 
         journal.commit()  # nothing pending: nothing happens
         assert on_disk(path) == ("submitted", 1, None)
 
+
+
+def test_a_journal_being_created_is_said_so_when_read(tmp_path: Path) -> None:
+    sqlite3.connect(tmp_path / j.FILE_NAME).close()  # the file a starting run has made, its tables not yet
+    with pytest.raises(FatalError, match="has no batchvid tables yet: if a run has just started, try again"):
+        j.Journal(tmp_path / j.FILE_NAME, read_only=True)
+    (tmp_path / "other.sqlite").write_bytes(b"not a database at all, just bytes" * 100)
+    with pytest.raises(FatalError, match="is not a readable journal"):
+        j.Journal(tmp_path / "other.sqlite", read_only=True)
