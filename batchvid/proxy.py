@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
@@ -48,9 +49,13 @@ class Proxies:
         if chosen is None:
             return None
         proxy, variable = chosen
+        unset = f"unset it for batchvid (env -u {variable} -u {variable.lower()} batchvid ...)"
         if urlsplit(proxy).scheme.lower() not in ("http", "https"):  # aiohttp would talk HTTP to a SOCKS proxy
             raise InputError(f"{variable} names the proxy {shown(proxy)}: only http:// and https:// proxies can "
-                             f"be used; unset it for batchvid (env -u {variable} -u {variable.lower()} batchvid ...)")
+                             f"be used; {unset}")
+        if not _well_formed(proxy):
+            raise InputError(f"{variable} names the proxy {shown(proxy)}, which is not a proxy URL "
+                             f"(http://host:port); fix it or {unset}")
         return proxy
 
     def _goes_direct(self, host: str) -> bool:
@@ -72,7 +77,9 @@ def shown(proxy: str) -> str:
     """A proxy URL fit for messages: its credentials left out."""
     parts = urlsplit(proxy)
     host = parts.hostname or "?"
-    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+    port = re.search(r":([^:\]]*)$", parts.netloc.rpartition("@")[2])  # not .port: it raises on a port like "x"
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}" + (f":{port.group(1)}" if port and port.group(1) else "")
 
 
 def _read(env: Mapping[str, str], name: str) -> str:
@@ -84,6 +91,13 @@ def _proxy_url(env: Mapping[str, str], name: str) -> str | None:
     if not value:
         return None
     return value if "://" in value else f"http://{value}"  # "proxy:3128", as curl takes it
+
+
+def _well_formed(proxy: str) -> bool:
+    try:
+        return bool(urlsplit(proxy).hostname) and urlsplit(proxy).port != 0
+    except ValueError:  # a port that is not a number
+        return False
 
 
 def _is_loopback(host: str) -> bool:

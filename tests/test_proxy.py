@@ -49,12 +49,17 @@ def test_a_proxy_aiohttp_cannot_speak_to_is_refused_in_one_line_when_it_would_be
         proxies.for_url("https://api.example.com/v1")
     assert proxies.for_url("https://direct.example/v1") is None
     assert proxies.for_url("http://127.0.0.1:8000/") is None  # --simulate works with such a proxy set
+    with pytest.raises(InputError, match=r"^HTTP_PROXY names the proxy http://p:31x8, which is not a proxy URL"):
+        Proxies({"HTTP_PROXY": "p:31x8"}).for_url("http://a.example/")
     with pytest.raises(InputError, match=r"^HTTPS_PROXY names the proxy socks5h://s:1080"):
         Proxies({"https_proxy": "socks5h://s:1080", "ALL_PROXY": "socks5h://s:1080"}).for_url("https://a.example/")
 
 
 def test_a_proxy_is_shown_without_its_credentials() -> None:
     assert shown("http://user:secret@proxy.corp:3128") == "http://proxy.corp:3128"
+    assert shown("http://user:secret@proxy.corp") == "http://proxy.corp"
+    assert shown("http://user:secret@proxy.corp:31x8") == "http://proxy.corp:31x8"  # a broken port, said as it is
+    assert shown("http://u:p@[::1]:3128") == "http://[::1]:3128" and shown("http://[::1]") == "http://[::1]"
 
 
 class ForwardProxy:
