@@ -3,7 +3,8 @@
 Errors are translated here, so nothing above imports aiohttp's exception types:
 
     GatewayError
-    +-- AuthError     401/403 from the gateway: wrong key or no balance; stop the whole run
+    +-- AuthError     401/403 from the gateway (wrong key, no balance) or a proxy refusing us: nothing was
+                      created; stop the whole run
     +-- Rejected      another 4xx: the request itself is wrong; do not resend
     +-- Transient     429, 5xx, a refused connection, or any failure of a GET: safe to retry later
     +-- Uncertain     a POST that may have reached the gateway (timeout, reset, unreadable 200)
@@ -135,6 +136,13 @@ class Gateway:
                              f"({type(exc).__name__})")
         return Transient(f"cannot connect to {self.base_url} ({reason})")
 
+    def _proxy_refused(self, status: int) -> AuthError:
+        proxy = shown(self.proxy) if self.proxy else "the proxy"
+        if status == 407:
+            return AuthError(f"the proxy {proxy} asks for credentials (HTTP 407): give them in its URL "
+                             "(http://user:password@host:port)", status)
+        return AuthError(f"the proxy {proxy} refused to reach {self.base_url} (HTTP {status})", status)
+
     async def submit(self, body: dict[str, Any], *, paced: bool = False) -> dict[str, Any]:
         """POST one task. `paced`: the caller already waited for its rate-limit slot."""
         assert self._submit_session is not None
@@ -147,6 +155,8 @@ class Gateway:
                 return self._answer(resp.status, resp.headers.get("Retry-After"), text, sent=True)
         except aiohttp.ClientConnectorError as exc:
             raise self._unreachable(exc) from None
+        except aiohttp.ClientHttpProxyError as exc:  # the tunnel was refused: nothing reached the gateway
+            raise self._proxy_refused(exc.status) from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise Uncertain(f"the submit may have reached the gateway: {type(exc).__name__}") from None
 
@@ -166,6 +176,8 @@ class Gateway:
                     text = await self._read_text(resp)
                     self._answer(resp.status, resp.headers.get("Retry-After"), text, sent=False)
                 yield resp
+        except aiohttp.ClientHttpProxyError as exc:
+            raise self._proxy_refused(exc.status) from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise Transient(f"download from the gateway failed: {type(exc).__name__}") from None
 
@@ -178,6 +190,8 @@ class Gateway:
                 return self._answer(resp.status, resp.headers.get("Retry-After"), text, sent=False)
         except aiohttp.ClientConnectorError as exc:
             raise self._unreachable(exc) from None
+        except aiohttp.ClientHttpProxyError as exc:
+            raise self._proxy_refused(exc.status) from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise Transient(f"query failed: {type(exc).__name__}") from None
 
@@ -215,7 +229,9 @@ class Gateway:
         if status == 429:
             raise Transient(message, status, retry_after_seconds(retry_after))
         if status in (401, 403):  # a wrong key, or no balance left: every further request would fail too
-            raise AuthError(message, status)
+            raise AuthError(f"the gateway refused the API key or the account: {message}", status)
+        if status == 407:  # a plain-http gateway through a proxy that wants credentials
+            raise self._proxy_refused(status)
         if status >= 500 or status in (408, 499):
             raise Transient(message, status, retry_after_seconds(retry_after))
         if 300 <= status < 400:

@@ -335,6 +335,11 @@ class Runner:
                 self._fail(shot.id, f"rejected at submit: {exc}")
                 self._commit_soon()
                 return None
+            except AuthError as exc:  # refused (key, balance, proxy): nothing was created, the run stops
+                self.reserved -= cost
+                self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
+                self._commit_soon()
+                raise
             task_id = self._accept(shot, answer)
             self._commit_soon()  # the task id is on disk before this shot's next request leaves
             return task_id

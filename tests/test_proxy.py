@@ -66,8 +66,9 @@ class ForwardProxy:
     """A plain HTTP forward proxy on loopback, noting what it saw: requests for gateway.invalid go on to `target`,
     the others where they asked to go."""
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, password: str | None = None) -> None:
         self.target = target
+        self.password = password  # asked for (407) when set
         self.seen: list[tuple[str, str, str | None]] = []  # method, host asked for, Proxy-Authorization
         self.authorization: dict[str, set[str | None]] = {}  # the Authorization header sent, by host
         self.loop = asyncio.new_event_loop()
@@ -88,6 +89,9 @@ class ForwardProxy:
         host = request.url.host or ""
         self.seen.append((request.method, host, request.headers.get("Proxy-Authorization")))
         self.authorization.setdefault(host, set()).add(request.headers.get("Authorization"))
+        wanted = "Basic " + base64.b64encode(f"user:{self.password}".encode()).decode()
+        if self.password is not None and request.headers.get("Proxy-Authorization") != wanted:
+            return web.Response(status=407, headers={"Proxy-Authenticate": 'Basic realm="proxy"'})
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         url = self.target + request.path_qs if host == "gateway.invalid" else str(request.url)
         async with self.session.request(request.method, url, headers=headers,
@@ -170,3 +174,21 @@ def test_an_unreachable_proxy_is_named_in_one_line_without_its_credentials(
         f"batchvid: error: cannot connect to https://gateway.invalid through the proxy http://127.0.0.1:{port}"), err
     assert "secret" not in out + err and "Traceback" not in err
 
+
+
+def test_a_proxy_asking_for_credentials_stops_the_run_and_leaves_every_shot_to_send(
+        simulator: Callable[..., Any], cli: Run, write_manifest: Callable[..., Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    sim = simulator()
+    with ForwardProxy(sim.base_url, password="right") as proxy:
+        base = f"http://gateway.invalid:{urlsplit(sim.base_url).port}"
+        run = ("run", write_manifest(ONE_SHOT), "--base-url", base, "--out", tmp_path / "out", *FAST_RUN)
+        monkeypatch.setenv("HTTP_PROXY", f"http://user:wrong@{proxy.address}")
+        code, out, err = cli(*run)
+        assert code == 1 and err.splitlines()[-1] == (
+            f"batchvid: error: the proxy http://{proxy.address} asks for credentials (HTTP 407): give them in its "
+            "URL (http://user:password@host:port)"), err
+        assert "wrong" not in out + err and not sim.record.created()
+        monkeypatch.setenv("HTTP_PROXY", f"http://user:right@{proxy.address}")
+        code, _, err = cli(*run)
+        assert code == 0 and "uncertain" not in err and len(sim.record.created()) == 1, err

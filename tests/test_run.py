@@ -346,6 +346,20 @@ def test_an_unreachable_gateway_stops_the_run_with_one_line(cli: Run, tmp_path: 
     assert set(states(tmp_path / "out").values()) == {"pending"}
 
 
+def test_a_refused_key_stops_the_run_and_leaves_no_shot_uncertain(
+        simulator: Sim, cli: Run, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sim = simulator()
+    out = tmp_path / "out"
+    monkeypatch.setenv("BATCHVID_API_KEY", "sk-wrong-0000000000")
+    code, _, err = cli("run", MANIFESTS / "wan.yaml", "--base-url", sim.base_url, "--out", out, *FAST_RUN)
+    assert code == 1 and err.splitlines()[-1] == (
+        "batchvid: error: the gateway refused the API key or the account: HTTP 401: Invalid API key"), err
+    assert set(states(out).values()) == {"pending"}  # a 401 created nothing: no shot is left `submitting`
+    monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
+    code, _, err = run_batch(MANIFESTS / "wan.yaml", sim)
+    assert code == 0 and "uncertain" not in err and len(sim.record.created()) == 5, err
+
+
 def test_a_gateway_that_goes_away_is_waited_for_then_the_run_stops(tmp_path: Path, cli: Run,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from batchvid import scheduler

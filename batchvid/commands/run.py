@@ -395,8 +395,8 @@ async def _execute(
     received = _on_stop_signals(runner)
     try:
         await runner.run()
-    except AuthError as exc:
-        raise FatalError(f"the gateway refused the API key or the account: {exc}") from None
+    except AuthError as exc:  # the message says who refused and why
+        raise FatalError(str(exc)) from None
     progress.close()
     return runner, received[0] if received else None
 
