@@ -157,6 +157,8 @@ class Gateway:
             raise self._unreachable(exc) from None
         except aiohttp.ClientHttpProxyError as exc:  # the tunnel was refused: nothing reached the gateway
             raise self._proxy_refused(exc.status) from None
+        except aiohttp.InvalidURL:  # refused before any connection: nothing was sent
+            raise Transient(f"{url} is not a URL a request can go to") from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise Uncertain(f"the submit may have reached the gateway: {type(exc).__name__}") from None
 

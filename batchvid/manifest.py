@@ -29,6 +29,12 @@ TOP_KEYS = ("version", "defaults", "shots", "gateway", "run", "prices")
 SHOT_META = ("id", "model", "matrix")
 RUN_KEYS = ("out", "concurrency", "download_concurrency", "rate", "max_cost", "poll_interval", "deadline_minutes")
 _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_BASE_URL = re.compile(r"https?://[^/\s?#]+(/\S*)?", re.IGNORECASE)
+
+
+def is_base_url(value: object) -> bool:
+    """An http(s) URL with a host and nothing blank in it (a gateway's base URL)."""
+    return isinstance(value, str) and _BASE_URL.fullmatch(value) is not None
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -158,7 +164,7 @@ def _endpoint(node: Any, base: Endpoint, line: int, out: _Collector, what: str) 
                 out.add(where, f"{what}: unknown key {key!r}{did_you_mean(str(key), ('base_url', 'api_key_env'))}")
             continue
         value = _substitute(value, where, out)
-        if key == "base_url" and not (isinstance(value, str) and re.match(r"^https?://[^/\s]+", value)):
+        if key == "base_url" and not is_base_url(value):
             out.add(where, f"{what}: base_url must be an http(s) URL, not {value!r}")
         elif key == "api_key_env" and not (isinstance(value, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value)):
             out.add(where, f"{what}: api_key_env must name an environment variable (the key itself never "

@@ -85,6 +85,8 @@ CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
                              "never goes in a manifest)"]),
     "bad-base-url": ("version: 1\ngateway: {base_url: llm.example}\nshots:\n" + WAN + "}\n",
                      ["m.yaml:2: gateway: base_url must be an http(s) URL, not 'llm.example'"]),
+    "base-url-with-a-space": ("version: 1\ngateway: {base_url: 'https://llm.ex ample'}\nshots:\n" + WAN + "}\n",
+                              ["m.yaml:2: gateway: base_url must be an http(s) URL, not 'https://llm.ex ample'"]),
     "unknown-run-key": ("version: 1\nrun: {concurency: 3}\nshots:\n" + WAN + "}\n",
                         ["m.yaml:2: run: unknown key 'concurency' (did you mean 'concurrency'?)"]),
     "defaults-typo": ("version: 1\ndefaults: {resolutoin: 720p}\nshots:\n" + WAN + "}\n",

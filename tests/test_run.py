@@ -360,6 +360,16 @@ def test_a_refused_key_stops_the_run_and_leaves_no_shot_uncertain(
     assert code == 0 and "uncertain" not in err and len(sim.record.created()) == 5, err
 
 
+@pytest.mark.parametrize("base", ["llm.ai-nebula.com", "ftp://llm.ai-nebula.com", "https://llm.ai-neb ula.com"])
+def test_a_base_url_no_request_can_go_to_is_refused_before_anything(cli: Run, tmp_path: Path, base: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
+    code, _, err = cli("run", MANIFESTS / "wan.yaml", "--base-url", base, "--out", tmp_path / "out", *FAST_RUN)
+    assert code == 2 and err.strip() == (
+        f"batchvid: error: --base-url must be an http(s) URL like https://gateway.example, not {base!r}"), err
+    assert not (tmp_path / "out").exists()  # before any folder, journal or request: no shot made `uncertain`
+
+
 def test_a_gateway_that_goes_away_is_waited_for_then_the_run_stops(tmp_path: Path, cli: Run,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from batchvid import scheduler

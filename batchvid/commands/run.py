@@ -214,6 +214,11 @@ def _manifest_given(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     _manifest_given(args)
+    if args.base_url is not None:
+        from ..manifest import is_base_url
+
+        if not is_base_url(args.base_url):
+            raise InputError(f"--base-url must be an http(s) URL like https://gateway.example, not {args.base_url!r}")
     finished = _settled_already(args)
     if finished is not None:
         return finished
