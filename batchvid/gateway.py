@@ -31,6 +31,7 @@ from .ratelimit import RateLimiter
 
 MAX_ANSWER_BYTES = 256 * 1024 * 1024  # a poll answer may carry a Veo video as a data URI
 MAX_RETRY_AFTER = 300.0
+CONNECT_TIMEOUT = 15.0  # seconds to get a connection; past it nothing was sent (a host that drops packets)
 
 
 class GatewayError(Exception):
@@ -91,7 +92,8 @@ class Gateway:
         self.proxy = proxy  # every request to the gateway goes through it (proxy.py decides)
         self.limiter = limiter
         self._auth = {"Authorization": f"Bearer {api_key}"}
-        self._timeout = aiohttp.ClientTimeout(total=None, connect=15, sock_connect=15, sock_read=timeout)
+        self._timeout = aiohttp.ClientTimeout(total=None, connect=CONNECT_TIMEOUT, sock_connect=CONNECT_TIMEOUT,
+                                              sock_read=timeout)
         self._session: aiohttp.ClientSession | None = None
         self._submit_session: aiohttp.ClientSession | None = None
         self._connector_limit = connector_limit
@@ -126,11 +128,14 @@ class Gateway:
         """Seconds since the first of the connection failures in a row (0 when it last answered)."""
         return 0.0 if self._down_since is None else time.monotonic() - self._down_since
 
-    def _unreachable(self, exc: aiohttp.ClientConnectorError) -> Transient:
+    def _unreachable(self, exc: aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError) -> Transient:
+        """No connection could be made (refused, no route, no answer in time): nothing was sent."""
         if self._down_since is None:
             self._down_since = time.monotonic()
-        # older aiohttp leaves os_error unset on certificate errors
-        reason = getattr(getattr(exc, "os_error", None), "strerror", None) or str(exc) or type(exc).__name__
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):
+            reason = f"no connection within {self._timeout.connect:g} s"
+        else:  # older aiohttp leaves os_error unset on certificate errors
+            reason = getattr(getattr(exc, "os_error", None), "strerror", None) or str(exc) or type(exc).__name__
         if self.proxy is not None:  # what failed may be the proxy itself: name it, never its credentials
             return Transient(f"cannot connect to {self.base_url} through the proxy {shown(self.proxy)} "
                              f"({type(exc).__name__})")
@@ -153,7 +158,7 @@ class Gateway:
             async with self._submit_session.post(url, json=body, allow_redirects=False, proxy=self.proxy) as resp:
                 text = await self._read_text(resp, sent=True)
                 return self._answer(resp.status, resp.headers.get("Retry-After"), text, sent=True)
-        except aiohttp.ClientConnectorError as exc:
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             raise self._unreachable(exc) from None
         except aiohttp.ClientHttpProxyError as exc:  # the tunnel was refused: nothing reached the gateway
             raise self._proxy_refused(exc.status) from None
@@ -190,7 +195,7 @@ class Gateway:
             async with self._session.get(self.base_url + path, allow_redirects=False, proxy=self.proxy) as resp:
                 text = await self._read_text(resp)
                 return self._answer(resp.status, resp.headers.get("Retry-After"), text, sent=False)
-        except aiohttp.ClientConnectorError as exc:
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             raise self._unreachable(exc) from None
         except aiohttp.ClientHttpProxyError as exc:
             raise self._proxy_refused(exc.status) from None

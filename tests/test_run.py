@@ -370,6 +370,34 @@ def test_a_base_url_no_request_can_go_to_is_refused_before_anything(cli: Run, tm
     assert not (tmp_path / "out").exists()  # before any folder, journal or request: no shot made `uncertain`
 
 
+def test_a_gateway_that_never_answers_the_connection_leaves_every_shot_to_send(
+        cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host that drops packets (a firewall) times out the connection: nothing was sent, so no shot is
+    `uncertain` (which would ask the user to risk paying twice)."""
+    from batchvid import gateway, scheduler
+
+    monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
+    monkeypatch.setattr(gateway, "CONNECT_TIMEOUT", 0.3)
+    monkeypatch.setattr(scheduler, "UNREACHABLE_NEVER_ANSWERED", 0.5)
+    with socket.socket() as deaf:  # listening, its backlog full: further connections get no answer at all
+        deaf.bind(("127.0.0.1", 0))
+        deaf.listen(0)
+        port = deaf.getsockname()[1]
+        waiting = [socket.socket() for _ in range(3)]
+        for client in waiting:
+            client.setblocking(False)
+            client.connect_ex(("127.0.0.1", port))
+        try:
+            code, _, err = cli("run", MANIFESTS / "wan.yaml", "--base-url", f"http://127.0.0.1:{port}", "--out",
+                               tmp_path / "out", *FAST_RUN)
+        finally:
+            for client in waiting:
+                client.close()
+    assert code == 1 and err.splitlines()[-1].startswith(
+        f"batchvid: error: cannot connect to http://127.0.0.1:{port} (no connection within 0.3 s)"), err
+    assert set(states(tmp_path / "out").values()) == {"pending"}
+
+
 def test_a_gateway_that_goes_away_is_waited_for_then_the_run_stops(tmp_path: Path, cli: Run,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from batchvid import scheduler
