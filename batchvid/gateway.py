@@ -6,7 +6,7 @@ Errors are translated here, so nothing above imports aiohttp's exception types:
     +-- AuthError     401/403 from the gateway (wrong key, no balance) or a proxy refusing us: nothing was
                       created; stop the whole run
     +-- Rejected      another 4xx: the request itself is wrong; do not resend
-    +-- Transient     429, 5xx, a refused connection, or any failure of a GET: safe to retry later
+    +-- Transient     429, 5xx, a connection refused or never made, or any failure of a GET: safe to retry
     +-- Uncertain     a POST that may have reached the gateway (timeout, reset, unreadable 200)
 
 The API key goes only into this client's own sessions, which ask nothing but the gateway's base URL,
@@ -142,11 +142,11 @@ class Gateway:
         return Transient(f"cannot connect to {self.base_url} ({reason})")
 
     def _proxy_refused(self, status: int) -> AuthError:
-        proxy = shown(self.proxy) if self.proxy else "the proxy"
+        proxy = f"the proxy {shown(self.proxy)}" if self.proxy else "a proxy on the way"
         if status == 407:
-            return AuthError(f"the proxy {proxy} asks for credentials (HTTP 407): give them in its URL "
+            return AuthError(f"{proxy} asks for credentials (HTTP 407): give them in its URL "
                              "(http://user:password@host:port)", status)
-        return AuthError(f"the proxy {proxy} refused to reach {self.base_url} (HTTP {status})", status)
+        return AuthError(f"{proxy} refused to reach {self.base_url} (HTTP {status})", status)
 
     async def submit(self, body: dict[str, Any], *, paced: bool = False) -> dict[str, Any]:
         """POST one task. `paced`: the caller already waited for its rate-limit slot."""

@@ -30,12 +30,12 @@ SHOT_META = ("id", "model", "matrix")
 RUN_KEYS = ("out", "concurrency", "download_concurrency", "rate", "max_cost", "poll_interval", "deadline_minutes")
 _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _BASE_URL = re.compile(r"https?://[^/\s?#]+(/\S*)?", re.IGNORECASE)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def is_base_url(value: object) -> bool:
     """An http(s) URL with a host and nothing blank in it (a gateway's base URL)."""
     return isinstance(value, str) and _BASE_URL.fullmatch(value) is not None
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True)
