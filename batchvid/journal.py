@@ -156,9 +156,7 @@ class Journal:
         """`read_only`: for looking only (status, --dry-run): never waits for a running batch, never writes."""
         self.path = path
         self.db = self._connect_read_only(path) if read_only else self._connect(path)
-        #: how many changes this process made; the ledger is rewritten only when it moved
-        self.changes = 0
-        self._changed_ids: set[str] = set()  # rows changed since take_changed() last asked
+        self._changed_ids: set[str] = set()  # rows changed since take_changed() last asked (the live ledger)
 
     @staticmethod
     def _connect_read_only(path: Path) -> sqlite3.Connection:
@@ -247,7 +245,6 @@ class Journal:
     # -- writing ---------------------------------------------------------------------------
     def update(self, shot_id: str, **values: Any) -> None:
         values["updated_at"] = now()
-        self.changes += 1
         self._changed_ids.add(shot_id)
         self._open()
         self.db.execute(_update_sql(tuple(values)), (*values.values(), shot_id))
@@ -274,7 +271,6 @@ class Journal:
             self.db.execute("COMMIT")
 
     def insert_many(self, rows: Iterable[Row]) -> None:
-        self.changes += 1
         rows = list(rows)
         with _transaction(self.db):
             self.db.executemany(
@@ -297,7 +293,6 @@ class Journal:
             self.db.executemany("INSERT INTO render_times VALUES (?, ?, ?, ?)", list(rows))
 
     def mark_submitting(self, shot_id: str) -> None:
-        self.changes += 1
         self._changed_ids.add(shot_id)
         self._open()
         self.db.execute(

@@ -65,15 +65,22 @@ class LiveLedger:
         self._buffer = io.StringIO()
         self._writer = csv.writer(self._buffer, lineterminator="\n")
         self._header = self._csv(list(HEADER))
+        self._on_disk = False  # the file holds every line as it is now
 
     def write(self) -> Path:
+        """Bring the file in step with the journal; nothing is written when nothing changed and it is there."""
         changed = self.journal.take_changed()
         if self._lines and changed <= self._lines.keys():
             for row in self.journal.rows_by_id(changed):  # an update never moves a row: the order stands
                 self._lines[row.id] = self._format(row)
         else:  # the first write, or new rows: their place comes from the journal
             self._lines = {row.id: self._format(row) for row in self.journal.rows()}
-        return _replace(self.out, self._header + "".join(self._lines.values()))
+        path = self.out / FILE_NAME
+        if changed or not self._on_disk or not path.exists():
+            self._on_disk = False  # until the new file is in place (a full disk may stop it)
+            _replace(self.out, self._header + "".join(self._lines.values()))
+            self._on_disk = True
+        return path
 
     def _format(self, row: Row) -> str:
         return self._csv(_line(row))

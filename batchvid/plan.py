@@ -103,12 +103,7 @@ def _keep_earlier(row: j.Row, out: Path, taken: Mapping[str, j.Row], rename: boo
     paid for stays in the folder and in the ledger. None when it never reached the gateway."""
     if row.task_id is None and row.state not in (j.SUBMITTING, j.UNCERTAIN):
         return None
-    renamed_before = None if os.path.isfile(out / f"{row.id}.mp4") else _renamed_before(row, out, taken)
-    number = 1
-    while renamed_before is None and (
-            f"{row.id}{EARLIER}{number}" in taken or os.path.lexists(out / f"{row.id}{EARLIER}{number}.mp4")):
-        number += 1
-    kept = renamed_before or f"{row.id}{EARLIER}{number}"
+    kept, renamed_before = _earlier_name(row, out, taken)
     output = f"{kept}.mp4" if renamed_before else None
     if os.path.isfile(out / f"{row.id}.mp4"):
         # renamed before the journal says so: a crash in between leaves the video under its new name, not lost
@@ -124,20 +119,20 @@ def _keep_earlier(row: j.Row, out: Path, taken: Mapping[str, j.Row], rename: boo
     return dataclasses.replace(row, id=kept, state=state, error=error, output=output)
 
 
-def _renamed_before(row: j.Row, out: Path, taken: Mapping[str, j.Row]) -> str | None:
-    """The name an earlier run gave this version's video before it was stopped from saying so in the journal
-    (between the rename and the commit): `<id>@<n>.mp4`, of no row, the size of this row's video."""
-    if row.output != f"{row.id}.mp4" or row.bytes is None:
-        return None
+def _earlier_name(row: j.Row, out: Path, taken: Mapping[str, j.Row]) -> tuple[str, bool]:
+    """The first `<id>@<n>` of no row and no file, and False; or, when an earlier run renamed this version's video
+    but was stopped before the journal said so, the name it took (of no row, this row's size) and True."""
+    renamed_before = (not os.path.isfile(out / f"{row.id}.mp4") and row.output == f"{row.id}.mp4"
+                      and row.bytes is not None)
     number = 1
-    while True:  # the numbers in use, by a row or a file: the rename took the first that was free
+    while True:
         kept = f"{row.id}{EARLIER}{number}"
         video = out / f"{kept}.mp4"
         if kept not in taken:
             if not os.path.lexists(video):
-                return None
-            if os.path.isfile(video) and os.path.getsize(video) == row.bytes:
-                return kept
+                return kept, False
+            if renamed_before and os.path.isfile(video) and os.path.getsize(video) == row.bytes:
+                return kept, True
         number += 1
 
 

@@ -92,7 +92,6 @@ class Runner:
         self._commit_waiting: asyncio.Future[None] | None = None
         #: a commit that failed with nobody waiting for it; the run stops and reports it
         self.journal_error: Exception | None = None
-        self._ledger_at = -1  # the journal's change count when the ledger was last written
         self._ledger = ledger.LiveLedger(journal, settings.out)
 
     # -- the run -----------------------------------------------------------------------------
@@ -226,14 +225,10 @@ class Runner:
             self.journal.add_render_times(self._new_render_times)
             self._new_render_times = []
         self.journal.commit()
-        stale = self.journal.changes != self._ledger_at or not (self.settings.out / ledger.FILE_NAME).exists()
-        if stale:  # the ledger is derived: rewrite it only when the journal moved (or it went missing)
-            try:
-                self._ledger.write()
-            except OSError as exc:  # a full disk must not hide why the run stopped; the journal has it all
-                log.warning("could not rewrite the ledger: %s", exc.strerror)
-                return
-            self._ledger_at = self.journal.changes
+        try:  # the ledger is derived: rewritten only when the journal moved (or the file went missing)
+            self._ledger.write()
+        except OSError as exc:  # a full disk must not hide why the run stopped; the journal has it all
+            log.warning("could not rewrite the ledger: %s", exc.strerror)
 
     async def _drive(self, shot: Shot, row: j.Row) -> None:
         try:

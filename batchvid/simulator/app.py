@@ -292,7 +292,6 @@ class Simulator:
         return response
 
 
-
 def _rechunk(video: Video, size: int) -> Iterator[bytes]:
     buffer = b""
     for chunk in video.chunks():
