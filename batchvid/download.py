@@ -130,9 +130,12 @@ class PartFile:
 
 
 async def from_url(session: aiohttp.ClientSession, url: str, part: PartFile, proxy: str | None = None) -> Saved:
-    scheme = urlsplit(url).scheme.lower()
-    if scheme not in ("http", "https"):
-        raise DownloadError(f"refusing a video URL with scheme {scheme or 'none'!r}", final=True)
+    if not url[:8].lower().startswith(("http://", "https://")):
+        scheme = urlsplit(url).scheme.lower()  # urlsplit forgives a blank before the scheme; a request would not
+        what = f"has scheme {scheme or 'none'!r}"
+        if scheme in ("http", "https"):
+            what = "does not start with http:// or https://"
+        raise DownloadError(f"refusing a video URL that {what}", final=True)
     try:
         # a fresh header set: no Authorization ever leaves for object storage
         async with session.get(url, headers={}, proxy=proxy) as resp:
@@ -140,11 +143,12 @@ async def from_url(session: aiohttp.ClientSession, url: str, part: PartFile, pro
                 raise DownloadError(f"storage answered HTTP {resp.status} for {redact(url)}", expired=True)
             if resp.status != 200:
                 raise DownloadError(f"storage answered HTTP {resp.status} for {redact(url)}")
-            if resp.content_length is not None and resp.content_length > part.max_bytes:
-                raise DownloadError(f"video of {resp.content_length:,} bytes is over the limit", final=True)
+            length = resp.content_length
+            if length is not None and length > part.max_bytes:
+                raise DownloadError(f"video of {length:,} bytes is over the limit", final=True)
             async for chunk in resp.content.iter_chunked(CHUNK):
                 await part.put(chunk)
-            return await part.place(resp.content_length)
+            return await part.place(length)
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise DownloadError(f"download of {redact(url)} failed: {type(exc).__name__}") from None
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -31,6 +32,8 @@ from .ratelimit import RateLimiter
 
 MAX_ANSWER_BYTES = 256 * 1024 * 1024  # a poll answer may carry a Veo video as a data URI
 MAX_RETRY_AFTER = 300.0
+#: what quote(..., safe="") leaves as it is: most task ids need no quoting, and this tells it at once
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
 CONNECT_TIMEOUT = 15.0  # seconds to get a connection; past it nothing was sent (a host that drops packets)
 
 
@@ -206,9 +209,10 @@ class Gateway:
         """The body, refused past the cap: a hostile or broken gateway cannot make us hold a gigabyte."""
         cap = self.max_answer_bytes
         too_big = Uncertain if sent else Rejected
-        if resp.content_length is not None and resp.content_length > cap:
-            raise too_big(f"the gateway's answer of {resp.content_length:,} bytes is over the {cap:,} byte limit")
-        if resp.content_length is not None:  # the usual case: the length is known and within the cap
+        length = resp.content_length  # parsed from the header at each look: look once
+        if length is not None and length > cap:
+            raise too_big(f"the gateway's answer of {length:,} bytes is over the {cap:,} byte limit")
+        if length is not None:  # the usual case: the length is known and within the cap
             return (await resp.read()).decode("utf-8", errors="replace")
         data = bytearray()
         async for chunk in resp.content.iter_chunked(64 * 1024):
@@ -247,4 +251,4 @@ class Gateway:
 
 
 def _path_safe(task_id: str) -> str:
-    return quote(task_id, safe="")
+    return task_id if _UNRESERVED.fullmatch(task_id) else quote(task_id, safe="")

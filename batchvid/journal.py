@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import operator
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -96,6 +97,7 @@ class Row:
 
 #: the shots table's columns, in Row's order (one list, so the two cannot drift apart)
 COLUMNS = tuple(f.name for f in fields(Row))
+_row_values = operator.attrgetter(*COLUMNS)  # a row's values in COLUMNS order, as a tuple
 
 
 @dataclass
@@ -275,7 +277,7 @@ class Journal:
         with _transaction(self.db):
             self.db.executemany(
                 f"INSERT OR REPLACE INTO shots ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-                [tuple(getattr(row, column) for column in COLUMNS) for row in rows],
+                [_row_values(row) for row in rows],
             )
         self._changed_ids.update(row.id for row in rows)
 

@@ -17,18 +17,14 @@ HEADER = (
 )
 
 
-def _cell(value: object) -> str:
-    return "" if value is None else str(value)
-
-
-def _line(row: Row) -> list[str]:
+def _line(row: Row) -> tuple[object, ...]:
+    """The row's cells; the csv writer writes None as an empty cell and the rest as str() makes them."""
     estimated = "unknown" if row.estimated_usd is None else row.estimated_usd
-    values = (
+    return (
         row.id, row.model, row.state, row.task_id, row.seconds, row.resolution, estimated, row.billed_usd,
         row.price_source, row.output, row.bytes, row.sha256, row.error, row.submitted_at, row.finished_at,
         row.attempts,
     )
-    return [_cell(value) for value in values]
 
 
 def render(rows: list[Row]) -> str:
@@ -64,7 +60,7 @@ class LiveLedger:
         self._lines: dict[str, str] = {}  # each row's CSV line by shot id, in the journal's order
         self._buffer = io.StringIO()
         self._writer = csv.writer(self._buffer, lineterminator="\n")
-        self._header = self._csv(list(HEADER))
+        self._header = self._csv(HEADER)
         self._on_disk = False  # the file holds every line as it is now
 
     def write(self) -> Path:
@@ -85,7 +81,7 @@ class LiveLedger:
     def _format(self, row: Row) -> str:
         return self._csv(_line(row))
 
-    def _csv(self, cells: list[str]) -> str:
+    def _csv(self, cells: tuple[object, ...]) -> str:
         self._buffer.seek(0)
         self._buffer.truncate()
         self._writer.writerow(cells)

@@ -40,6 +40,8 @@ class Proxies:
     def for_url(self, url: str) -> str | None:
         """The proxy URL for a request to `url`, or None to connect directly. InputError for a proxy that cannot
         be used (said only when some request would go through it: `--simulate` never does)."""
+        if not self._by_scheme:  # no proxy in the environment: the usual case, decided without parsing the URL
+            return None
         parts = urlsplit(url)
         key = (parts.scheme.lower(), (parts.hostname or "").lower())
         if key not in self._chosen:

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from .families import FAMILIES, MODELS, Family
@@ -49,19 +50,19 @@ class Shot:
     fields: Mapping[str, Any]
     line: int
 
-    @property
+    @cached_property  # read several times a request; a shot's fields never change
     def spec(self) -> ModelSpec:
         return MODELS[self.model]
 
-    @property
+    @cached_property
     def family(self) -> Family:
         return FAMILIES[self.spec.family]
 
-    @property
+    @cached_property
     def seconds(self) -> int:
         return int(self.fields["duration"])
 
-    @property
+    @cached_property
     def resolution(self) -> str:
         return str(self.fields["resolution"])
 
@@ -76,5 +77,8 @@ class Shot:
         return deep_merge(body, self.fields.get("params") or {})
 
     def fingerprint(self) -> str:
-        canonical = json.dumps(_without_payloads(self.request()), sort_keys=True, separators=(",", ":"))
+        request = self.request()
+        canonical = json.dumps(request, sort_keys=True, separators=(",", ":"))
+        if '"data:' in canonical:  # an inline image: fingerprinted by its hash (the walk is needed only then)
+            canonical = json.dumps(_without_payloads(request), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]

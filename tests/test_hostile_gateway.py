@@ -130,7 +130,7 @@ def liar(monkeypatch: pytest.MonkeyPatch) -> Iterator[Servers]:
 SCENARIOS = {
     "good": ("done", ""),
     "dotdot-task": ("done", ""),
-    "file-url": ("failed", "download: refusing a video URL with scheme 'file'"),
+    "file-url": ("failed", "download: refusing a video URL that has scheme 'file'"),
     "other-port": ("done", ""),
     "endless-download": ("failed", "download: video is over the 1,048,576 byte limit"),
     "huge-data-uri": ("failed", "download: data: URI video is over the 1,048,576 byte limit"),
