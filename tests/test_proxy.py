@@ -76,7 +76,7 @@ class ForwardProxy:
         self.address = ""
 
     async def _start(self) -> None:
-        app = web.Application()
+        app = web.Application(middlewares=[self.ask_for_credentials])
         app.router.add_route("*", "/{tail:.*}", self.forward)
         self.runner = web.AppRunner(app, access_log=None)
         await self.runner.setup()
@@ -85,13 +85,18 @@ class ForwardProxy:
         self.address = f"127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
         self.session = aiohttp.ClientSession()
 
-    async def forward(self, request: web.Request) -> web.Response:
-        host = request.url.host or ""
-        self.seen.append((request.method, host, request.headers.get("Proxy-Authorization")))
-        self.authorization.setdefault(host, set()).add(request.headers.get("Authorization"))
+    @web.middleware
+    async def ask_for_credentials(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """407 before anything else, a CONNECT for an https gateway included (it has no route here)."""
+        self.seen.append((request.method, request.url.host or request.path, request.headers.get("Proxy-Authorization")))
         wanted = "Basic " + base64.b64encode(f"user:{self.password}".encode()).decode()
         if self.password is not None and request.headers.get("Proxy-Authorization") != wanted:
             return web.Response(status=407, headers={"Proxy-Authenticate": 'Basic realm="proxy"'})
+        return await handler(request)  # type: ignore[no-any-return]
+
+    async def forward(self, request: web.Request) -> web.Response:
+        host = request.url.host or ""
+        self.authorization.setdefault(host, set()).add(request.headers.get("Authorization"))
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         url = self.target + request.path_qs if host == "gateway.invalid" else str(request.url)
         async with self.session.request(request.method, url, headers=headers,
@@ -175,7 +180,6 @@ def test_an_unreachable_proxy_is_named_in_one_line_without_its_credentials(
     assert "secret" not in out + err and "Traceback" not in err
 
 
-
 def test_a_proxy_asking_for_credentials_stops_the_run_and_leaves_every_shot_to_send(
         simulator: Callable[..., Any], cli: Run, write_manifest: Callable[..., Path], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -192,3 +196,20 @@ def test_a_proxy_asking_for_credentials_stops_the_run_and_leaves_every_shot_to_s
         monkeypatch.setenv("HTTP_PROXY", f"http://user:right@{proxy.address}")
         code, _, err = cli(*run)
         assert code == 0 and "uncertain" not in err and len(sim.record.created()) == 1, err
+
+
+def test_a_proxy_refusing_the_tunnel_to_an_https_gateway_stops_the_run_and_leaves_every_shot_to_send(
+        cli: Run, write_manifest: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BATCHVID_API_KEY", "sk-test-0123456789abcdef")
+    run = ("run", write_manifest(ONE_SHOT), "--base-url", "https://gateway.invalid", "--out", tmp_path / "out",
+           *FAST_RUN)
+    with ForwardProxy("http://unused.invalid", password="right") as proxy:
+        monkeypatch.setenv("HTTPS_PROXY", f"http://user:wrong@{proxy.address}")
+        code, out, err = cli(*run)
+    assert [method for method, _, _ in proxy.seen] == ["CONNECT"]  # refused before any TLS, let alone a POST
+    assert code == 1 and err.splitlines()[-1] == (
+        f"batchvid: error: the proxy http://{proxy.address} asks for credentials (HTTP 407): give them in its "
+        "URL (http://user:password@host:port)"), err
+    assert "wrong" not in out + err and "Traceback" not in err
+    code, out, _ = cli("status", tmp_path / "out")
+    assert code == 0 and "pending" in out and "uncertain" not in out and "submitting" not in out, out
