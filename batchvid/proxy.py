@@ -1,8 +1,9 @@
 """Which proxy a request goes through: the environment's, read as curl and pip read it.
 
 `HTTPS_PROXY`, `HTTP_PROXY` and `ALL_PROXY` (lower case first, then upper) name the proxy for each URL scheme;
-`NO_PROXY` lists the hosts that go direct (`*` for all; `example.com` also covers its subdomains). Loopback
-addresses always go direct: the simulator, or a gateway on this machine, is never sent to a proxy.
+`NO_PROXY` lists the hosts that go direct (`*` for all; `example.com` also covers its subdomains; an address or a
+range like `10.0.0.0/8` covers the IP addresses in it). Loopback addresses always go direct: the simulator, or a
+gateway on this machine, is never sent to a proxy.
 
 aiohttp's own `trust_env` is not used: it looks the proxy up in a worker thread on every request, and reads
 ~/.netrc too, whose credentials would clash with the gateway's Authorization header. The environment is read
@@ -33,8 +34,17 @@ class Proxies:
                 if url is not None:
                     self._by_scheme[scheme] = (url, variable.upper())
                     break
-        self._direct = [entry.strip().lstrip("*").lstrip(".").lower()
-                        for entry in _read(env, "no_proxy").split(",") if entry.strip()]
+        self._direct: list[str] = []  # host names (and their subdomains) that go direct; "" for all
+        self._direct_networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []  # 10.0.0.0/8, ::1, ...
+        for word in _read(env, "no_proxy").split(","):
+            entry = word.strip().lstrip("*").lstrip(".").lower()
+            network = _network(entry) if entry else None
+            if word.strip() == "*":
+                self._direct.append("")
+            elif network is not None:
+                self._direct_networks.append(network)
+            elif entry:
+                self._direct.append(entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry)  # "host:port"
         self._chosen: dict[tuple[str, str], tuple[str, str] | None] = {}
 
     def for_url(self, url: str) -> str | None:
@@ -63,11 +73,12 @@ class Proxies:
     def _goes_direct(self, host: str) -> bool:
         if is_local(host):
             return True
-        for entry in self._direct:
-            name = entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry  # "host:port" -> host
-            if entry == "" or name == host or host.endswith("." + name):
-                return True  # "" is what "*" becomes: every host
-        return False
+        if self._direct_networks:
+            address = _address(host)
+            if address is not None and any(address in network for network in self._direct_networks):
+                return True
+        # "" is what "*" becomes: every host
+        return any(name == "" or name == host or host.endswith("." + name) for name in self._direct)
 
 
 def is_local(host: str) -> bool:
@@ -102,8 +113,23 @@ def _well_formed(proxy: str) -> bool:
         return False
 
 
-def _is_loopback(host: str) -> bool:
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        return False
+        return None
+
+
+def _network(entry: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """A NO_PROXY entry that is an address or a range (10.0.0.0/8, as curl takes it), with or without a port."""
+    if entry.count(":") == 1 or (entry.startswith("[") and "]:" in entry):
+        entry = entry.rsplit(":", 1)[0]  # "10.1.2.3:8080", "[fd00::1]:443"
+    try:
+        return ipaddress.ip_network(entry.strip("[]"), strict=False)
+    except ValueError:
+        return None
+
+
+def _is_loopback(host: str) -> bool:
+    address = _address(host)
+    return address is not None and address.is_loopback

@@ -34,6 +34,13 @@ HOP_BY_HOP = {"proxy-authorization", "proxy-connection", "connection", "keep-ali
     ({"HTTPS_PROXY": "http://p:3128", "NO_PROXY": ".example.com:443"}, "https://example.com/", None),
     ({"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "example.com"}, "https://notexample.com/", "http://p:3128"),
     ({"HTTPS_PROXY": "http://p:3128", "no_proxy": "*"}, "https://anything.example/", None),
+    ({"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "."}, "https://anything.example/", "http://p:3128"),
+    ({"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "example.com, 10.0.0.0/8"}, "https://10.20.30.40:8443/", None),
+    ({"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "10.0.0.0/8"}, "https://11.0.0.1/", "http://p:3128"),
+    ({"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "192.168.1.7:443"}, "https://192.168.1.7/", None),
+    ({"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "fd00::/8"}, "https://[fd12::1]/", None),
+    ({"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "[fd12::1]:443"}, "https://[fd12::1]/", None),
+    ({"HTTPS_PROXY": "http://p:3128", "NO_PROXY": "10.0.0.0/8"}, "https://ten.example/", "http://p:3128"),
     ({"HTTP_PROXY": "http://p:3128"}, "http://127.0.0.1:8000/", None),  # loopback: the simulator
     ({"HTTP_PROXY": "http://p:3128"}, "http://[::1]:8000/", None),
     ({"HTTP_PROXY": "http://p:3128"}, "http://localhost:8000/", None),
