@@ -115,5 +115,9 @@ def check_budget(result: Estimate, max_cost: Decimal | None, allow_unpriced: boo
             f"{result.unpriced} shot(s) have no known price, so --max-cost ${max_cost} cannot be "
             "guaranteed; add prices (--prices FILE) or pass --allow-unpriced"
         )
-    if spent + result.total > max_cost:
-        raise InputError(f"estimated cost ${spent + result.total:.2f} exceeds --max-cost ${max_cost}")
+    total = spent + result.total
+    if total > max_cost:
+        shown = f"{total:.2f}"
+        if Decimal(shown) <= max_cost:  # in cents it looks within the cap: say the fraction of a cent too
+            shown = f"{total.normalize():f}"
+        raise InputError(f"estimated cost ${shown} exceeds --max-cost ${max_cost}")

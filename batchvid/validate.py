@@ -5,15 +5,18 @@ Every problem of every shot is collected; nothing is sent while any exists.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 from jsonschema import ValidationError
 
 from . import catalog, images
+from .errors import InputError
 from .families import MODELS
 from .families._base import IMAGE_FIELDS, ModelSpec
 from .manifest import RawManifest, RawShot, parse
@@ -29,6 +32,19 @@ class Batch:
     shots: tuple[Shot, ...]
     #: the local files the shots were made from (images), resolved, each stamped before it was read
     files: tuple[tuple[Path, images.FileStamp], ...] = ()
+
+
+def only(batch: Batch, words: list[str], manifest: Path) -> Batch:
+    """The batch cut down to the shots --only names (ids or fnmatch patterns, comma-separated), in the manifest's
+    order; a pattern that matches no shot is an error (a typo would otherwise quietly run or price nothing)."""
+    patterns = [pattern.strip() for word in words for pattern in word.split(",") if pattern.strip()]
+    if not patterns:
+        raise InputError("--only: give the ids (or patterns) of the shots")
+    for pattern in patterns:
+        if not any(fnmatchcase(shot.id, pattern) for shot in batch.shots):
+            raise InputError(f"--only: no shot in {manifest} matches {pattern!r}")
+    chosen = tuple(shot for shot in batch.shots if any(fnmatchcase(shot.id, pattern) for pattern in patterns))
+    return dataclasses.replace(batch, shots=chosen)
 
 
 def load_batch(path: Path) -> Batch:

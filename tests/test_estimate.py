@@ -115,7 +115,9 @@ def test_max_cost(write_manifest: Callable[..., Path], cli: Cli) -> None:
     """)
     assert cli("estimate", priced, "--max-cost", "1.233")[0] == 0
     code, _, err = cli("estimate", priced, "--max-cost", "1.23")
-    assert code == 2 and err.strip() == "batchvid: error: estimated cost $1.23 exceeds --max-cost $1.23"
+    assert code == 2 and err.strip() == "batchvid: error: estimated cost $1.233 exceeds --max-cost $1.23"
+    code, _, err = cli("estimate", priced, "--max-cost", "1")
+    assert code == 2 and err.strip() == "batchvid: error: estimated cost $1.23 exceeds --max-cost $1"
     mixed = write_manifest(MIXED, name="mixed.yaml")
     code, _, err = cli("estimate", mixed, "--max-cost", "100")
     assert code == 2 and "1 shot(s) have no known price" in err
@@ -134,3 +136,17 @@ def test_money_adds_unrounded_costs(tmp_path: Path) -> None:
     shots = [one_shot(tmp_path, "wan2.5-t2v-preview", resolution="480p")[0] for _ in range(3)]
     result = estimate([s for s in shots if s], builtin_table())
     assert result.total == Decimal("0.5535")  # 3 x 0.1845, not 3 x 0.18
+
+
+def test_only_prices_the_chosen_shots_of_a_manifest_validated_whole(write_manifest: Callable[..., Path],
+                                                                    cli: Cli) -> None:
+    manifest = write_manifest(MIXED)
+    code, out, _ = cli("estimate", manifest, "--only", "w")
+    assert code == 0 and out.splitlines()[-1] == "total: $0.74 for 1 shot of 2 (--only)"
+    code, _, err = cli("estimate", manifest, "--only", "x*")
+    assert code == 2 and err.strip() == f"batchvid: error: --only: no shot in {manifest} matches 'x*'"
+    data = json.loads(cli("estimate", manifest, "--only", "w", "--max-cost", "1", "--json")[1])
+    assert [shot["id"] for shot in data["shots"]] == ["w"] and data["complete"] is True  # m's unknown price left out
+    broken = write_manifest(MIXED + "      - {id: bad, model: wan2.5-t2v-preview}\n", name="broken.yaml")
+    code, _, err = cli("estimate", broken, "--only", "w")
+    assert code == 2 and "shot 'bad'" in err

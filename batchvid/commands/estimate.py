@@ -17,6 +17,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("manifest", type=Path, help="the manifest YAML file")
     add_budget_flags(p)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--only", action="append", default=[], metavar="IDS", help="price only these shots: ids or "
+                   "patterns like 'hero-*', comma-separated, repeatable (the whole manifest is still validated)")
 
 
 def add_budget_flags(p: argparse.ArgumentParser) -> None:
@@ -32,9 +34,12 @@ def run(args: argparse.Namespace) -> int:
     from ..estimate import check_budget, estimate, parse_usd, price_table
     from ..output import print_json, table
     from ..pricing import cents
-    from ..validate import load_batch
+    from ..validate import load_batch, only
 
     batch = load_batch(args.manifest)
+    of_all = len(batch.shots)
+    if args.only:
+        batch = only(batch, args.only, args.manifest)
     result = estimate(batch.shots, price_table(batch, args.prices))
     if args.json:
         print_json(result.to_json())
@@ -45,7 +50,10 @@ def run(args: argparse.Namespace) -> int:
         ]
         print(table(["model", "resolution", "shots", "seconds", "unit price", "subtotal USD", "price source"],
                     rows, right=(2, 3, 5)))
-        total = f"total: ${cents(result.total)} for {len(batch.shots)} shots"
+        count = len(batch.shots)
+        total = f"total: ${cents(result.total)} for {count} shot{'s' * (count != 1)}"
+        if len(batch.shots) < of_all:
+            total += f" of {of_all} (--only)"
         if not result.complete:
             total += f" (incomplete: {result.unpriced} shot(s) have no known price)"
         print(total)

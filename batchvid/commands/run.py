@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import gc
 import os
 import secrets
@@ -13,7 +12,6 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from decimal import Decimal
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -261,19 +259,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _only(batch: Batch, words: list[str], manifest: Path) -> Batch:
-    """The batch cut down to the shots --only names (ids or fnmatch patterns), in the manifest's order."""
-    patterns = [pattern.strip() for word in words for pattern in word.split(",") if pattern.strip()]
-    if not patterns:
-        raise InputError("--only: give the ids (or patterns) of the shots to run")
-    for pattern in patterns:
-        if not any(fnmatchcase(shot.id, pattern) for shot in batch.shots):
-            raise InputError(f"--only: no shot in {manifest} matches {pattern!r}")
-    chosen = tuple(shot for shot in batch.shots if any(fnmatchcase(shot.id, pattern) for pattern in patterns))
-    left = len(batch.shots) - len(chosen)
+    from ..validate import only
+
+    chosen = only(batch, words, manifest)
+    left = len(batch.shots) - len(chosen.shots)
     if left:
-        print(f"--only: {len(chosen)} of {len(batch.shots)} shots; the other {left} wait for a run without --only",
-              file=sys.stderr)
-    return dataclasses.replace(batch, shots=chosen)
+        print(f"--only: {len(chosen.shots)} of {len(batch.shots)} shots; the other {left} wait for a run without "
+              "--only", file=sys.stderr)
+    return chosen
 
 
 def _dry_run(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], out: Path) -> int:
