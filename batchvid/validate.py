@@ -5,7 +5,9 @@ Every problem of every shot is collected; nothing is sent while any exists.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +36,21 @@ class Batch:
     files: tuple[tuple[Path, images.FileStamp], ...] = ()
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a manifest loads. Loading makes hundreds of thousands of objects that
+    all live on (nodes, fields, shots) and no reference cycles to free; each collection would only walk them again,
+    the older generations ever more of them: 40 % of validating and pricing 10,000 shots (bench/scale.py)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def only(batch: Batch, words: list[str], manifest: Path) -> Batch:
     """The batch cut down to the shots --only names (ids or fnmatch patterns, comma-separated), in the manifest's
     order; a pattern that matches no shot is an error (a typo would otherwise quietly run or price nothing)."""
@@ -49,10 +66,11 @@ def only(batch: Batch, words: list[str], manifest: Path) -> Batch:
 
 def load_batch(path: Path) -> Batch:
     """Parse and validate a manifest; raise ManifestInvalid with every problem."""
-    raw = parse(path)
-    checker = _ShotChecker(raw)
-    checker.problems.extend(raw.problems)
-    shots = [shot for shot in (checker.check(item) for item in raw.shots) if shot is not None]
+    with _collector_paused():
+        raw = parse(path)
+        checker = _ShotChecker(raw)
+        checker.problems.extend(raw.problems)
+        shots = [shot for shot in (checker.check(item) for item in raw.shots) if shot is not None]
     if checker.problems:
         raise ManifestInvalid(checker.problems)
     files = sorted({(image.path, image.stamp) for image in checker.images.values()
