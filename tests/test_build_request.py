@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from helpers import one_shot
 
 CAT = "A cute little cat playing in the garden, sunny and warm"
@@ -134,3 +137,33 @@ def test_fingerprint_changes_with_the_request_and_not_otherwise(tmp_path: Path) 
     c, _ = one_shot(tmp_path, "wan2.5-t2v-preview", seed=2)
     assert a and b and c
     assert a.fingerprint() == b.fingerprint() != c.fingerprint()
+
+
+def _fingerprint_as_defined(request: object) -> str:
+    """The journal's fingerprint, spelled out: the request as canonical JSON, every data URI replaced by the hash
+    of its text. Journals written by earlier versions hold it: a change here would call every shot "changed"."""
+    def without_payloads(value: object) -> object:
+        if isinstance(value, str) and value.startswith("data:"):
+            return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+        if isinstance(value, list):
+            return [without_payloads(item) for item in value]
+        if isinstance(value, dict):
+            return {key: without_payloads(item) for key, item in value.items()}
+        return value
+
+    canonical = json.dumps(without_payloads(request), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+@pytest.mark.parametrize(("model", "fields"), [
+    ("wan2.5-t2v-preview", {"seed": 3}),
+    ("wan2.5-t2v-preview", {"prompt": 'a sign that reads "data: none"'}),  # the marker in text, not in a URI
+    ("sora-2", {"image": "data:image/png;base64,iVBORw0KGgoAAxxxx"}),
+    ("doubao-seedance-1-0-lite-i2v-250428", {"image": "data:image/png;base64,iVBORw0KGgoAAyyyy",
+                                             "last_image": "https://x/b.png"}),
+])
+def test_the_fingerprint_is_the_request_with_images_hashed(tmp_path: Path, model: str,
+                                                            fields: dict[str, object]) -> None:
+    shot, problems = one_shot(tmp_path, model, **fields)
+    assert shot is not None, problems
+    assert shot.fingerprint() == _fingerprint_as_defined(shot.request())
