@@ -363,10 +363,11 @@ async def _execute(
     from ..progress import Progress
     from ..ratelimit import RateLimiter
     from ..scheduler import Runner
-    from ..simulator import SimConfig, Simulator
 
     sim_url = sim_key = None
     if args.simulate:
+        from ..simulator import SimConfig, Simulator  # aiohttp's server side: a run against a gateway needs none
+
         sim_key = os.environ.get(DEFAULT_KEY_ENV) or "sk-sim-" + secrets.token_hex(8)
         simulator = Simulator(SimConfig(api_key=sim_key))
         await simulator.start()
