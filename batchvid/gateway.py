@@ -32,9 +32,9 @@ from .ratelimit import RateLimiter
 
 MAX_ANSWER_BYTES = 256 * 1024 * 1024  # a poll answer may carry a Veo video as a data URI
 MAX_RETRY_AFTER = 300.0
+CONNECT_TIMEOUT = 15.0  # seconds to get a connection; past it nothing was sent (a host that drops packets)
 #: what quote(..., safe="") leaves as it is: most task ids need no quoting, and this tells it at once
 _UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]+")
-CONNECT_TIMEOUT = 15.0  # seconds to get a connection; past it nothing was sent (a host that drops packets)
 
 
 class GatewayError(Exception):

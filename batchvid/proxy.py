@@ -38,13 +38,14 @@ class Proxies:
         self._direct_networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []  # 10.0.0.0/8, ::1, ...
         for word in _read(env, "no_proxy").split(","):
             entry = word.strip().lstrip("*").lstrip(".").lower()
-            network = _network(entry) if entry else None
             if word.strip() == "*":
                 self._direct.append("")
-            elif network is not None:
-                self._direct_networks.append(network)
             elif entry:
-                self._direct.append(entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry)  # "host:port"
+                network = _network(entry)
+                if network is not None:
+                    self._direct_networks.append(network)
+                else:  # a name, perhaps with a port: "host:port" -> host
+                    self._direct.append(entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry)
         self._chosen: dict[tuple[str, str], tuple[str, str] | None] = {}
 
     def for_url(self, url: str) -> str | None:

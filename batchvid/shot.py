@@ -77,8 +77,5 @@ class Shot:
         return deep_merge(body, self.fields.get("params") or {})
 
     def fingerprint(self) -> str:
-        request = self.request()
-        canonical = json.dumps(request, sort_keys=True, separators=(",", ":"))
-        if '"data:' in canonical:  # an inline image: fingerprinted by its hash (the walk is needed only then)
-            canonical = json.dumps(_without_payloads(request), sort_keys=True, separators=(",", ":"))
+        canonical = json.dumps(_without_payloads(self.request()), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]

@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
                     rows, right=(2, 3, 5)))
         count = len(batch.shots)
         total = f"total: ${cents(result.total)} for {count} shot{'s' * (count != 1)}"
-        if len(batch.shots) < of_all:
+        if count < of_all:
             total += f" of {of_all} (--only)"
         if not result.complete:
             total += f" (incomplete: {result.unpriced} shot(s) have no known price)"
