@@ -110,6 +110,8 @@ def load(text: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         problem = exc.problem or exc.context or "syntax error"
+        if mark is not None and _char_at(text, mark.line, mark.column) == "\t":  # the message would not say so
+            problem = f"a tab at column {mark.column + 1}: YAML indents with spaces only"
         raise YamlProblem(line, f"not valid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise YamlProblem(1, f"not valid YAML: {exc}") from None
@@ -117,3 +119,8 @@ def load(text: str) -> Any:
         raise YamlProblem(1, "not valid YAML: nested too deeply") from None
     finally:
         loader.dispose()
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.splitlines()
+    return lines[line][column] if line < len(lines) and column < len(lines[line]) else ""

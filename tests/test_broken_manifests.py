@@ -19,8 +19,10 @@ CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
     "scalar-at-top": ("hello\n", ["m.yaml:1: the manifest is a str; it must be a mapping with `version: 1` "
                                   "and `shots:`"]),
     "not-yaml": ("version: 1\nshots: [\n", ["m.yaml:3: not valid YAML: did not find expected node content"]),
-    "tab-indent": ("version: 1\nshots:\n\t- id: a\n", ["m.yaml:3: not valid YAML: found character that cannot "
-                                                       "start any token"]),
+    "tab-indent": ("version: 1\nshots:\n\t- id: a\n", ["m.yaml:3: not valid YAML: a tab at column 1: YAML indents "
+                                                       "with spaces only"]),
+    "tab-inside": (HEAD + "  - id: a\n  \t model: x\n", ["m.yaml:4: not valid YAML: a tab at column 3: YAML indents "
+                                                        "with spaces only"]),
     "binary": (b"version: 1\n\x00\x01\x02", ["m.yaml:2: binary data (a NUL byte); a manifest is UTF-8 text"]),
     "latin1": ("version: 1\n# caf\xe9\n".encode("latin-1"),
                ["m.yaml:2: not UTF-8 text; save the manifest as UTF-8"]),
