@@ -107,11 +107,7 @@ def load(text: str) -> Any:
             raise YamlProblem(1, f"the document expands to more than {MAX_NODES:,} values (an alias bomb?)")
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        problem = exc.problem or exc.context or "syntax error"
-        if mark is not None and _char_at(text, mark.line, mark.column) == "\t":  # the message would not say so
-            problem = f"a tab at column {mark.column + 1}: YAML indents with spaces only"
+        line, problem = _explained(exc, text)
         raise YamlProblem(line, f"not valid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise YamlProblem(1, f"not valid YAML: {exc}") from None
@@ -119,6 +115,24 @@ def load(text: str) -> Any:
         raise YamlProblem(1, "not valid YAML: nested too deeply") from None
     finally:
         loader.dispose()
+
+
+def _explained(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, str]:
+    """(line, problem) of a YAML error, put in the manifest writer's terms where libyaml's words are obscure."""
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else 1
+    problem = exc.problem or exc.context or "syntax error"
+    found = _char_at(text, mark.line, mark.column) if mark else ""
+    if mark is not None and found == "\t":
+        problem = f"a tab at column {mark.column + 1}: YAML indents with spaces only"
+    elif problem.startswith("mapping values are not allowed"):
+        problem += " (a ': ' inside a value? put the value in quotes)"
+    elif "cannot start any token" in problem and found:
+        problem = f"{found!r} cannot start a value (put the value in quotes)"
+    elif exc.context == "while scanning a quoted scalar" and exc.context_mark is not None:
+        line = exc.context_mark.line + 1
+        problem = "a quoted value is never closed"
+    return line, problem
 
 
 def _char_at(text: str, line: int, column: int) -> str:

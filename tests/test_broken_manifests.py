@@ -23,6 +23,13 @@ CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
                                                        "with spaces only"]),
     "tab-inside": (HEAD + "  - id: a\n  \t model: x\n", ["m.yaml:4: not valid YAML: a tab at column 3: YAML indents "
                                                         "with spaces only"]),
+    "colon-in-value": (HEAD + "  - id: a\n    prompt: a cat: sitting\n",
+                       ["m.yaml:4: not valid YAML: mapping values are not allowed in this context (a ': ' inside a "
+                        "value? put the value in quotes)"]),
+    "at-sign-value": (HEAD + "  - id: a\n    prompt: @me\n",
+                      ["m.yaml:4: not valid YAML: '@' cannot start a value (put the value in quotes)"]),
+    "unclosed-quote": (HEAD + "  - id: a\n    prompt: \"a cat\n    model: x\n",
+                       ["m.yaml:4: not valid YAML: a quoted value is never closed"]),
     "binary": (b"version: 1\n\x00\x01\x02", ["m.yaml:2: binary data (a NUL byte); a manifest is UTF-8 text"]),
     "latin1": ("version: 1\n# caf\xe9\n".encode("latin-1"),
                ["m.yaml:2: not UTF-8 text; save the manifest as UTF-8"]),
