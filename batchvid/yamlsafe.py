@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -9,6 +10,7 @@ import yaml
 from .errors import InputError
 
 MAX_NODES = 200_000  # after alias expansion; a "billion laughs" document is refused, not expanded
+_LINE_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 
 
 class LineMap(dict[Any, Any]):
@@ -136,5 +138,5 @@ def _explained(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, str]:
 
 
 def _char_at(text: str, line: int, column: int) -> str:
-    lines = text.splitlines()
+    lines = _LINE_BREAKS.split(text)  # YAML's line breaks (str.splitlines knows more: \f, \v, ...)
     return lines[line][column] if line < len(lines) and column < len(lines[line]) else ""
