@@ -43,6 +43,15 @@ class _Loader(_Base):  # type: ignore[valid-type,misc]
 
 _STR_TAG = "tag:yaml.org,2002:str"
 
+# YAML 1.1 reads `16:9` as the base-60 number 969 (and `1:30` as 90); YAML 1.2, editors and people read it as
+# text. An aspect ratio is the value most often written so: a plain scalar of that form stays a string.
+_BASE_60 = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
+_NUMBER_STARTS = frozenset("+-0123456789")
+_Loader.yaml_implicit_resolvers = {
+    first: [(_STR_TAG, _BASE_60), *resolvers] if first in _NUMBER_STARTS else resolvers
+    for first, resolvers in _Base.yaml_implicit_resolvers.items()
+}
+
 
 def _construct(loader: _Loader, node: yaml.Node) -> Any:
     # A string scalar is its own value: skip the generic constructor's bookkeeping for the commonest node

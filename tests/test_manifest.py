@@ -122,3 +122,21 @@ def test_every_problem_is_reported_not_just_the_first(write_manifest: Write) -> 
               - {id: c, model: nope, prompt: p}
         """))
     assert len(info.value.problems) == 3
+
+
+def test_ratios_and_times_written_without_quotes_stay_text(write_manifest: Write) -> None:
+    # YAML 1.1 reads 16:9 as the base-60 number 969; nobody writing a manifest means that
+    batch = load_batch(write_manifest("""
+        version: 1
+        shots:
+          - {id: veo, model: veo-3.1-fast-generate-preview, prompt: p, aspect_ratio: 9:16}
+          - {id: sd, model: doubao-seedance-1-0-pro-250528, prompt: 12:30, aspect_ratio: 21:9}
+          - id: wan
+            model: wan2.5-t2v-preview
+            prompt: p
+            matrix: {aspect_ratio: [16:9, 4:3, 1:1]}
+    """))
+    assert [s.fields["aspect_ratio"] for s in batch.shots] == ["9:16", "21:9", "16:9", "4:3", "1:1"]
+    assert [s.id for s in batch.shots][2:] == ["wan-16_9", "wan-4_3", "wan-1_1"]
+    text = batch.shots[1].request()["metadata"]["content"][0]["text"]
+    assert text.startswith("12:30 ") and "--ratio 21:9" in text
