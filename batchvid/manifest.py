@@ -269,7 +269,7 @@ def _shots(doc: yamlsafe.LineMap, out: _Collector) -> list[RawShot]:
         if not isinstance(item, yamlsafe.LineMap):
             out.add(line, f"shot #{index + 1} must be a mapping of fields, not {type(item).__name__}")
             continue
-        shots.extend(_expand(item, defaults, out))
+        shots.extend(_expand(item, defaults, out, f"#{index + 1}"))
         if len(shots) > MAX_SHOTS:
             out.add(line, f"more than {MAX_SHOTS:,} shots; split the batch into several manifests")
             break
@@ -299,9 +299,13 @@ def _merge(shot: yamlsafe.LineMap, defaults: yamlsafe.LineMap) -> RawShot:
     )
 
 
-def _expand(item: yamlsafe.LineMap, defaults: yamlsafe.LineMap, out: _Collector) -> list[RawShot]:
+def _expand(item: yamlsafe.LineMap, defaults: yamlsafe.LineMap, out: _Collector, position: str) -> list[RawShot]:
+    """One shot, or a matrix's; `position` (`#3`) names a shot without an id (its own is derived later)."""
     base = _merge(item, defaults)
-    label = base.id or None
+    if "id" in item and not isinstance(item["id"], str | int):
+        out.add(item.key_lines["id"], "must be a string", shot=position, field="id")
+        base.id = ""  # said once: its text would fail the id's own checks too
+    label = base.id or position
     for key in list(base.fields):
         line = base.field_lines[key]
         if key != "model" and not _known_field(key):
@@ -310,16 +314,13 @@ def _expand(item: yamlsafe.LineMap, defaults: yamlsafe.LineMap, out: _Collector)
             del base.fields[key]
             continue
         base.fields[key] = _substitute(base.fields[key], line, out, shot=label, field=key)
-    if "id" in item and not isinstance(item["id"], str | int):
-        out.add(item.key_lines["id"], "id must be a string", shot=None)
     matrix = item.get("matrix")
     if matrix is None:
         return [base]
-    return _matrix(base, matrix, item.key_lines["matrix"], out)
+    return _matrix(base, matrix, item.key_lines["matrix"], out, label)
 
 
-def _matrix(base: RawShot, matrix: Any, line: int, out: _Collector) -> list[RawShot]:
-    label = base.id or None
+def _matrix(base: RawShot, matrix: Any, line: int, out: _Collector, label: str) -> list[RawShot]:
     if not isinstance(matrix, dict) or not matrix:
         out.add(line, "matrix must map fields to lists of values", shot=label, field="matrix")
         return []

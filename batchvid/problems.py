@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -21,7 +22,8 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}: "
         if self.shot is not None:
-            where += f"shot '{self.shot}'" + (f" ({self.model})" if self.model else "") + ": "
+            name = self.shot if self.shot.startswith("#") else f"'{self.shot}'"  # `#3`: its place, as it has no id
+            where += f"shot {name}" + (f" ({self.model})" if self.model else "") + ": "
         if self.field:
             where += f"{self.field}: "
         return where + self.message
@@ -36,5 +38,31 @@ class ManifestInvalid(InputError):
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    """` (did you mean 'x'?)` naming up to three choices close to a mistyped word, or nothing.
+
+    Close is either spelled alike (`durration`) or a shorthand whose every part is in the choice:
+    `veo3.1-fast` for `veo-3.1-fast-generate-preview`, `seedance-pro` for the Seedance pro models, `vidu-q3`
+    for the Vidu Q3 ids.
+    """
+    options = list(choices)
+    alike = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    parts = _parts(word)
+    squeezed = "".join(parts)
+    shorthand = [] if len(squeezed) < 3 else [c for c in options if c not in alike and _shorthand(parts, _parts(c))]
+    close = alike + sorted(shorthand, key=lambda c: -difflib.SequenceMatcher(None, word, c).ratio())
+    if not close:
+        return ""
+    named = [f"'{c}'" for c in close[:3]]
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " or " + named[-1]
+    return f" (did you mean {listed}{', ...' if len(close) > 3 else ''}?)"
+
+
+def _parts(word: str) -> list[str]:
+    return re.findall(r"[a-z]+|[0-9]+", word.lower())
+
+
+def _shorthand(parts: list[str], of: list[str]) -> bool:
+    """Every part begins one of the other's parts (numbers whole, `vidu` of `viduq`), or all run together
+    are inside the other's (`viduq3` in `viduq3p540p`)."""
+    return (all(any(p == q if p.isdigit() else q.startswith(p) for q in of) for p in parts)
+            or "".join(parts) in "".join(of))

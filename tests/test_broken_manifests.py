@@ -47,6 +47,17 @@ CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
     "unknown-model": (HEAD + "  - {id: a, model: sora-3, prompt: p}\n",
                       ["m.yaml:3: shot 'a': model: unknown model 'sora-3' (did you mean 'sora-2'?); "
                        "see `batchvid models`"]),
+    "unknown-field-no-id": (HEAD + WAN + "}\n  - {model: wan2.5-t2v-preview, prompt: p, promt: q}\n",
+                            ["m.yaml:4: shot #2: unknown field 'promt' (did you mean 'prompt'?)"]),
+    "id-not-text": (HEAD + WAN + "}\n  - {id: [x], model: wan2.5-t2v-preview, prompt: p}\n",
+                    ["m.yaml:4: shot #2: id: must be a string"]),
+    "model-shorthand": (HEAD + "  - {id: a, model: veo3.1-fast, prompt: p}\n",
+                        ["m.yaml:3: shot 'a': model: unknown model 'veo3.1-fast' (did you mean "
+                         "'veo-3.1-fast-generate-preview'?); see `batchvid models`"]),
+    "model-shorthand-of-several": (HEAD + "  - {id: a, model: seedance-1.5, prompt: p}\n",
+                                   ["m.yaml:3: shot 'a': model: unknown model 'seedance-1.5' (did you mean "
+                                    "'doubao-seedance-1-5-pro-251215' or 'doubao-seedance-1-5-pro-251215-noAudio'?); "
+                                    "see `batchvid models`"]),
     "no-model": (HEAD + "  - {id: a, prompt: p}\n",
                  ["m.yaml:3: shot 'a': model: is required (set it on the shot or in defaults)"]),
     "no-prompt": (HEAD + "  - {id: a, model: wan2.5-t2v-preview}\n",
