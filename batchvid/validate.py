@@ -267,6 +267,11 @@ def _describe(error: ValidationError, spec: ModelSpec) -> Iterator[tuple[str | N
     elif kind == "minItems":
         yield field, "must not be empty"
     elif kind == "type":
-        yield field, f"must be {'an' if str(value)[0] in 'aeiou' else 'a'} {value}; got {instance!r}"
+        message = f"must be {'an' if str(value)[0] in 'aeiou' else 'a'} {value}; got {instance!r}"
+        if value == "string" and isinstance(instance, bool):  # `prompt: yes` or `prompt: off`, unquoted
+            message += " (YAML takes an unquoted yes, no, on, off, true or false as true/false: put the text in quotes)"
+        elif value == "string" and isinstance(instance, int | float):
+            message += " (put it in quotes to make it text)"
+        yield field, message
     else:
         yield field, error.message

@@ -51,6 +51,9 @@ CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
                             ["m.yaml:4: shot #2: unknown field 'promt' (did you mean 'prompt'?)"]),
     "id-not-text": (HEAD + WAN + "}\n  - {id: [x], model: wan2.5-t2v-preview, prompt: p}\n",
                     ["m.yaml:4: shot #2: id: must be a string"]),
+    "prompt-yes": (HEAD + "  - {id: a, model: wan2.5-t2v-preview, prompt: yes}\n",
+                   ["m.yaml:3: shot 'a' (wan2.5-t2v-preview): prompt: must be a string; got True (YAML takes an "
+                    "unquoted yes, no, on, off, true or false as true/false: put the text in quotes)"]),
     "model-shorthand": (HEAD + "  - {id: a, model: veo3.1-fast, prompt: p}\n",
                         ["m.yaml:3: shot 'a': model: unknown model 'veo3.1-fast' (did you mean "
                          "'veo-3.1-fast-generate-preview'?); see `batchvid models`"]),
