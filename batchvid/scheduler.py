@@ -350,7 +350,9 @@ class Runner:
 
     def _accept(self, shot: Shot, answer: Mapping[str, object]) -> str | None:
         task_id = answer.get("task_id") or answer.get("id")
-        if not isinstance(task_id, str) or not task_id or len(task_id) > MAX_TASK_ID or "\x00" in task_id:
+        # an id of only dots cannot be a URL path segment: `..` would poll (and fail) another path
+        if (not isinstance(task_id, str) or len(task_id) > MAX_TASK_ID or "\x00" in task_id
+                or not task_id.strip(".")):
             self.journal.update(shot.id, state=j.UNCERTAIN, error="the submit answer had no usable task id")
             self.progress.event("uncertain", finished=True)
             return None

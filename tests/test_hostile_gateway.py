@@ -70,6 +70,8 @@ class Servers:
             raise web.HTTPTemporaryRedirect(self.urls["elsewhere"] + "/v1/video/generations")
         if prompt == "dotdot-task":
             return web.json_response({"task_id": "../../../etc/passwd"})
+        if prompt == "dots-task":  # as a URL path segment, `..` would poll another path
+            return web.json_response({"task_id": ".."})
         return web.json_response({"task_id": f"t-{prompt}", "status": "submitted"})
 
     async def query(self, request: web.Request) -> web.StreamResponse:
@@ -130,6 +132,7 @@ def liar(monkeypatch: pytest.MonkeyPatch) -> Iterator[Servers]:
 SCENARIOS = {
     "good": ("done", ""),
     "dotdot-task": ("done", ""),
+    "dots-task": ("uncertain", "the submit answer had no usable task id"),
     "file-url": ("failed", "download: refusing a video URL that has scheme 'file'"),
     "other-port": ("done", ""),
     "endless-download": ("failed", "download: video is over the 1,048,576 byte limit"),
