@@ -524,6 +524,24 @@ def test_simulate_flag_runs_the_demo_without_a_key(cli: Run, monkeypatch: pytest
     assert code == 0 and "9 done" in out
 
 
+def test_a_long_rehearsal_at_the_gateways_pace_says_how_long(cli: Run, write_manifest: Callable[..., Path],
+                                                               monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from batchvid import scheduler
+
+    async def nothing_sent(self: scheduler.Runner) -> None:  # the note comes before any request: no need to wait
+        return None
+
+    monkeypatch.setattr(scheduler.Runner, "run", nothing_sent)
+    shots = "\n".join(f"  - {{id: s{i:03d}, model: wan2.5-t2v-preview, prompt: shot {i}}}" for i in range(300))
+    manifest = write_manifest(f"version: 1\nshots:\n{shots}\n")
+    code, _, err = cli("run", manifest, "--simulate", "--out", tmp_path / "a", "--no-progress")
+    assert code == 1 and ("simulator: paced like the gateway at 2 requests/s, 300 shots take at least 5 min; "
+                          "--rate unlimited rehearses at full speed") in err
+    for chosen in (["--rate", "2/s"], ["--only", "s00*"]):  # a pace of one's choosing; a short rehearsal
+        code, _, err = cli("run", manifest, "--simulate", "--out", tmp_path / chosen[0], "--no-progress", *chosen)
+        assert code == 1 and "simulator: serving" in err and "paced like" not in err
+
+
 def test_a_rehearsal_never_passes_for_the_real_batch(simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """The README's path: rehearse with --simulate, then drop --simulate: the real run must do the work."""

@@ -340,6 +340,15 @@ async def _run(
     return 1
 
 
+def _long_rehearsal_note(shots: int, rate: float | None) -> None:
+    """A rehearsal keeps the gateway's default pace (its point is to behave like the real run): say what that
+    costs in time when it is long, counting a submit and one poll a shot, the least a shot needs."""
+    seconds = 0.0 if rate is None else 2 * shots / rate
+    if seconds >= 120:
+        print(f"simulator: paced like the gateway at {rate:g} requests/s, {shots} shots take at least "
+              f"{seconds / 60:.0f} min; --rate unlimited rehearses at full speed", file=sys.stderr)
+
+
 def _follower(row: j.Row, quotes: dict[str, Quote]) -> Shot:
     """An earlier version still rendering, as a shot to poll and download (never to submit: it has a task); its
     quote, from the journal, is added to `quotes`."""
@@ -374,6 +383,8 @@ async def _execute(
         stack.push_async_callback(simulator.stop)
         sim_url = simulator.base_url
         print(f"simulator: serving the gateway API at {sim_url} (nothing is paid)", file=sys.stderr)
+        if args.rate is None and "rate" not in batch.manifest.run:
+            _long_rehearsal_note(plan.to_submit, settings.rate)
     endpoints = _endpoints(args, batch, sim_url, sim_key)
     _warn_plain_http(base for base, _ in endpoints.values())
     limiters: dict[str, RateLimiter] = {}
