@@ -535,11 +535,14 @@ def test_a_long_rehearsal_at_the_gateways_pace_says_how_long(cli: Run, write_man
     shots = "\n".join(f"  - {{id: s{i:03d}, model: wan2.5-t2v-preview, prompt: shot {i}}}" for i in range(300))
     manifest = write_manifest(f"version: 1\nshots:\n{shots}\n")
     code, _, err = cli("run", manifest, "--simulate", "--out", tmp_path / "a", "--no-progress")
-    assert code == 1 and ("simulator: paced like the gateway at 2 requests/s, 300 shots take at least 5 min; "
-                          "--rate unlimited rehearses at full speed") in err
-    for chosen in (["--rate", "2/s"], ["--only", "s00*"]):  # a pace of one's choosing; a short rehearsal
-        code, _, err = cli("run", manifest, "--simulate", "--out", tmp_path / chosen[0], "--no-progress", *chosen)
-        assert code == 1 and "simulator: serving" in err and "paced like" not in err
+    assert code == 1 and ("simulator: at the run's pace (concurrency 4, 2 requests/s) 300 shots take at least 5 "
+                          "min; --concurrency 64 --rate unlimited rehearses them faster") in err
+    code, _, err = cli("run", manifest, "--simulate", "--out", tmp_path / "b", "--no-progress", "--concurrency", "8")
+    assert code == 1 and "(concurrency 8, 2 requests/s) 300 shots take at least 5 min; --rate unlimited " in err
+    # a pace of one's own choosing, a short rehearsal (300 / 4 slots x 1 s renders), a short batch: nothing to say
+    for n, chosen in enumerate((["--concurrency", "64", "--rate", "2/s"], ["--rate", "unlimited"], ["--only", "s0*"])):
+        code, _, err = cli("run", manifest, "--simulate", "--out", tmp_path / str(n), "--no-progress", *chosen)
+        assert code == 1 and "simulator: serving" in err and "pace" not in err
 
 
 def test_a_rehearsal_never_passes_for_the_real_batch(simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path,

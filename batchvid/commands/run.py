@@ -340,13 +340,15 @@ async def _run(
     return 1
 
 
-def _long_rehearsal_note(shots: int, rate: float | None) -> None:
-    """A rehearsal keeps the gateway's default pace (its point is to behave like the real run): say what that
-    costs in time when it is long, counting a submit and one poll a shot, the least a shot needs."""
-    seconds = 0.0 if rate is None else 2 * shots / rate
+def _long_rehearsal_note(shots: int, settings: RunSettings, shortest_render: float, faster: list[str]) -> None:
+    """A rehearsal keeps the run's pace by default (its point is to behave like the real run): say what that
+    costs in time when it is long, counting the least a shot needs (a submit and a poll; its slot for a render)."""
+    paced = 0.0 if settings.rate is None else 2 * shots / settings.rate
+    seconds = max(paced, shots / settings.concurrency * shortest_render)
     if seconds >= 120:
-        print(f"simulator: paced like the gateway at {rate:g} requests/s, {shots} shots take at least "
-              f"{seconds / 60:.0f} min; --rate unlimited rehearses at full speed", file=sys.stderr)
+        rate = "no rate limit" if settings.rate is None else f"{settings.rate:g} requests/s"
+        print(f"simulator: at the run's pace (concurrency {settings.concurrency}, {rate}) {shots} shots take at least "
+              f"{seconds / 60:.0f} min; {' '.join(faster)} rehearses them faster", file=sys.stderr)
 
 
 def _follower(row: j.Row, quotes: dict[str, Quote]) -> Shot:
@@ -383,8 +385,10 @@ async def _execute(
         stack.push_async_callback(simulator.stop)
         sim_url = simulator.base_url
         print(f"simulator: serving the gateway API at {sim_url} (nothing is paid)", file=sys.stderr)
-        if args.rate is None and "rate" not in batch.manifest.run:
-            _long_rehearsal_note(plan.to_submit, settings.rate)
+        faster = [f"--{name} {value}" for name, value in (("concurrency", 64), ("rate", "unlimited"))
+                  if getattr(args, name) is None and name not in batch.manifest.run]
+        if faster:
+            _long_rehearsal_note(plan.to_submit, settings, simulator.config.render_seconds[0], faster)
     endpoints = _endpoints(args, batch, sim_url, sim_key)
     _warn_plain_http(base for base, _ in endpoints.values())
     limiters: dict[str, RateLimiter] = {}
