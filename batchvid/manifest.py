@@ -5,6 +5,7 @@ Nothing here knows a model's rules; validate.py checks each expanded shot agains
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import itertools
 import json
@@ -113,6 +114,23 @@ def read_source(path: Path) -> tuple[bytes, str]:
         raise ManifestInvalid([Problem(str(path), line, "not UTF-8 text; save the manifest as UTF-8")]) from None
 
 
+def kind_of(value: Any) -> str:
+    """What a YAML value is, in a manifest writer's words (not Python's)."""
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return "a date" if isinstance(value, dt.date) else type(value).__name__
+
+
 def parse(path: Path) -> RawManifest:
     source, text = read_source(path)
     try:
@@ -121,8 +139,7 @@ def parse(path: Path) -> RawManifest:
         raise ManifestInvalid([Problem(str(path), exc.line, exc.message)]) from None
     out = _Collector(path)
     if not isinstance(doc, yamlsafe.LineMap):
-        kind = "empty" if doc is None else f"a {type(doc).__name__}"
-        raise ManifestInvalid([Problem(str(path), 1, f"the manifest is {kind}; it must be a mapping "
+        raise ManifestInvalid([Problem(str(path), 1, f"the manifest is {kind_of(doc)}; it must be a mapping "
                                        "with `version: 1` and `shots:`")])
     _check_top(doc, out)
     gateway = _gateway(doc.get("gateway"), doc, out)
@@ -267,7 +284,7 @@ def _shots(doc: yamlsafe.LineMap, out: _Collector) -> list[RawShot]:
     for index, item in enumerate(items):
         line = items.item_lines[index]
         if not isinstance(item, yamlsafe.LineMap):
-            out.add(line, f"shot #{index + 1} must be a mapping of fields, not {type(item).__name__}")
+            out.add(line, f"shot #{index + 1} must be a mapping of fields, not {kind_of(item)}")
             continue
         shots.extend(_expand(item, defaults, out, f"#{index + 1}"))
         if len(shots) > MAX_SHOTS:

@@ -14,9 +14,9 @@ WAN = "  - {id: a, model: wan2.5-t2v-preview, prompt: p"
 
 CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
     "empty": ("", ["m.yaml:1: the manifest is empty; it must be a mapping with `version: 1` and `shots:`"]),
-    "list-at-top": ("- a\n- b\n", ["m.yaml:1: the manifest is a LineList; it must be a mapping with "
+    "list-at-top": ("- a\n- b\n", ["m.yaml:1: the manifest is a list; it must be a mapping with "
                                    "`version: 1` and `shots:`"]),
-    "scalar-at-top": ("hello\n", ["m.yaml:1: the manifest is a str; it must be a mapping with `version: 1` "
+    "scalar-at-top": ("hello\n", ["m.yaml:1: the manifest is text; it must be a mapping with `version: 1` "
                                   "and `shots:`"]),
     "not-yaml": ("version: 1\nshots: [\n", ["m.yaml:3: not valid YAML: did not find expected node content"]),
     "tab-indent": ("version: 1\nshots:\n\t- id: a\n", ["m.yaml:3: not valid YAML: a tab at column 1: YAML indents "
@@ -38,7 +38,7 @@ CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
     "bad-version": ("version: 2\nshots:\n" + WAN + "}\n", ["m.yaml:1: version must be 1, not 2"]),
     "no-shots": ("version: 1\n", ["m.yaml:1: missing `shots:` (a list of shots)"]),
     "empty-shots": ("version: 1\nshots: []\n", ["m.yaml:2: `shots` must be a non-empty list"]),
-    "shot-not-mapping": (HEAD + "  - just a string\n", ["m.yaml:3: shot #1 must be a mapping of fields, not str"]),
+    "shot-not-mapping": (HEAD + "  - just a string\n", ["m.yaml:3: shot #1 must be a mapping of fields, not text"]),
     "unknown-top-key": ("version: 1\nshot:\n" + WAN + "}\n",
                         ["m.yaml:1: missing `shots:` (a list of shots)",
                          "m.yaml:2: unknown top-level key 'shot' (did you mean 'shots'?)"]),
