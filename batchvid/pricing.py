@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 
 from .errors import InputError
+from .families import MODELS
+from .problems import did_you_mean
 from .shot import Shot
 
 MILLION = Decimal(1_000_000)
@@ -117,6 +119,10 @@ def _parse_table(data: Any, where: str) -> PriceTable:
     models = data.get("models") or {}
     if not isinstance(models, Mapping):
         raise InputError(f"{where}: models must map model ids to price rows")
+    for model in models:  # a mistyped id would leave the price it meant to change silently in force
+        if str(model) not in MODELS:
+            raise InputError(f"{where}: models.{model}: no such model{did_you_mean(str(model), MODELS)}; "
+                             "see `batchvid models`")
     return PriceTable(
         rows={str(model): _parse_row(str(model), row, where) for model, row in models.items()},
         group_ratio=_decimal(data.get("group_ratio", 1), f"{where}: group_ratio"),

@@ -132,6 +132,21 @@ def test_bad_price_file_is_one_line(write_manifest: Callable[..., Path], tmp_pat
     assert err.strip() == f"batchvid: error: {bad}: models.sora-2.per_second: 'cheap' is not a number"
 
 
+def test_a_price_for_a_model_that_does_not_exist_is_refused(write_manifest: Callable[..., Path], tmp_path: Path,
+                                                             cli: Cli) -> None:
+    # a mistyped id would leave the built-in price it meant to replace silently in force
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("models: {wan25-t2v: {per_second: '0.01'}}\n")
+    code, _, err = cli("estimate", write_manifest(MIXED), "--prices", typo)
+    assert code == 2 and err.strip() == (f"batchvid: error: {typo}: models.wan25-t2v: no such model (did you mean "
+                                         "'wan2.5-t2v-preview'?); see `batchvid models`")
+    manifest = write_manifest(textwrap.dedent(MIXED) + "prices: {models: {sora2: {per_second: '0.01'}}}\n",
+                              name="block.yaml")
+    code, _, err = cli("run", manifest, "--simulate", "--out", tmp_path / "out")
+    assert code == 2 and "prices: models.sora2: no such model (did you mean 'sora-2'?)" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_money_adds_unrounded_costs(tmp_path: Path) -> None:
     shots = [one_shot(tmp_path, "wan2.5-t2v-preview", resolution="480p")[0] for _ in range(3)]
     result = estimate([s for s in shots if s], builtin_table())
