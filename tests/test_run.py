@@ -242,7 +242,9 @@ def test_a_changed_shot_keeps_its_earlier_version_and_its_cost(
     assert len({row["task_id"] for row in rows.values()}) == 3 and all(row["billed_usd"] for row in rows.values())
     assert sorted(p.name for p in out.glob("*.mp4")) == ["a.mp4", "a@1.mp4", "a@2.mp4"]
     code, text, _ = cli("status", out)
-    assert text.splitlines()[0] == "1 shot: 1 done; 2 earlier versions kept (a@1, a@2)", text
+    assert text.splitlines()[:2] == ["1 shot: 1 done; 2 earlier versions kept (a@1, a@2)",
+                                     "billed $1.11 as the gateway reported it for 3 of 3 ledger rows; estimated "
+                                     "for finished shots $1.11 (earlier versions included)"], text
 
 
 def test_an_earlier_video_renamed_just_before_a_crash_is_found_by_the_next_run(

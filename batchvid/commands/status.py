@@ -46,8 +46,9 @@ def run(args: argparse.Namespace) -> int:
         kept = f"; {len(earlier)} earlier version{'s' * (len(earlier) != 1)} kept ({names})"
     print(f"{len(shots)} shot{'s' * (len(shots) != 1)}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
           + kept + rehearsal)
-    print(f"billed ${billed:.2f}; estimated for finished shots ${estimated:.2f}"
-          + (" (earlier versions included)" if earlier else ""))
+    reporting = sum(1 for row in rows if row.billed_usd)  # Sora's answers, for one, say nothing of billing
+    print(f"billed ${billed:.2f} as the gateway reported it for {reporting} of {len(rows)} ledger rows; estimated "
+          f"for finished shots ${estimated:.2f}" + (" (earlier versions included)" if earlier else ""))
     for problem in problems:
         print(f"  {problem['id']}: {problem['state']}: {problem['error'] or ''}".rstrip(": "))
     for step in next_steps(counts):
