@@ -67,9 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(COMMANDS[args.command].run(args))
     except ManifestInvalid as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(f"{len(exc.problems)} problem(s) in the manifest; nothing was sent", file=sys.stderr)
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        print(exc.summary(" in the manifest"), file=sys.stderr)
         return exc.exit_code
     except FatalError as exc:
         print(f"batchvid: error: {exc}", file=sys.stderr)

@@ -20,10 +20,20 @@ class Problem:
     field: str | None = None
 
     def __str__(self) -> str:
+        return self.said_of([] if self.shot is None else [self.shot])
+
+    def said_of(self, shots: list[str]) -> str:
+        """This problem as one line, naming the shots that have it (a default or a matrix line: many)."""
         where = f"{self.path}:{self.line}: "
-        if self.shot is not None:
-            name = self.shot if self.shot.startswith("#") else f"'{self.shot}'"  # `#3`: its place, as it has no id
-            where += f"shot {name}" + (f" ({self.model})" if self.model else "") + ": "
+        if shots:
+            names = [name if name.startswith("#") else f"'{name}'" for name in shots[:3]]  # `#3`: a shot without id
+            if len(shots) == 1:
+                where += f"shot {names[0]}"
+            elif len(shots) <= 3:
+                where += f"shots {', '.join(names)}"
+            else:
+                where += f"{len(shots):,} shots ({', '.join(names)} and {len(shots) - 3:,} more)"
+            where += (f" ({self.model})" if self.model else "") + ": "
         if self.field:
             where += f"{self.field}: "
         return where + self.message
@@ -34,7 +44,21 @@ class ManifestInvalid(InputError):
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = sorted(problems, key=lambda p: p.line)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        """A line a problem, in line order; one that many shots share (a mistake in `defaults`, a matrix) is said
+        once, naming them, rather than once a shot."""
+        shared: dict[tuple[object, ...], list[Problem]] = {}
+        for problem in self.problems:
+            key = (problem.line, problem.model, problem.field, problem.message, problem.shot is None)
+            shared.setdefault(key, []).append(problem)
+        return [same[0].said_of([p.shot for p in same if p.shot is not None]) for same in shared.values()]
+
+    def summary(self, where: str = "") -> str:
+        said = len(self.lines())
+        each = f" ({len(self.problems):,} counting each shot)" if said < len(self.problems) else ""
+        return f"{said} problem(s){where}{each}; nothing was sent"
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -112,6 +112,13 @@ CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
                               ["m.yaml:2: gateway: base_url must be an http(s) URL, not 'https://llm.ex ample'"]),
     "unknown-run-key": ("version: 1\nrun: {concurency: 3}\nshots:\n" + WAN + "}\n",
                         ["m.yaml:2: run: unknown key 'concurency' (did you mean 'concurrency'?)"]),
+    "defaults-wrong-for-many": ("version: 1\ndefaults: {model: wan2.5-t2v-preview, duration: 7}\nshots:\n"
+                                + "".join(f"  - {{id: s{i}, prompt: p}}\n" for i in range(5)),
+                                ["m.yaml:2: 5 shots ('s0', 's1', 's2' and 2 more) (wan2.5-t2v-preview): duration: "
+                                 "must be one of 5, 10; got 7 (set in defaults)"]),
+    "matrix-wrong-for-two": (HEAD + WAN + ", matrix: {seed: [1, 2], duration: [7]}}\n",
+                             ["m.yaml:3: shots 'a-1-7', 'a-2-7' (wan2.5-t2v-preview): duration: must be one of 5, "
+                              "10; got 7"]),
     "defaults-typo": ("version: 1\ndefaults: {resolutoin: 720p}\nshots:\n" + WAN + "}\n",
                       ["m.yaml:2: defaults: unknown field 'resolutoin' (did you mean 'resolution'?)"]),
     "huge-file": (b"# " + b"x" * (21 * 1024 * 1024) + b"\n",
@@ -170,7 +177,8 @@ def test_broken_manifest(name: str, tmp_path: Path, cli: Callable[..., tuple[int
     lines = out.replace(str(path), "m.yaml").splitlines()
     assert code == 1
     assert lines[:-1] == expected
-    assert lines[-1] == f"{len(expected)} problem(s); nothing was sent"
+    shared = {"defaults-wrong-for-many": " (5 counting each shot)", "matrix-wrong-for-two": " (2 counting each shot)"}
+    assert lines[-1] == f"{len(expected)} problem(s){shared.get(name, '')}; nothing was sent"
     assert "Traceback" not in out + err
 
 

@@ -24,9 +24,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         batch = load_batch(args.manifest)
     except ManifestInvalid as exc:
-        for problem in exc.problems:
-            print(problem)
-        print(f"{len(exc.problems)} problem(s); nothing was sent")
+        for line in exc.lines():
+            print(line)
+        print(exc.summary())
         return 1
     shots = batch.shots
     models = {shot.model for shot in shots}
