@@ -16,10 +16,11 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from .errors import FatalError
+from .errors import FatalError, InputError
 from .families import FAMILIES, MODELS, Family
 from .families._base import ModelSpec
 from .packaged import schema_folder
+from .problems import did_you_mean
 
 __all__ = ["FAMILIES", "MODELS", "Family", "ModelSpec", "family", "schema", "validator"]
 
@@ -46,7 +47,7 @@ def schema(name: str) -> dict[str, Any]:
     files = schema_files()
     file_name = "manifest.schema.json" if name == "manifest" else f"{name}.json"
     if file_name not in files:
-        raise FatalError(f"no schema for {name!r}; see `batchvid models`")
+        raise InputError(f"no schema for {name!r}{did_you_mean(name, MODELS)}; see `batchvid models`")
     return files[file_name]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import batchvid
@@ -80,3 +81,10 @@ def test_schemas_come_from_the_installed_package_when_installed() -> None:
     if "site-packages" in package_dir.parts:
         assert one.parent == package_dir / "schemas"
     assert len([entry for entry in folder.iterdir() if entry.name.endswith(".json")]) == len(MODELS) + 2
+
+
+def test_schema_of_a_model_that_does_not_exist_names_the_ones_meant(cli: Callable[..., tuple[int, str, str]]) -> None:
+    code, out, err = cli("schema", "veo3.1")
+    assert (code, out) == (2, "")
+    assert err.strip() == ("batchvid: error: no schema for 'veo3.1' (did you mean 'veo-3.1-fast-generate-preview'?); "
+                           "see `batchvid models`")
