@@ -59,7 +59,8 @@ def only(batch: Batch, words: list[str], manifest: Path) -> Batch:
         raise InputError("--only: give the ids (or patterns) of the shots")
     for pattern in patterns:
         if not any(fnmatchcase(shot.id, pattern) for shot in batch.shots):
-            raise InputError(f"--only: no shot in {manifest} matches {pattern!r}")
+            hint = "" if any(c in pattern for c in "*?[") else did_you_mean(pattern, (shot.id for shot in batch.shots))
+            raise InputError(f"--only: no shot in {manifest} matches {pattern!r}{hint}")
     chosen = tuple(shot for shot in batch.shots if any(fnmatchcase(shot.id, pattern) for pattern in patterns))
     return dataclasses.replace(batch, shots=chosen)
 

@@ -308,6 +308,10 @@ def test_only_runs_the_chosen_shots_and_the_next_run_the_rest(
     assert len(sim.record.created()) == 3  # each shot paid for once
     code, _, err = run_batch(three, sim, "--only", "villain-*")
     assert code == 2 and err.strip().endswith("--only: no shot in " + str(three) + " matches 'villain-*'"), err
+    code, _, err = run_batch(three, sim, "--only", "hero1")
+    assert code == 2 and err.strip().endswith("matches 'hero1' (did you mean 'hero-1'?)"), err
+    code, _, err = run_batch(three, sim, "--force", "citty")
+    assert code == 2 and "--force: no shot with id 'citty' (did you mean 'city'?) in" in err, err
     broken = write_manifest("version: 1\ndefaults: {model: wan2.5-t2v-preview}\nshots:\n"
                             "  - {id: hero-1, prompt: x}\n  - {id: city, prompt: z, duration: 7}\n")
     code, _, err = run_batch(broken, sim, "--only", "hero-1")  # the whole manifest is still validated

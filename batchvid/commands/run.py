@@ -20,6 +20,7 @@ from .. import journal as j
 from .. import settled, summary
 from ..errors import FatalError, InputError
 from ..lock import FolderLock
+from ..problems import did_you_mean
 from .estimate import add_budget_flags
 
 if TYPE_CHECKING:
@@ -238,7 +239,8 @@ def run(args: argparse.Namespace) -> int:
     check_budget(result, settings.max_cost, args.allow_unpriced)
     unknown = sorted(set(args.force) - {shot.id for shot in batch.shots})
     if unknown:
-        raise InputError(f"--force: no shot with id {unknown[0]!r} in {args.manifest}"
+        hint = did_you_mean(unknown[0], (shot.id for shot in batch.shots))
+        raise InputError(f"--force: no shot with id {unknown[0]!r}{hint} in {args.manifest}"
                          + (" among the shots --only chose" if args.only else ""))
     if args.dry_run:
         return _dry_run(args, batch, result.quotes, settings.out)
