@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -195,3 +196,15 @@ def test_run_refuses_a_broken_manifest_and_sends_nothing(name: str, tmp_path: Pa
 
 def test_corpus_is_large_enough() -> None:
     assert len(CORPUS) >= 40
+
+
+def test_validate_json_gives_each_problem_once_a_shot(tmp_path: Path, cli: Callable[..., tuple[int, str, str]]) -> None:
+    path = _write("defaults-wrong-for-many", tmp_path)
+    code, out, _ = cli("validate", path, "--json")
+    data = json.loads(out)
+    assert code == 1 and data["valid"] is False and data["shots"] is None
+    assert [(p["line"], p["shot"], p["model"], p["field"]) for p in data["problems"]] == [
+        (2, f"s{i}", "wan2.5-t2v-preview", "duration") for i in range(5)]
+    assert {p["message"] for p in data["problems"]} == {"must be one of 5, 10; got 7 (set in defaults)"}
+    path.write_text("version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: p}\n")
+    assert cli("validate", path, "--json")[:2] == (0, '{\n  "valid": true,\n  "shots": 1,\n  "problems": []\n}\n')

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
+from ..output import print_json
 from ..problems import ManifestInvalid
 
 
@@ -16,6 +18,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "PATH:LINE: shot 'ID' (MODEL): FIELD: message. Exit 0 when valid, 1 when not.",
     )
     p.add_argument("manifest", type=Path, help="the manifest YAML file")
+    p.add_argument("--json", action="store_true", help="print one JSON object: {valid, shots, problems: [{path, "
+                   "line, shot, model, field, message}]}, each problem once a shot (for editors and CI)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,11 +28,17 @@ def run(args: argparse.Namespace) -> int:
     try:
         batch = load_batch(args.manifest)
     except ManifestInvalid as exc:
+        if args.json:
+            print_json({"valid": False, "shots": None, "problems": [dataclasses.asdict(p) for p in exc.problems]})
+            return 1
         for line in exc.lines():
             print(line)
         print(exc.summary())
         return 1
     shots = batch.shots
+    if args.json:
+        print_json({"valid": True, "shots": len(shots), "problems": []})
+        return 0
     models = {shot.model for shot in shots}
     seconds = sum(shot.seconds for shot in shots)
     print(f"{args.manifest}: valid: {_n(len(shots), 'shot')}, {_n(len(models), 'model')}, "
