@@ -64,8 +64,8 @@ def report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object
     if earlier:
         summary += "; earlier versions followed: " + ", ".join(
             f"{n} {state}" for state, n in sorted(Counter(row.state for row in earlier).items()))
-    print(f"batchvid: {summary}; estimated ${estimated:.2f} for finished shots, gateway-reported billing "
-          f"${billed:.2f} over {reporting} shot(s); ledger: {out / ledger.FILE_NAME}")
+    print(f"batchvid: {summary}; estimated ${estimated:.2f} for finished shots, billed ${billed:.2f} as the gateway "
+          f"reported it for {reporting} of {len(shots)}; ledger: {out / ledger.FILE_NAME}")
     problems = [row for row in shots if row.state != j.DONE]
     for row in problems[:20]:
         print(f"  {row.id}: {row.state}: {row.error or ''}".rstrip(": "))
