@@ -22,7 +22,7 @@ class RateLimiter:
         limiter.succeeded()             # on success: win the rate back step by step
     """
 
-    __slots__ = ("ceiling", "rate", "cuts", "_next", "_paused_until")
+    __slots__ = ("ceiling", "rate", "cuts", "_next", "_paused_until", "_pauses")
 
     def __init__(self, rate: float | None) -> None:
         #: the user's limit (requests per second); None means unlimited
@@ -33,6 +33,7 @@ class RateLimiter:
         self.cuts = 0
         self._next = 0.0
         self._paused_until = 0.0
+        self._pauses = 0  # a slot taken before the latest pause is void
 
     @property
     def interval(self) -> float:
@@ -41,16 +42,25 @@ class RateLimiter:
 
     async def acquire(self) -> None:
         loop = asyncio.get_running_loop()
-        now = loop.time()
-        slot = max(now, self._next, self._paused_until)
-        self._next = slot + self.interval
-        if slot > now:
+        while True:
+            now = loop.time()
+            slot = max(now, self._next, self._paused_until)
+            self._next = slot + self.interval
+            if slot <= now:
+                return
+            pauses = self._pauses
             await asyncio.sleep(slot - now)
+            if self._pauses == pauses:
+                return
+            # A 429 came while this caller waited: its slot was spaced for the old rate and may fall inside the
+            # pause. Take a new one, after the pause and at the rate in force now.
 
     def pause(self, seconds: float) -> None:
-        """Nobody sends until `seconds` from now."""
+        """Nobody sends until `seconds` from now, including callers already waiting for a slot."""
         until = asyncio.get_running_loop().time() + seconds
         self._paused_until = max(self._paused_until, until)
+        self._next = self._paused_until  # the slots handed out so far are void: spacing starts again after it
+        self._pauses += 1
 
     def throttled(self, retry_after: float | None) -> None:
         """A 429: cut the rate multiplicatively and pause as the server asked (or one new interval)."""

@@ -69,6 +69,27 @@ async def test_slots_are_evenly_spaced_without_burst() -> None:
     assert all(t - times[0] >= k * interval - 1e-3 for k, t in enumerate(times)), times
 
 
+async def test_a_429_holds_back_callers_already_waiting_for_their_slot() -> None:
+    """Callers that took a slot before the 429 came must not send during the pause, nor above the cut rate."""
+    limiter = RateLimiter(20.0)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    sent: list[float] = []
+
+    async def request() -> None:
+        await limiter.acquire()
+        sent.append(loop.time() - start)
+
+    callers = [asyncio.create_task(request()) for _ in range(6)]  # slots at 0, 0.05, ..., 0.25 s
+    await asyncio.sleep(0.07)  # two have gone
+    limiter.throttled(0.3)  # the gateway says: nothing for 0.3 s; the rate halves to 10/s
+    await asyncio.gather(*callers)
+    early, late = sent[:2], sorted(sent[2:])
+    # the k-th of the others leaves no sooner than k slots of the cut rate after the pause ends
+    interval = 1 / (10.0 * 0.99)
+    assert max(early) < 0.07 and all(t >= 0.07 + 0.3 + k * interval - 1e-3 for k, t in enumerate(late)), sent
+
+
 def test_parse_rate() -> None:
     assert parse_rate("2/s") == 2.0 and parse_rate("120/min") == 2.0 and parse_rate("3") == 3.0
     assert parse_rate("unlimited") is None
