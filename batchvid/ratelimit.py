@@ -57,9 +57,11 @@ class RateLimiter:
 
     def pause(self, seconds: float) -> None:
         """Nobody sends until `seconds` from now, including callers already waiting for a slot."""
-        until = asyncio.get_running_loop().time() + seconds
-        self._paused_until = max(self._paused_until, until)
-        self._next = self._paused_until  # the slots handed out so far are void: spacing starts again after it
+        now = asyncio.get_running_loop().time()
+        self._paused_until = max(self._paused_until, now + seconds)
+        # The slots handed out so far are void; the new ones start after the pause, and no sooner than an
+        # interval after now, so that they keep their spacing from a request that has just left.
+        self._next = max(self._paused_until, now + self.interval)
         self._pauses += 1
 
     def throttled(self, retry_after: float | None) -> None:

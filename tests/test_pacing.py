@@ -90,6 +90,16 @@ async def test_a_429_holds_back_callers_already_waiting_for_their_slot() -> None
     assert max(early) < 0.07 and all(t >= 0.07 + 0.3 + k * interval - 1e-3 for k, t in enumerate(late)), sent
 
 
+async def test_a_429_without_a_pause_keeps_the_spacing_from_the_request_just_sent() -> None:
+    limiter = RateLimiter(10.0)
+    loop = asyncio.get_running_loop()
+    await limiter.acquire()
+    sent = loop.time()
+    limiter.throttled(0.0)  # Retry-After: 0
+    await limiter.acquire()
+    assert loop.time() - sent >= 1 / (5.0 * 0.99) - 1e-3  # a full interval of the halved rate
+
+
 def test_parse_rate() -> None:
     assert parse_rate("2/s") == 2.0 and parse_rate("120/min") == 2.0 and parse_rate("3") == 3.0
     assert parse_rate("unlimited") is None
