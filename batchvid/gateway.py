@@ -72,6 +72,8 @@ def retry_after_seconds(value: str | None) -> float | None:
         except (TypeError, ValueError):
             return None
         seconds = when.timestamp() - time.time()
+    if seconds != seconds:  # "nan" parses as a float: a header no server means
+        return None
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 

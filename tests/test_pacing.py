@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from batchvid.gateway import MAX_RETRY_AFTER, retry_after_seconds
 from batchvid.polling import PollPlanner, Progress, RenderTimes
 from batchvid.ratelimit import RateLimiter, parse_rate
 
@@ -105,3 +106,11 @@ def test_parse_rate() -> None:
     assert parse_rate("unlimited") is None
     with pytest.raises(ValueError):
         parse_rate("2/fortnight")
+
+
+def test_retry_after_is_read_as_seconds_or_a_date_and_kept_within_bounds() -> None:
+    assert retry_after_seconds("7") == 7.0 and retry_after_seconds("0.5") == 0.5
+    assert retry_after_seconds("-3") == 0.0 and retry_after_seconds("inf") == MAX_RETRY_AFTER
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date gone by
+    assert retry_after_seconds("nan") is None and retry_after_seconds("soon") is None
+    assert retry_after_seconds(None) is None and retry_after_seconds("") is None
