@@ -440,41 +440,44 @@ class Runner:
 
     # -- download ------------------------------------------------------------------------------
     async def _download(self, shot: Shot, gateway: Gateway, task_id: str, view: TaskView | None) -> None:
-        last = "no attempt"
-        async with self._downloads:
-            for attempt in range(self.settings.download_tries):
-                if view is None or view.video is None:
-                    try:
-                        view = await self._query(shot, gateway, task_id, 0 if attempt == 0 else 1.0)
-                    except Rejected as exc:
-                        view, last = None, str(exc)
-                    if view is None or view.state is not TaskState.SUCCEEDED or view.video is None:
-                        last = "the gateway gave no video location" if view else "could not ask the gateway"
-                        await asyncio.sleep(backoff(attempt, None, self.settings.backoff_cap))
-                        view = None
-                        continue
-                try:
-                    saved = await self._fetch(shot, gateway, task_id, view)
-                except download.DownloadError as exc:
-                    last = str(exc)
-                    if exc.final:
-                        row = self.journal.row(shot.id)
-                        self._fail(shot.id, f"download: {exc}", billed=(row.billed_usd if row else None) or "")
-                        return
-                    if exc.expired:
-                        view = None  # ask the gateway for a fresh URL
-                    await asyncio.sleep(backoff(attempt, None, self.settings.backoff_cap))
-                    continue
-                except (Transient, Rejected) as exc:
-                    last = str(exc)
-                    await asyncio.sleep(backoff(attempt, exc.retry_after, self.settings.backoff_cap))
-                    continue
-                self.journal.update(shot.id, state=j.DONE, output=saved.path.name, bytes=saved.size,
-                                    sha256=saved.sha256, finished_at=j.now(), error=None)
-                self._commit_soon()
-                self.progress.event("downloaded", finished=True)
+        last, retry_after = "no attempt", None
+        for attempt in range(self.settings.download_tries):
+            if attempt:  # the wait holds no download slot: other videos come in meanwhile
+                await asyncio.sleep(backoff(attempt - 1, retry_after, self.settings.backoff_cap))
+            async with self._downloads:
+                outcome = await self._download_once(shot, gateway, task_id, view, attempt)
+            if outcome is None:
                 return
+            view, last, retry_after = outcome
         self.journal.update(shot.id, error=f"download failed: {last}; run again to retry")
+
+    async def _download_once(self, shot: Shot, gateway: Gateway, task_id: str, view: TaskView | None, attempt: int
+                             ) -> tuple[TaskView | None, str, float | None] | None:
+        """One try: None when the shot is settled (done, or failed for good); else what the next try starts
+        from (the task's answer, None to ask the gateway again), why this one failed, and the server's wait."""
+        if view is None or view.video is None:
+            reason = "could not ask the gateway"
+            try:
+                view = await self._query(shot, gateway, task_id, 0 if attempt == 0 else 1.0)
+            except Rejected as exc:
+                view, reason = None, str(exc)
+            if view is None or view.state is not TaskState.SUCCEEDED or view.video is None:
+                return None, "the gateway gave no video location" if view else reason, None
+        try:
+            saved = await self._fetch(shot, gateway, task_id, view)
+        except download.DownloadError as exc:
+            if exc.final:
+                row = self.journal.row(shot.id)
+                self._fail(shot.id, f"download: {exc}", billed=(row.billed_usd if row else None) or "")
+                return None
+            return (None if exc.expired else view), str(exc), None  # expired: ask the gateway for a fresh URL
+        except (Transient, Rejected) as exc:
+            return view, str(exc), exc.retry_after
+        self.journal.update(shot.id, state=j.DONE, output=saved.path.name, bytes=saved.size,
+                            sha256=saved.sha256, finished_at=j.now(), error=None)
+        self._commit_soon()
+        self.progress.event("downloaded", finished=True)
+        return None
 
     async def _fetch(self, shot: Shot, gateway: Gateway, task_id: str, view: TaskView) -> download.Saved:
         assert view.video is not None

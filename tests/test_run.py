@@ -150,6 +150,32 @@ def test_expired_urls_are_refreshed(simulator: Sim, run_batch: Run) -> None:
     assert all(count >= 2 for count in sim.record.polls.values())
 
 
+def test_a_download_waiting_to_try_again_holds_no_download_slot(simulator: Sim, run_batch: Run,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from batchvid import scheduler
+
+    runners: list[scheduler.Runner] = []
+    real_init = scheduler.Runner.__init__
+
+    def keep(self: scheduler.Runner, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        runners.append(self)
+
+    slot_held_while_waiting: list[bool] = []
+
+    def backoff(attempt: int, retry_after: float | None, cap: float, base: float = 0.5) -> float:
+        slot_held_while_waiting.append(runners[0]._downloads.locked())
+        return 0.01
+
+    monkeypatch.setattr(scheduler.Runner, "__init__", keep)
+    monkeypatch.setattr(scheduler, "backoff", backoff)
+    sim = simulator(expire_first_urls=True)  # every task's first video URL has expired: one wait, then a new URL
+    manifest = MANIFESTS / "wan.yaml"
+    assert run_batch(manifest, sim, "--download-concurrency", "1", "--only", "wan-text")[0] == 0
+    # one shot alone: had it kept its slot while it waited, the one slot would have been taken
+    assert slot_held_while_waiting == [False]
+
+
 def test_failed_tasks_cost_nothing_and_exit_1(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
     sim = simulator(fail_rate=1.0)
     code, out, _ = run_batch(MANIFESTS / "sora.yaml", sim)
