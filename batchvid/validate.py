@@ -231,6 +231,19 @@ def _field_name(error: ValidationError) -> str | None:
     return name
 
 
+_UNQUOTE = " (write it without quotes)"
+
+
+def _unquoted_is(kind: str, text: str) -> bool:
+    """Whether `text`, written without its quotes, would be a value of this JSON Schema type."""
+    text = text.strip()
+    if kind == "boolean":
+        return text.lower() in ("true", "false", "yes", "no", "on", "off")
+    if kind == "integer":
+        return re.fullmatch(r"[-+]?[0-9]+", text) is not None
+    return re.fullmatch(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?", text) is not None
+
+
 def _describe(error: ValidationError, spec: ModelSpec) -> Iterator[tuple[str | None, str]]:
     schema = error.schema if isinstance(error.schema, dict) else {}
     custom = schema.get("x-message")
@@ -255,7 +268,8 @@ def _describe(error: ValidationError, spec: ModelSpec) -> Iterator[tuple[str | N
     elif custom:
         yield field, custom
     elif kind == "enum":
-        yield field, f"must be one of {', '.join(map(str, value))}; got {instance!r}"
+        quoted = isinstance(instance, str) and instance in {str(v) for v in value if not isinstance(v, str)}
+        yield field, f"must be one of {', '.join(map(str, value))}; got {instance!r}" + (_UNQUOTE if quoted else "")
     elif kind in ("minimum", "maximum"):
         low, high = schema.get("minimum"), schema.get("maximum")
         yield field, f"must be from {low} to {high}; got {instance!r}"
@@ -273,6 +287,8 @@ def _describe(error: ValidationError, spec: ModelSpec) -> Iterator[tuple[str | N
             message += " (YAML takes an unquoted yes, no, on, off, true or false as true/false: put the text in quotes)"
         elif value == "string" and isinstance(instance, int | float):
             message += " (put it in quotes to make it text)"
+        elif value in ("integer", "number", "boolean") and isinstance(instance, str) and _unquoted_is(value, instance):
+            message += _UNQUOTE
         yield field, message
     else:
         yield field, error.message

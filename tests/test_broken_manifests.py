@@ -55,6 +55,14 @@ CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
     "prompt-yes": (HEAD + "  - {id: a, model: wan2.5-t2v-preview, prompt: yes}\n",
                    ["m.yaml:3: shot 'a' (wan2.5-t2v-preview): prompt: must be a string; got True (YAML takes an "
                     "unquoted yes, no, on, off, true or false as true/false: put the text in quotes)"]),
+    "quoted-numbers": (HEAD + "  - {id: a, model: wan2.5-t2v-preview, prompt: p, duration: '5', seed: '7', "
+                       "audio: 'yes', resolution: 720p}\n",
+                       ["m.yaml:3: shot 'a' (wan2.5-t2v-preview): duration: must be one of 5, 10; got '5' (write it "
+                        "without quotes)",
+                        "m.yaml:3: shot 'a' (wan2.5-t2v-preview): audio: must be a boolean; got 'yes' (write it "
+                        "without quotes)",
+                        "m.yaml:3: shot 'a' (wan2.5-t2v-preview): seed: must be an integer; got '7' (write it without "
+                        "quotes)"]),
     "model-shorthand": (HEAD + "  - {id: a, model: veo3.1-fast, prompt: p}\n",
                         ["m.yaml:3: shot 'a': model: unknown model 'veo3.1-fast' (did you mean "
                          "'veo-3.1-fast-generate-preview'?); see `batchvid models`"]),
