@@ -234,6 +234,17 @@ def _field_name(error: ValidationError) -> str | None:
 _UNQUOTE = " (write it without quotes)"
 
 
+def _quotes_hint(kind: str, instance: Any) -> str:
+    """The usual reason YAML gave a value the wrong type: quotes missing, or quotes in the way."""
+    if kind == "string" and isinstance(instance, bool):  # `prompt: yes` or `prompt: off`, unquoted
+        return " (YAML takes an unquoted yes, no, on, off, true or false as true/false: put the text in quotes)"
+    if kind == "string" and isinstance(instance, int | float):
+        return " (put it in quotes to make it text)"
+    if kind in ("integer", "number", "boolean") and isinstance(instance, str) and _unquoted_is(kind, instance):
+        return _UNQUOTE
+    return ""
+
+
 def _unquoted_is(kind: str, text: str) -> bool:
     """Whether `text`, written without its quotes, would be a value of this JSON Schema type."""
     text = text.strip()
@@ -282,13 +293,7 @@ def _describe(error: ValidationError, spec: ModelSpec) -> Iterator[tuple[str | N
     elif kind == "minItems":
         yield field, "must not be empty"
     elif kind == "type":
-        message = f"must be {'an' if str(value)[0] in 'aeiou' else 'a'} {value}; got {instance!r}"
-        if value == "string" and isinstance(instance, bool):  # `prompt: yes` or `prompt: off`, unquoted
-            message += " (YAML takes an unquoted yes, no, on, off, true or false as true/false: put the text in quotes)"
-        elif value == "string" and isinstance(instance, int | float):
-            message += " (put it in quotes to make it text)"
-        elif value in ("integer", "number", "boolean") and isinstance(instance, str) and _unquoted_is(value, instance):
-            message += _UNQUOTE
-        yield field, message
+        article = "an" if str(value)[0] in "aeiou" else "a"
+        yield field, f"must be {article} {value}; got {instance!r}{_quotes_hint(str(value), instance)}"
     else:
         yield field, error.message
