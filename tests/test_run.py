@@ -144,6 +144,19 @@ def test_429_and_5xx_storms_create_no_duplicates(simulator: Sim, run_batch: Run,
     assert sim.record.faults["429"] > 0 and sim.record.faults["5xx"] > 0
 
 
+def test_a_gateway_stricter_than_the_rate_is_found_from_its_429s(simulator: Sim, run_batch: Run,
+                                                                 write_manifest: Callable[..., Path]) -> None:
+    # --rate 80/s against a gateway that allows 40/s: requests already waiting for a slot when a 429 comes must
+    # wait for the pause too, or they draw 429 after 429 (26 % of requests did, before)
+    sim = simulator(render_seconds=(0.1, 0.3), rate_limit_rps=40, retry_after=0.5)
+    shots = "".join(f"  - {{id: s{i:02d}, model: wan2.5-t2v-preview, prompt: shot {i}}}\n" for i in range(60))
+    code, out, _ = run_batch(write_manifest(f"version: 1\nshots:\n{shots}"), sim, "--rate", "80/s",
+                             "--concurrency", "60", "--poll-interval", "0.2", "--fixed-polling")
+    throttled, requests = sim.record.answers[429], len(sim.record.request_times)
+    assert code == 0 and 0 < throttled <= requests // 10, (throttled, requests)
+    assert "the gateway answered 429" in out and "the rate settled at" in out
+
+
 def test_expired_urls_are_refreshed(simulator: Sim, run_batch: Run) -> None:
     sim = simulator(expire_first_urls=True)
     assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0
