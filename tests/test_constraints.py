@@ -96,7 +96,7 @@ CASES: list[tuple[str, dict[str, Any], str | None]] = [
     ("wan2.5-t2v-preview", {"prompt": ""}, "prompt: must not be empty"),
     ("wan2.5-t2v-preview", {"prompt": "x" * 20_001}, "prompt: is 20,001 characters; the limit is 20,000"),
     ("wan2.5-t2v-preview", {"size": "1280x720"}, "size: is not a field of wan2.5-t2v-preview"),
-    ("wan2.5-t2v-preview", {"duration": "5"}, "duration: must be one of 5, 10; got '5'"),
+    ("wan2.5-t2v-preview", {"duration": "5"}, "duration: must be one of 5, 10; got '5' (write it without quotes)"),
 ]
 
 
