@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class FatalError(RuntimeError):
     exit_code = 1
@@ -13,3 +15,17 @@ class FatalError(RuntimeError):
 
 class InputError(FatalError):
     exit_code = 2
+
+
+#: whitespace, C0/C1 controls (ESC starts a terminal escape) and the invisible marks that reorder or hide text
+_UNSHOWABLE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]+")
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """A text from outside (a gateway's error message) made fit for one line of a terminal or the ledger.
+
+    The gateway is not ours: its message may hold newlines that break the summary, an escape that rewrites the
+    user's screen, or a whole HTML page.
+    """
+    shown = _UNSHOWABLE.sub(" ", text).strip()
+    return shown if len(shown) <= limit else shown[:limit - 1] + "…"

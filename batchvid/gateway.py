@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from .errors import one_line
 from .proxy import shown
 from .ratelimit import RateLimiter
 
@@ -81,10 +82,10 @@ def _message(data: Any, text: str) -> str:
     if isinstance(data, dict):
         error = data.get("error")
         if isinstance(error, dict) and error.get("message"):
-            return str(error["message"])
+            return one_line(str(error["message"]))
         if data.get("message"):
-            return str(data["message"])
-    return text[:200].strip() or "no message"
+            return one_line(str(data["message"]))
+    return one_line(text[:1000]) or "no message"
 
 
 class Gateway:

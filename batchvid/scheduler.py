@@ -22,7 +22,7 @@ import aiohttp
 
 from . import download, ledger, polling
 from . import journal as j
-from .errors import FatalError
+from .errors import FatalError, one_line
 from .families._base import TaskState, TaskView
 from .gateway import AuthError, Gateway, Rejected, Transient, Uncertain
 from .pricing import PriceTable, Quote, billed_usd
@@ -416,7 +416,8 @@ class Runner:
                 self.progress.event("rendered", cost=billed if billed is not None else self.quotes[shot.id].cost_usd)
                 return view
             elif view.state is TaskState.FAILED:
-                reason = ": ".join(part for part in (view.error_code, view.error_message) if part) or "failed"
+                said = ": ".join(part for part in (view.error_code, view.error_message) if part)
+                reason = one_line(said) or "failed"
                 self.progress.event("rendered")
                 self._fail(shot.id, f"task failed: {reason}")
                 return None

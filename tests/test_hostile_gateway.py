@@ -72,6 +72,8 @@ class Servers:
             return web.json_response({"task_id": "../../../etc/passwd"})
         if prompt == "dots-task":  # as a URL path segment, `..` would poll another path
             return web.json_response({"task_id": ".."})
+        if prompt == "noisy-refusal":
+            return web.json_response({"error": {"message": NOISY}}, status=400)
         return web.json_response({"task_id": f"t-{prompt}", "status": "submitted"})
 
     async def query(self, request: web.Request) -> web.StreamResponse:
@@ -98,6 +100,8 @@ class Servers:
             except ConnectionError:
                 pass
             return response
+        if scenario == "noisy-failure":
+            return web.json_response({"task_id": task, "status": "failed", "error": {"code": "E\n1", "message": NOISY}})
         if scenario == "not-json":
             return web.Response(text="<html>oops</html>", content_type="text/html")
         if scenario == "wrong-shape":
@@ -129,6 +133,12 @@ def liar(monkeypatch: pytest.MonkeyPatch) -> Iterator[Servers]:
         yield servers
 
 
+#: a gateway's message that would break a terminal (an escape that clears the screen) and the one-line summary
+NOISY = "content\x1b[2J policy\r\n\n  violation\t" + "x" * 5000
+#: what is kept of it: one line, no control characters, cut at 300 characters with an ellipsis
+NOISY_SHOWN = "content [2J policy violation " + "x" * 270 + "…"
+NOISY_FAILURE = "E 1: content [2J policy violation " + "x" * 265 + "…"  # the code and the message, cut as one
+
 SCENARIOS = {
     "good": ("done", ""),
     "dotdot-task": ("done", ""),
@@ -141,6 +151,8 @@ SCENARIOS = {
     "not-json": ("submitted", "3 polls in a row failed; task t-not-json is kept: run again to re-attach"),
     "wrong-shape": ("submitted", "3 polls in a row failed; task t-wrong-shape is kept: run again to re-attach"),
     "redirect-poll": ("failed", "poll: HTTP 302: the gateway redirected; redirects are not followed"),
+    "noisy-failure": ("failed", f"task failed: {NOISY_FAILURE}"),
+    "noisy-refusal": ("failed", f"rejected at submit: HTTP 400: {NOISY_SHOWN}"),
     "redirect-submit": ("failed", "rejected at submit: HTTP 307: the gateway redirected; redirects are not followed"),
 }
 
@@ -169,3 +181,14 @@ def test_a_lying_gateway_fails_single_shots_and_never_leaks(liar: Servers, cli: 
     assert files == sorted([".batchvid.lock", "journal.sqlite", "ledger.csv", "good.mp4", "dotdot-task.mp4",
                             "other-port.mp4"])
     assert not (tmp_path / "etc").exists() and SIM_KEY not in stdout + stderr
+    assert "\x1b" not in stdout + stderr and "violation\n" not in stdout + stderr
+
+
+def test_a_gateway_message_is_shown_as_one_plain_line() -> None:
+    from batchvid.errors import one_line
+
+    assert one_line("quota exceeded") == "quota exceeded"
+    # right-to-left override and zero-width marks could make a message read as something it is not
+    assert one_line("pay\u202eevil\u200b here\u2066") == "pay evil here"
+    assert one_line(" \n\t ") == ""
+    assert one_line("ab" * 10, limit=5) == "abab…"
