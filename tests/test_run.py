@@ -611,6 +611,59 @@ def test_a_rehearsal_never_passes_for_the_real_batch(simulator: Sim, run_batch: 
     assert cli("status", "out/wan")[1].startswith("5 shots: 5 done\n")
 
 
+def test_status_takes_the_manifest_as_run_does(cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BATCHVID_API_KEY", raising=False)
+    shutil.copytree(MANIFESTS, tmp_path / "manifests")
+    fast = ("--poll-interval", "0.1", "--rate", "200/s", "--no-progress")
+    assert cli("run", "manifests/wan.yaml", "--simulate", *fast)[0] == 0
+    code, _, err = cli("status", "manifests/wan.yaml")
+    assert (code, err.strip()) == (1, "batchvid: error: manifests/wan.yaml has not been run into out/wan yet; its "
+                                      "rehearsal is in out/wan-simulated: add --simulate")
+    code, out, _ = cli("status", "manifests/wan.yaml", "--simulate")
+    assert code == 0 and out.startswith("5 shots: 5 done (a rehearsal with --simulate")
+    code, _, err = cli("status", "out/wan-simulated", "--simulate")
+    assert code == 2 and "--simulate goes with a MANIFEST" in err
+    # the manifest's own run.out is where its runs go: status looks there too
+    elsewhere = tmp_path / "manifests" / "elsewhere.yaml"
+    elsewhere.write_text((MANIFESTS / "wan.yaml").read_text() + "run: {out: renders}\n")
+    assert cli("run", elsewhere, "--simulate", *fast)[0] == 0
+    assert (tmp_path / "manifests" / "renders-simulated" / "journal.sqlite").is_file()
+    assert cli("status", elsewhere, "--simulate")[1].startswith("5 shots: 5 done")
+
+
+def test_a_killed_rehearsal_resumes_like_a_real_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--simulate's gateway lives in the run: killed with it, its tasks must still be there for the next run
+    (they were 404 before, and every shot in flight was marked failed)."""
+    import os
+    import subprocess
+    import sys
+
+    monkeypatch.delenv("BATCHVID_API_KEY", raising=False)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "batchvid", "run", str(MANIFESTS / "wan.yaml"), "--simulate", "--out", str(out),
+               "--poll-interval", "0.2", "--rate", "100/s", "--no-progress"]
+    proc = subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            time.sleep(0.05)
+            if list(states_so_far(out).values()).count("submitted") >= 3:
+                break
+    finally:
+        proc.kill()
+        proc.wait()
+    in_flight = [shot for shot, state in states(out).items() if state in ("submitted", "downloading")]
+    assert len(in_flight) >= 3
+    kept = out / "simulator-tasks.jsonl"
+    made = kept.read_text().splitlines() if kept.exists() else []
+    again = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert set(states(out).values()) == {"done"} and len(list(out.glob("*.mp4"))) == 5
+    # the tasks in flight were taken up again, not made anew: a task for every shot, and only one
+    assert len(made) >= 3 and kept.read_text().splitlines()[:len(made)] == made
+    assert len(kept.read_text().splitlines()) == 5
+
+
 @pytest.mark.parametrize("signum, code, name", [(signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "SIGTERM")])
 def test_ctrl_c_or_sigterm_saves_state_and_stops(simulator: Sim, tmp_path: Path, signum: int, code: int,
                                                  name: str) -> None:

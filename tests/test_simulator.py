@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from batchvid.simulator import SimConfig, Simulator
+from batchvid.simulator.video import Video
 
 KEY = "sk-test-simulator"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -31,7 +32,7 @@ BODIES: dict[str, dict[str, Any]] = {
 
 
 async def started(**config: Any) -> Simulator:
-    sim = Simulator(SimConfig(api_key=KEY, render_seconds=FAST, **config))
+    sim = Simulator(SimConfig(api_key=KEY, **{"render_seconds": FAST, **config}))
     await sim.start()
     return sim
 
@@ -274,3 +275,33 @@ async def test_a_seed_makes_runs_reproducible(http: aiohttp.ClientSession) -> No
         finally:
             await sim.stop()
     assert ids[0] == ids[1]
+
+
+async def test_a_simulator_started_again_with_its_state_file_still_knows_its_tasks(
+        http: aiohttp.ClientSession, tmp_path: Any) -> None:
+    state = tmp_path / "tasks.jsonl"
+    first = await started(state_file=str(state), render_seconds=(0.3, 0.3))
+    _, made = await submit(http, first, BODIES["wan"])
+    _, shown = await query(http, first, made["task_id"])
+    await first.stop()
+    assert shown["status"] == "in_progress"
+    with state.open("a") as torn:  # a kill in the middle of writing a line
+        torn.write('{"task_id": "cut-sh')
+    await asyncio.sleep(0.3)  # the task renders on while no simulator runs, as at the real gateway
+
+    again = await started(state_file=str(state))
+    try:
+        done = await until_done(http, again, made["task_id"])
+        assert done["status"] == "succeeded" and done["metadata"]["output"]["task_status"] == "SUCCEEDED"
+        async with http.get(done["url"]) as resp:
+            assert resp.status == 200 and await resp.read() == Video(made["task_id"]).read()
+        # the same seed, started again: its new tasks get ids of their own
+        _, other = await submit(http, again, BODIES["wan"])
+        assert other["task_id"] != made["task_id"] and len(again.tasks) == 2
+    finally:
+        await again.stop()
+    # two tasks and the torn line, on a line of its own: a third start knows both tasks
+    assert len(state.read_text().splitlines()) == 3
+    third = Simulator(SimConfig(state_file=str(state)))
+    await third.stop()
+    assert set(third.tasks) == {made["task_id"], other["task_id"]}

@@ -128,10 +128,14 @@ def _out_folder(args: argparse.Namespace, run_out: object = None) -> Path:
     """--out, else the manifest's run.out (given, once parsed), else out/<name>."""
     if args.out is not None:
         return Path(args.out)
-    manifest: Path = args.manifest
+    return manifest_folder(args.manifest, run_out, simulate=args.simulate)
+
+
+def manifest_folder(manifest: Path, run_out: object, *, simulate: bool) -> Path:
+    """Where a run of `manifest` writes without --out: its run.out, else out/<name>."""
     folder = manifest.parent / str(run_out) if run_out else Path("out") / manifest.stem
     # a rehearsal's videos are not real: they must not sit where the real run will look for finished shots
-    return folder.with_name(folder.name + SIMULATED_SUFFIX) if args.simulate else folder
+    return folder.with_name(folder.name + SIMULATED_SUFFIX) if simulate else folder
 
 
 def _check_origin(journal: j.Journal, simulate: bool, out: Path, *, record: bool = True) -> None:
@@ -382,7 +386,9 @@ async def _execute(
         from ..simulator import SimConfig, Simulator  # aiohttp's server side: a run against a gateway needs none
 
         sim_key = os.environ.get(DEFAULT_KEY_ENV) or "sk-sim-" + secrets.token_hex(8)
-        simulator = Simulator(SimConfig(api_key=sim_key))
+        # the simulator keeps its tasks in the rehearsal's folder, so that a resumed rehearsal finds them rendered
+        # on, as it would at the real gateway
+        simulator = Simulator(SimConfig(api_key=sim_key, state_file=str(settings.out / SIMULATOR_TASKS)))
         await simulator.start()
         stack.push_async_callback(simulator.stop)
         sim_url = simulator.base_url
@@ -415,6 +421,9 @@ async def _execute(
         raise FatalError(str(exc)) from None
     progress.close()
     return runner, received[0] if received else None
+
+
+SIMULATOR_TASKS = "simulator-tasks.jsonl"
 
 
 def _warn_plain_http(bases: Iterable[str]) -> None:

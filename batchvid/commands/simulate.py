@@ -84,18 +84,26 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="gateway port (default 8000; 0 = any free port)")
     p.add_argument("--storage-port", type=int, default=0, help="object-storage port (default: any free port)")
+    p.add_argument("--state", metavar="FILE", help="keep every task made in FILE, so that the simulator started "
+                   "again with the same FILE still knows them (rehearse a resume across a gateway restart)")
     add_fault_flags(p)
 
 
 async def _serve(args: argparse.Namespace, config: SimConfig, key_from_env: bool) -> None:
     from ..simulator import Simulator
 
-    sim = Simulator(config)
+    try:
+        sim = Simulator(config)
+    except OSError as exc:
+        raise InputError(f"--state: cannot keep tasks in {config.state_file}: {exc.strerror}") from None
     try:
         await sim.start(args.host, args.port, args.storage_port)
     except OSError as exc:
         raise InputError(f"cannot listen on {args.host}:{args.port}: {exc.strerror}") from None
     print(f"simulator: gateway at {sim.base_url}, storage at {sim.storage_url}", flush=True)
+    if config.state_file:
+        print(f"simulator: {len(sim.tasks)} task(s) taken up from {config.state_file}; new ones are kept there",
+              flush=True)
     if key_from_env:
         print("simulator: API key taken from BATCHVID_API_KEY", flush=True)
     else:
@@ -117,5 +125,7 @@ async def _serve(args: argparse.Namespace, config: SimConfig, key_from_env: bool
 def run(args: argparse.Namespace) -> int:
     env_key = os.environ.get("BATCHVID_API_KEY")
     key = env_key or "sk-sim-" + secrets.token_hex(12)
-    asyncio.run(_serve(args, config_from(args, key), env_key is not None))
+    config = config_from(args, key)
+    config.state_file = args.state
+    asyncio.run(_serve(args, config, env_key is not None))
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .. import journal as j
 from .. import ledger
-from ..errors import FatalError
+from ..errors import FatalError, InputError
 from ..output import print_json
 from ..summary import next_steps, split_earlier
 
@@ -16,15 +16,49 @@ from ..summary import next_steps, split_earlier
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("status", help="summarise a run's output folder",
                        description="Counts by state, spend, and failures with their reasons, read from "
-                       "DIR/journal.sqlite. Sends nothing.")
-    p.add_argument("out", type=Path, metavar="DIR", help="the output folder of a run")
+                       "DIR/journal.sqlite. Sends nothing. Given the MANIFEST instead, it reads the folder that "
+                       "`batchvid run MANIFEST` writes to (with --simulate, the rehearsal's).")
+    p.add_argument("out", type=Path, metavar="DIR|MANIFEST", help="the output folder of a run, or its manifest")
+    p.add_argument("--simulate", action="store_true", help="with a MANIFEST: the folder of its --simulate rehearsal")
     p.add_argument("--json", action="store_true", help="print JSON")
 
 
+def _folder(given: Path, simulate: bool) -> Path:
+    """The output folder: `given` itself, or the one a run of the manifest `given` writes to."""
+    if not given.is_file():
+        if simulate:
+            raise InputError(f"--simulate goes with a MANIFEST, not with the folder {given}")
+        return given
+    from .run import manifest_folder
+
+    folder = manifest_folder(given, _run_out(given), simulate=simulate)
+    if not (folder / j.FILE_NAME).is_file():
+        rehearsal = manifest_folder(given, _run_out(given), simulate=True)
+        hint = (f"; its rehearsal is in {rehearsal}: add --simulate" if not simulate and
+                (rehearsal / j.FILE_NAME).is_file() else "")
+        raise FatalError(f"{given} has not been run{' with --simulate' * simulate} into {folder} yet{hint}")
+    return folder
+
+
+def _run_out(manifest: Path) -> object:
+    """The manifest's run.out, read without validating the rest (status must not take a whole parse)."""
+    from ..yamlsafe import YamlProblem, load
+
+    try:
+        document = load(manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {manifest}: {getattr(exc, 'strerror', None) or exc}") from None
+    except YamlProblem as exc:
+        raise InputError(f"{manifest}:{exc.line}: {exc.message}") from None
+    run = document.get("run") if isinstance(document, dict) else None
+    return run.get("out") if isinstance(run, dict) else None
+
+
 def run(args: argparse.Namespace) -> int:
-    path = args.out / j.FILE_NAME
+    out = _folder(args.out, args.simulate)
+    path = out / j.FILE_NAME
     if not path.is_file():
-        raise FatalError(f"no journal in {args.out}: not the output folder of a batchvid run")
+        raise FatalError(f"no journal in {out}: not the output folder of a batchvid run")
     with j.Journal(path, read_only=True) as journal:
         rows = journal.rows()
         origin = journal.meta(j.ORIGIN_KEY)

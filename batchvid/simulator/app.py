@@ -19,6 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -29,6 +30,7 @@ from ..pricing import tokens_per_second
 from .config import SimConfig
 from .record import Recorder
 from .shapes import query_answer, submit_answer
+from .store import TaskStore
 from .tasks import BadRequest, Scheduler, SimTask, new_id, read_request
 from .video import Video
 
@@ -51,9 +53,14 @@ class Simulator:
         self.tasks: dict[str, SimTask] = {}
         self.base_url = ""
         self.storage_url = ""
-        self._rng = random.Random(self.config.seed)
         self._secret = secrets.token_bytes(16)
         self._scheduler = Scheduler(self.config)
+        self._store = TaskStore(Path(self.config.state_file)) if self.config.state_file else None
+        for task in self._store.open() if self._store else ():
+            self.tasks[task.task_id] = task
+            self._scheduler.keep(task.finish)
+        # a restarted simulator must not draw the ids (nor the fates) of the tasks it already made
+        self._rng = random.Random(f"{self.config.seed}:{len(self.tasks)}" if self.tasks else self.config.seed)
         self._recent: deque[float] = deque()
         self._burst_left = 0
         self._runners: list[web.AppRunner] = []
@@ -83,6 +90,8 @@ class Simulator:
         for runner in self._runners:
             await runner.cleanup()
         self._runners.clear()
+        if self._store:
+            self._store.close()
 
     # -- faults, applied to every gateway request ------------------------------------------
     def _chance(self, rate: float) -> bool:
@@ -170,6 +179,8 @@ class Simulator:
         render = self._rng.uniform(low, high)
         start, finish = self._scheduler.slot(time.monotonic(), render)
         task_id = new_id(family, model, self._rng)
+        while task_id in self.tasks:
+            task_id = new_id(family, model, self._rng)
         style = self.config.veo_url_style
         if style == "mixed":
             style = self._rng.choice(("string", "list", "data"))
@@ -183,6 +194,8 @@ class Simulator:
         if family == "seedance":
             per_second = tokens_per_second(task.resolution, task.aspect_ratio, asked.get("fps", 24))
             task.extra["tokens"] = int(per_second * task.seconds)
+        if self._store:
+            self._store.add(task)
         self.tasks[task_id] = task
         return task
 

@@ -41,6 +41,8 @@ class SimConfig:
     video_bytes: int = 0
     #: each video download from storage is held to this many bytes a second (None: as fast as it goes)
     storage_bytes_per_second: float | None = None
+    #: a file that keeps every task made, so that a simulator started again with it still knows them (None: none)
+    state_file: str | None = None
     #: how Veo reports its video: "string", "list", "data" or "mixed" (chosen per task)
     veo_url_style: str = "mixed"
 

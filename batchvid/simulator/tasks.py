@@ -125,6 +125,11 @@ class Scheduler:
         self.config = config
         self._finishes: list[float] = []
 
+    def keep(self, finish: float) -> None:
+        """A task made before a restart holds its slot until it finishes."""
+        if self.config.max_in_flight is not None and finish > time.monotonic():
+            heapq.heappush(self._finishes, finish)
+
     def slot(self, now: float, render: float) -> tuple[float, float]:
         limit = self.config.max_in_flight
         while self._finishes and self._finishes[0] <= now:
