@@ -149,7 +149,8 @@ def run_ours(base_url: str, args: argparse.Namespace, folder: Path) -> tuple[flo
     cpu = time.process_time()
     code, seconds = run_batchvid("run", str(manifest), "--base-url", base_url, "--out", str(folder / "out"),
                                  "--concurrency", str(args.concurrency), "--rate", "unlimited",
-                                 "--poll-interval", "0.001")
+                                 # the loops download inside each shot's slot: as many at once as shots
+                                 "--download-concurrency", str(args.concurrency), "--poll-interval", "0.001")
     assert code == 0, f"batchvid run exited {code}"
     cpu_ms = 1000 * (time.process_time() - cpu) / args.shots
     assert len(list((folder / "out").glob("*.mp4"))) == args.shots
