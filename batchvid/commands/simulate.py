@@ -68,7 +68,7 @@ def config_from(args: argparse.Namespace, api_key: str) -> SimConfig:
         hang_rate=args.hang_rate, hang_seconds=args.hang_seconds, truncate_rate=args.truncate_rate,
         malformed_rate=args.malformed_rate, unknown_status_rate=args.unknown_status_rate, url_ttl=args.url_ttl,
         expire_first_urls=args.expire_first_urls,
-        video_bytes=args.video_bytes,
+        video_bytes=args.video_bytes, state_file=args.state,
         storage_bytes_per_second=None if args.storage_mbps is None else args.storage_mbps * 1024**2,
     )
 
@@ -125,7 +125,5 @@ async def _serve(args: argparse.Namespace, config: SimConfig, key_from_env: bool
 def run(args: argparse.Namespace) -> int:
     env_key = os.environ.get("BATCHVID_API_KEY")
     key = env_key or "sk-sim-" + secrets.token_hex(12)
-    config = config_from(args, key)
-    config.state_file = args.state
-    asyncio.run(_serve(args, config, env_key is not None))
+    asyncio.run(_serve(args, config_from(args, key), env_key is not None))
     return 0

@@ -31,9 +31,10 @@ def _folder(given: Path, simulate: bool) -> Path:
         return given
     from .run import manifest_folder
 
-    folder = manifest_folder(given, _run_out(given), simulate=simulate)
+    run_out = _run_out(given)
+    folder = manifest_folder(given, run_out, simulate=simulate)
     if not (folder / j.FILE_NAME).is_file():
-        rehearsal = manifest_folder(given, _run_out(given), simulate=True)
+        rehearsal = manifest_folder(given, run_out, simulate=True)
         hint = (f"; its rehearsal is in {rehearsal}: add --simulate" if not simulate and
                 (rehearsal / j.FILE_NAME).is_file() else "")
         raise FatalError(f"{given} has not been run{' with --simulate' * simulate} into {folder} yet{hint}")
