@@ -569,6 +569,57 @@ def test_simulate_flag_runs_the_demo_without_a_key(cli: Run, monkeypatch: pytest
     assert code == 0 and "9 done" in out
 
 
+def test_without_a_terminal_progress_comes_as_lines_now_and_then(cli: Run, monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    """Under nohup, CI or `2>log` there is no bar: a batch of hours must still show it is alive."""
+    from batchvid import progress
+
+    monkeypatch.delenv("BATCHVID_API_KEY", raising=False)
+    monkeypatch.setattr(progress, "LINE_EVERY", 0.0)  # a line at every event instead of every minute
+    fast = ("--simulate", "--poll-interval", "0.2", "--rate", "100/s")
+    code, _, err = cli("run", MANIFESTS / "wan.yaml", "--out", tmp_path / "a", *fast)
+    lines = [line for line in err.splitlines() if line.startswith("batchvid: ") and "shots finished" in line]
+    assert code == 0 and len(lines) >= 10  # 5 submits, 5 renders, 5 downloads
+    assert lines[0].startswith("batchvid: 0/5 shots finished; submitted 1 rendering 1 downloaded 0 failed 0 spend $")
+    assert lines[-1].startswith("batchvid: 5/5 shots finished; submitted 5 rendering 0 downloaded 5 failed 0 spend $")
+    code, _, err = cli("run", MANIFESTS / "wan.yaml", "--out", tmp_path / "b", "--no-progress", *fast)
+    assert code == 0 and "shots finished" not in err
+
+
+def test_in_a_terminal_the_bar_shows_submits_before_any_shot_finishes(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pty that reports a size of 0 x 0 (as `script` and some CI runners do): tqdm drew nothing there, and it
+    redrew only when a shot finished, so renders of minutes showed no submit."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    monkeypatch.delenv("BATCHVID_API_KEY", raising=False)
+    leader, follower = pty.openpty()
+    command = [sys.executable, "-m", "batchvid", "run", str(MANIFESTS / "wan.yaml"), "--simulate", "--out",
+               str(tmp_path / "out"), "--poll-interval", "0.2", "--rate", "100/s"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=follower, stdin=subprocess.DEVNULL)
+    os.close(follower)
+    shown = b""
+    try:
+        while True:
+            try:
+                piece = os.read(leader, 4096)
+            except OSError:  # the run ended and closed its end
+                break
+            if not piece:
+                break
+            shown += piece
+    finally:
+        proc.wait(timeout=60)
+        os.close(leader)
+    frames = shown.decode(errors="replace").replace("\r\n", "\n").replace("\r", "\n").splitlines()
+    assert proc.returncode == 0
+    assert any("0/5" in frame and "submitted 4 rendering 4" in frame for frame in frames), frames
+    assert any("5/5" in frame and "downloaded 5 failed 0" in frame for frame in frames), frames
+
+
 def test_a_long_rehearsal_at_the_gateways_pace_says_how_long(cli: Run, write_manifest: Callable[..., Path],
                                                                monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from batchvid import scheduler
