@@ -338,39 +338,65 @@ def _expand(item: yamlsafe.LineMap, defaults: yamlsafe.LineMap, out: _Collector,
 
 
 def _matrix(base: RawShot, matrix: Any, line: int, out: _Collector, label: str) -> list[RawShot]:
+    # the problems are shown after "matrix: " (their field)
     if not isinstance(matrix, dict) or not matrix:
-        out.add(line, "matrix must map fields to lists of values", shot=label, field="matrix")
+        out.add(line, "must map fields to lists of values", shot=label, field="matrix")
         return []
-    axes: list[tuple[str, list[Any]]] = []
     count = 1
     for key, values in matrix.items():
         if key in ("id", "matrix") or (key != "model" and not _known_field(str(key))):
             hint = "" if key in ("id", "matrix") else did_you_mean(str(key), _field_choices())
-            out.add(line, f"matrix: {key!r} cannot vary{hint}", shot=label, field="matrix")
+            out.add(line, f"{key!r} cannot vary{hint}", shot=label, field="matrix")
             return []
         if not isinstance(values, list) or not values:
-            out.add(line, f"matrix: {key} must be a non-empty list", shot=label, field="matrix")
+            out.add(line, f"{key} must be a non-empty list", shot=label, field="matrix")
             return []
-        axes.append((str(key), values))
         count *= len(values)
     if count > MAX_MATRIX:
-        out.add(line, f"matrix makes {count:,} shots; the limit is {MAX_MATRIX:,} per shot",
-                shot=label, field="matrix")
+        out.add(line, f"makes {count:,} shots; the limit is {MAX_MATRIX:,} per shot", shot=label, field="matrix")
         return []
+    axes: list[tuple[str, list[tuple[Any, str]]]] = []
+    for key, values in matrix.items():
+        slugs = _axis_slugs(str(key), values, line, out, label)
+        if slugs is None:
+            return []
+        axes.append((str(key), list(zip(values, slugs, strict=True))))
     shots = []
     for combo in itertools.product(*(values for _, values in axes)):
         fields = dict(base.fields)
         lines = dict(base.field_lines)
         suffix = []
-        for (key, _), value in zip(axes, combo, strict=True):
+        for (key, _), (value, slug) in zip(axes, combo, strict=True):
             fields[key] = _substitute(value, line, out, shot=label, field=key)
             lines[key] = line
-            suffix.append(_slug(value))
+            suffix.append(slug)
         shots.append(RawShot(
             id=f"{base.id}-{'-'.join(suffix)}" if base.id else "", fields=fields, line=base.line,
             field_lines=lines, from_defaults=base.from_defaults - {key for key, _ in axes},
         ))
     return shots
+
+
+def _axis_slugs(key: str, values: list[Any], line: int, out: _Collector, label: str) -> list[str] | None:
+    """The id suffix of each value of one matrix axis, distinct within it; None (and a problem) for a value listed
+    twice. Suffixes are cut at 40 characters, so long prompts that start alike (or 'a b' and 'a_b') would share one:
+    a later value then gets a digest of itself added. The first keeps the plain suffix, so a value added to the
+    list never renames a shot already run."""
+    taken: set[str] = set()
+    seen: set[str] = set()
+    slugs = []
+    for value in values:
+        exact = json.dumps(value, sort_keys=True, default=str)
+        if exact in seen:
+            out.add(line, f"{key} lists {value!r} twice", shot=label, field="matrix")
+            return None
+        seen.add(exact)
+        slug = _slug(value)
+        if slug in taken:
+            slug = f"{slug}.{hashlib.sha256(exact.encode()).hexdigest()[:6]}"
+        taken.add(slug)
+        slugs.append(slug)
+    return slugs
 
 
 def _slug(value: Any) -> str:

@@ -192,7 +192,7 @@ def manifest_schema() -> dict[str, Any]:
         "model": {"enum": sorted(MODELS), "description": "Model id (see `batchvid models`)."},
         "matrix": {
             "type": "object",
-            "additionalProperties": {"type": "array", "minItems": 1},
+            "additionalProperties": {"type": "array", "minItems": 1, "uniqueItems": True},
             "description": "Expands the shot into every combination of these values; ids get suffixes.",
         },
     }

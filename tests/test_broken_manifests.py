@@ -104,10 +104,10 @@ CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
     "image-directory": (HEAD + "  - {id: a, model: wan2.5-i2v-preview, prompt: p, image: .}\n",
                         ["m.yaml:3: shot 'a' (wan2.5-i2v-preview): image: image '.' is not a file"]),
     "matrix-not-list": (HEAD + WAN + ", matrix: {seed: 3}}\n",
-                        ["m.yaml:3: shot 'a': matrix: matrix: seed must be a non-empty list"]),
+                        ["m.yaml:3: shot 'a': matrix: seed must be a non-empty list"]),
     "matrix-too-big": (HEAD + WAN + ", matrix: {seed: [" + ",".join(map(str, range(101))) + "], resolution: ["
                        + ",".join(["480p"] * 100) + "]}}\n",
-                       ["m.yaml:3: shot 'a': matrix: matrix makes 10,100 shots; the limit is 10,000 per shot"]),
+                       ["m.yaml:3: shot 'a': matrix: makes 10,100 shots; the limit is 10,000 per shot"]),
     "alias-bomb": ("a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
                    "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
                    "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
@@ -150,8 +150,10 @@ CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
     "sora-wrong-frame-size": (HEAD + "  - {id: a, model: sora-2, prompt: p, image: small.png, aspect_ratio: '16:9'}\n",
                               ["m.yaml:3: shot 'a' (sora-2): image: is 720x1280; sora-2 needs exactly 1280x720 for "
                                "aspect_ratio 16:9"]),
+    "matrix-twice": (HEAD + WAN + ", matrix: {seed: [1, 2, 1]}}\n",
+                     ["m.yaml:3: shot 'a': matrix: seed lists 1 twice"]),
     "matrix-id": (HEAD + WAN + ", matrix: {id: [x, y]}}\n",
-                  ["m.yaml:3: shot 'a': matrix: matrix: 'id' cannot vary"]),
+                  ["m.yaml:3: shot 'a': matrix: 'id' cannot vary"]),
     "flow-list-prompt": (HEAD + WAN.replace("prompt: p", "prompt: [a, b]") + "}\n",
                          ["m.yaml:3: shot 'a' (wan2.5-t2v-preview): prompt: must be a string; got ['a', 'b']"]),
 }

@@ -55,6 +55,44 @@ def test_matrix_expands_into_stable_derived_ids(write_manifest: Write) -> None:
         ("480p", 1), ("480p", 2), ("1080p", 1), ("1080p", 2)]
 
 
+def test_matrix_values_that_name_alike_get_ids_of_their_own(write_manifest: Write) -> None:
+    """Ids are cut at 40 characters a value: prompts that share their first 40 were duplicate ids."""
+    same_start = "A slow cinematic shot of a red fox in the snow"
+    batch = load_batch(write_manifest(f"""
+        version: 1
+        shots:
+          - id: fox
+            model: wan2.5-t2v-preview
+            matrix: {{prompt: ["{same_start} at dawn", "{same_start} at dusk", "a b", "a_b"]}}
+    """))
+    ids = [s.id for s in batch.shots]
+    slug = "fox-A_slow_cinematic_shot_of_a_red_fox_in_th"
+    # the first keeps the plain id, so a value added later never renames a shot already run
+    assert ids[0] == slug and ids[1].startswith(slug + ".") and len(ids[1]) == len(slug) + 7
+    assert ids[2:] == ["fox-a_b", ids[3]] and ids[3].startswith("fox-a_b.") and len(set(ids)) == 4
+    again = load_batch(write_manifest(f"""
+        version: 1
+        shots:
+          - id: fox
+            model: wan2.5-t2v-preview
+            matrix: {{prompt: ["{same_start} at dawn", "{same_start} at dusk", "a b", "a_b", "{same_start} at noon"]}}
+    """))
+    assert [s.id for s in again.shots][:4] == ids  # stable when a value is added
+
+
+def test_a_matrix_value_listed_twice_is_named(write_manifest: Write) -> None:
+    with pytest.raises(ManifestInvalid) as caught:
+        load_batch(write_manifest("""
+            version: 1
+            shots:
+              - id: hero
+                model: wan2.5-t2v-preview
+                prompt: p
+                matrix: {resolution: [480p, 720p, 480p], seed: [1, 2]}
+        """))
+    assert [p.message for p in caught.value.problems] == ["resolution lists '480p' twice"]
+
+
 def test_ids_are_derived_from_content_when_absent(write_manifest: Write) -> None:
     text = """
         version: 1
