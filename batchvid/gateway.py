@@ -3,8 +3,8 @@
 Errors are translated here, so nothing above imports aiohttp's exception types:
 
     GatewayError
-    +-- AuthError     401/403 from the gateway (wrong key, no balance) or a proxy refusing us: nothing was
-                      created; stop the whole run
+    +-- Refused       401/403 from the gateway (wrong key, no balance), a proxy refusing us, or no video API at
+                      the base URL (404/405 to a submit): nothing was created; stop the whole run
     +-- Rejected      another 4xx: the request itself is wrong; do not resend
     +-- Transient     429, 5xx, a connection refused or never made, or any failure of a GET: safe to retry
     +-- Uncertain     a POST that may have reached the gateway (timeout, reset, unreadable 200)
@@ -45,7 +45,7 @@ class GatewayError(Exception):
         self.retry_after = retry_after
 
 
-class AuthError(GatewayError):
+class Refused(GatewayError):
     pass
 
 
@@ -94,7 +94,8 @@ class Gateway:
         connector_limit: int = 100, max_answer_bytes: int = MAX_ANSWER_BYTES, proxy: str | None = None,
     ) -> None:
         self.max_answer_bytes = max_answer_bytes
-        self.base_url = base_url.rstrip("/")
+        # OpenAI-style clients take the base URL with its /v1: accept it that way too, as people copy it
+        self.base_url = base_url.rstrip("/").removesuffix("/v1")
         self.proxy = proxy  # every request to the gateway goes through it (proxy.py decides)
         self.limiter = limiter
         self._auth = {"Authorization": f"Bearer {api_key}"}
@@ -147,12 +148,12 @@ class Gateway:
                              f"({type(exc).__name__})")
         return Transient(f"cannot connect to {self.base_url} ({reason})")
 
-    def _proxy_refused(self, status: int) -> AuthError:
+    def _proxy_refused(self, status: int) -> Refused:
         proxy = f"the proxy {shown(self.proxy)}" if self.proxy else "a proxy on the way"
         if status == 407:
-            return AuthError(f"{proxy} asks for credentials (HTTP 407): give them in its URL "
+            return Refused(f"{proxy} asks for credentials (HTTP 407): give them in its URL "
                              "(http://user:password@host:port)", status)
-        return AuthError(f"{proxy} refused to reach {self.base_url} (HTTP {status})", status)
+        return Refused(f"{proxy} refused to reach {self.base_url} (HTTP {status})", status)
 
     async def submit(self, body: dict[str, Any], *, paced: bool = False) -> dict[str, Any]:
         """POST one task. `paced`: the caller already waited for its rate-limit slot."""
@@ -243,7 +244,12 @@ class Gateway:
         if status == 429:
             raise Transient(message, status, retry_after_seconds(retry_after))
         if status in (401, 403):  # a wrong key, or no balance left: every further request would fail too
-            raise AuthError(f"the gateway refused the API key or the account: {message}", status)
+            raise Refused(f"the gateway refused the API key or the account: {message}", status)
+        if sent and status in (404, 405):
+            # The documents answer 404 only for an unknown task: a submit that draws one went to a path with no
+            # video API behind it, and so would every other shot
+            raise Refused(f"{self.base_url} has no video API (HTTP {status} to POST /v1/video/generations): is the "
+                          "base URL right? It is the gateway's address, like https://llm.ai-nebula.com", status)
         if status == 407:  # a plain-http gateway through a proxy that wants credentials
             raise self._proxy_refused(status)
         if status >= 500 or status in (408, 499):

@@ -24,7 +24,7 @@ from . import download, ledger, polling
 from . import journal as j
 from .errors import FatalError, one_line
 from .families._base import TaskState, TaskView
-from .gateway import AuthError, Gateway, Rejected, Transient, Uncertain
+from .gateway import Gateway, Refused, Rejected, Transient, Uncertain
 from .pricing import PriceTable, Quote, billed_usd
 from .primitives import PollQueue, Slots, backoff
 from .progress import Progress
@@ -235,7 +235,7 @@ class Runner:
             await self._lifecycle(shot, row)
         except asyncio.CancelledError:
             raise
-        except (AuthError, FatalError):
+        except (Refused, FatalError):
             self.stop()  # the whole run stops; every state is already committed
             raise
         except Exception as exc:  # noqa: BLE001 - one shot's surprise must not stop the batch
@@ -330,7 +330,7 @@ class Runner:
                 self._fail(shot.id, f"rejected at submit: {exc}")
                 self._commit_soon()
                 return None
-            except AuthError as exc:  # refused (key, balance, proxy): nothing was created, the run stops
+            except Refused as exc:  # (key, balance, proxy, base URL): nothing was created, the run stops
                 self.reserved -= cost
                 self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
                 self._commit_soon()

@@ -405,6 +405,23 @@ def test_a_refused_key_stops_the_run_and_leaves_no_shot_uncertain(
     assert code == 0 and "uncertain" not in err and len(sim.record.created()) == 5, err
 
 
+def test_a_base_url_with_no_video_api_stops_the_run_and_one_with_v1_works(
+        simulator: Sim, cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wrong path answered 404 to every submit: each shot was `failed` in turn (and needed --retry-failed);
+    the /v1 that OpenAI-style clients put in their base URL was such a path."""
+    sim = simulator()
+    monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
+    out = tmp_path / "out"
+    code, _, err = cli("run", MANIFESTS / "wan.yaml", "--base-url", sim.base_url + "/api", "--out", out, *FAST_RUN)
+    assert code == 1 and err.splitlines()[-1] == (
+        f"batchvid: error: {sim.base_url}/api has no video API (HTTP 404 to POST /v1/video/generations): is the "
+        "base URL right? It is the gateway's address, like https://llm.ai-nebula.com"), err
+    assert set(states(out).values()) == {"pending"} and sim.record.created() == []
+    assert 1 <= len(sim.record.request_times) <= 4  # the slots in flight, then it stopped: not a 404 per shot
+    code, _, err = cli("run", MANIFESTS / "wan.yaml", "--base-url", sim.base_url + "/v1/", "--out", out, *FAST_RUN)
+    assert code == 0 and set(states(out).values()) == {"done"} and len(sim.record.created()) == 5, err
+
+
 @pytest.mark.parametrize("base", ["llm.ai-nebula.com", "ftp://llm.ai-nebula.com", "https://llm.ai-neb ula.com"])
 def test_a_base_url_no_request_can_go_to_is_refused_before_anything(cli: Run, tmp_path: Path, base: str,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:

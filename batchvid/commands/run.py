@@ -375,7 +375,7 @@ async def _execute(
     """Submit, poll and download what the plan says; (the runner, the signal that stopped it, if one did)."""
     import aiohttp
 
-    from ..gateway import AuthError, Gateway
+    from ..gateway import Gateway, Refused
     from ..manifest import DEFAULT_KEY_ENV
     from ..progress import Progress
     from ..ratelimit import RateLimiter
@@ -417,7 +417,7 @@ async def _execute(
     received = _on_stop_signals(runner)
     try:
         await runner.run()
-    except AuthError as exc:  # the message says who refused and why
+    except Refused as exc:  # the message says who refused and why
         raise FatalError(str(exc)) from None
     progress.close()
     return runner, received[0] if received else None
