@@ -721,7 +721,7 @@ def test_a_killed_rehearsal_resumes_like_a_real_run(tmp_path: Path, monkeypatch:
         proc.kill()
         proc.wait()
     in_flight = [shot for shot, state in states(out).items() if state in ("submitted", "downloading")]
-    assert len(in_flight) >= 3
+    assert in_flight  # killed with tasks rendering: the next run must take them up
     kept = out / "simulator-tasks.jsonl"
     made = kept.read_text().splitlines() if kept.exists() else []
     again = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True, timeout=60)
