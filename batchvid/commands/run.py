@@ -54,7 +54,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("manifest", type=Path, nargs="?", help="the manifest YAML file (required)")
     p.add_argument("--out", type=Path, help="output folder (default: the manifest's run.out, else out/<name>; "
                    "with --simulate, the same name ending in -simulated)")
-    p.add_argument("--base-url", help="gateway base URL for every family (overrides the manifest)")
+    p.add_argument("--base-url", help="gateway base URL for every family, like https://llm.ai-nebula.com (a "
+                   "trailing /v1 is taken off; overrides the manifest)")
     p.add_argument("--concurrency", type=int, help="tasks in flight at the gateway at once (default 4)")
     p.add_argument("--download-concurrency", type=int, help="videos downloaded at once (default 4); separate "
                    "from --concurrency: a finished task waiting for its download holds no gateway slot")
@@ -68,7 +69,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    "(default 120; -offpeak models 49 h); its task id is kept for the next run")
     add_budget_flags(p)
     p.add_argument("--simulate", action="store_true",
-                   help="run against a built-in gateway simulator on loopback (free, no key needed)")
+                   help="run against a built-in gateway simulator on loopback (free, no key needed); it keeps its "
+                   "tasks in the folder, so a rehearsal resumes like a real run")
     p.add_argument("--resubmit-uncertain", action="store_true",
                    help="resend shots whose submit may or may not have reached the gateway (may pay twice)")
     p.add_argument("--retry-failed", action="store_true", help="resubmit shots whose task failed")
