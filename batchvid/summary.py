@@ -49,6 +49,26 @@ def next_steps(counts: Counter[str]) -> list[str]:
     return steps
 
 
+def problem_lines(rows: list[j.Row], limit: int = 20) -> list[str]:
+    """A line for each state and reason of the shots not done, in the order first met: a thousand shots pending
+    for one reason make one line, not a thousand."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for row in rows:
+        if row.state != j.DONE:
+            groups.setdefault((row.state, row.error or ""), []).append(row.id)
+    lines = []
+    for (state, error), ids in list(groups.items())[:limit]:
+        who = ids[0]
+        if len(ids) > 1:
+            more = f" and {len(ids) - 3:,} more" if len(ids) > 3 else ""
+            who = f"{len(ids):,} shots ({', '.join(ids[:3])}{more})"
+        lines.append(f"  {who}: {state}: {error}".rstrip(": "))
+    if len(groups) > limit:
+        left = sum(len(ids) for ids in list(groups.values())[limit:])
+        lines.append(f"  ... and {left:,} more shot{'s' * (left != 1)} (see the ledger)")
+    return lines
+
+
 def split_earlier(rows: list[j.Row]) -> tuple[list[j.Row], list[j.Row]]:
     """(the shots, the earlier versions of changed shots, `<id>@<n>`): those were paid for, but are not the batch."""
     return [r for r in rows if EARLIER not in r.id], [r for r in rows if EARLIER in r.id]
@@ -67,10 +87,8 @@ def report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object
     print(f"batchvid: {summary}; estimated ${estimated:.2f} for finished shots, billed ${billed:.2f} as the gateway "
           f"reported it for {reporting} of {len(shots)}; ledger: {out / ledger.FILE_NAME}")
     problems = [row for row in shots if row.state != j.DONE]
-    for row in problems[:20]:
-        print(f"  {row.id}: {row.state}: {row.error or ''}".rstrip(": "))
-    if len(problems) > 20:
-        print(f"  ... and {len(problems) - 20} more (see the ledger)")
+    for line in problem_lines(problems):
+        print(line)
     for step in next_steps(counts):
         print(f"  next: {step}")
     if runner is not None:

@@ -189,13 +189,30 @@ def test_a_download_waiting_to_try_again_holds_no_download_slot(simulator: Sim, 
     assert slot_held_while_waiting == [False]
 
 
-def test_failed_tasks_cost_nothing_and_exit_1(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
+def test_failed_tasks_cost_nothing_and_exit_1(simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path) -> None:
     sim = simulator(fail_rate=1.0)
     code, out, _ = run_batch(MANIFESTS / "sora.yaml", sim)
     assert code == 1 and "content_policy_violation" in out
     assert out.splitlines()[-1] == ("  next: add --retry-failed to submit the failed shots again (failed tasks are "
                                     "not charged)")
     assert {(r["status"], r["billed_usd"]) for r in ledger(tmp_path / "out")} == {("failed", "0")}
+    # one reason, one line, in the summary and in status: a thousand such shots would not be a thousand lines
+    ids = [r["shot_id"] for r in ledger(tmp_path / "out")]
+    line = (f"  {len(ids)} shots ({', '.join(ids[:3])} and {len(ids) - 3} more): failed: task failed: "
+            "content_policy_violation: Prompt contains inappropriate content")
+    assert len(ids) > 3 and line in out.splitlines()
+    assert line in cli("status", tmp_path / "out")[1].splitlines()
+
+
+def test_problems_past_twenty_reasons_are_counted_not_listed() -> None:
+    from batchvid import journal as j
+    from batchvid.summary import problem_lines
+
+    rows = [j.Row(id=f"s{i}", fingerprint="", model="sora-2", state=j.FAILED, error=f"reason {i % 25}")
+            for i in range(50)] + [j.Row(id="ok", fingerprint="", model="sora-2", state=j.DONE)]
+    lines = problem_lines(rows)
+    assert len(lines) == 21 and lines[0] == "  2 shots (s0, s25): failed: reason 0"
+    assert lines[-1] == "  ... and 10 more shots (see the ledger)"  # reasons 20-24, two shots each
 
 
 def test_large_videos_arrive_whole_by_every_route(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from .. import journal as j
 from .. import ledger
 from ..errors import FatalError, InputError
 from ..output import print_json
-from ..summary import next_steps, split_earlier
+from ..summary import next_steps, problem_lines, split_earlier
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -84,8 +84,8 @@ def run(args: argparse.Namespace) -> int:
     reporting = sum(1 for row in rows if row.billed_usd)  # Sora's answers, for one, say nothing of billing
     print(f"billed ${billed:.2f} as the gateway reported it for {reporting} of {len(rows)} ledger rows; estimated "
           f"for finished shots ${estimated:.2f}" + (" (earlier versions included)" if earlier else ""))
-    for problem in problems:
-        print(f"  {problem['id']}: {problem['state']}: {problem['error'] or ''}".rstrip(": "))
+    for line in problem_lines(shots):
+        print(line)
     for step in next_steps(counts):
         print(f"  next: {step}")
     return 0
