@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -289,10 +290,8 @@ class Runner:
             return None
         task_id = None
         try:
-            self._posting.add(shot.id)
             task_id = await self._post(shot, gateway)
         finally:
-            self._posting.discard(shot.id)
             if task_id is None:
                 self._slots.release()
         if task_id is not None:
@@ -304,41 +303,57 @@ class Runner:
         cost = self.quotes[shot.id].cost_usd or Decimal(0)
         for attempt in range(MAX_SUBMIT_TRIES):
             # Wait for the rate-limit slot first: only a POST about to leave is `submitting`, so a kill
-            # while waiting does not make the shot uncertain.
+            # while waiting does not make the shot uncertain; and a stop while waiting sends nothing.
             await gateway.limiter.acquire()
-            self.journal.mark_submitting(shot.id)
-            await self._durable()  # committed BEFORE the POST
+            if self.stopping:
+                self.reserved -= cost
+                return None
+            self._posting.add(shot.id)  # from here the POST is let finish and recorded, whatever stops the run
             try:
-                answer = await gateway.submit(body, paced=True)
-            except Transient as exc:
-                # Nothing was created (429, 5xx, refused connection): safe to send again.
-                self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
-                self._commit_soon()  # nothing was created: a kill now must not leave it `submitting`
-                self._still_reachable(gateway, exc)
-                if attempt + 1 == MAX_SUBMIT_TRIES or self.stopping:
-                    self.reserved -= cost
-                    return None
-                await asyncio.sleep(backoff(attempt, exc.retry_after, self.settings.backoff_cap))
-                continue
-            except Uncertain as exc:
-                self.journal.update(shot.id, state=j.UNCERTAIN, error=f"{exc}; not resent (see --resubmit-uncertain)")
-                self.progress.event("uncertain", finished=True)
-                self._commit_soon()
-                return None
-            except Rejected as exc:
-                self.reserved -= cost
-                self._fail(shot.id, f"rejected at submit: {exc}")
-                self._commit_soon()
-                return None
-            except Refused as exc:  # (key, balance, proxy, base URL): nothing was created, the run stops
-                self.reserved -= cost
-                self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
-                self._commit_soon()
-                raise
-            task_id = self._accept(shot, answer)
-            self._commit_soon()  # the task id is on disk before this shot's next request leaves
-            return task_id
+                task_id, retry_in = await self._post_once(shot, gateway, body, attempt)
+            finally:
+                self._posting.discard(shot.id)
+            if retry_in is None:
+                return task_id
+            await asyncio.sleep(retry_in)  # stop() cancels a shot waiting here: it is pending, nothing was sent
         return None
+
+    async def _post_once(self, shot: Shot, gateway: Gateway, body: dict[str, Any],
+                         attempt: int) -> tuple[str | None, float | None]:
+        """One POST, recorded: (the task id if one was made, the seconds to wait before trying again if worth it).
+        The shot's reservation against --max-cost is given back when nothing was made and nothing will be."""
+        cost = self.quotes[shot.id].cost_usd or Decimal(0)
+        self.journal.mark_submitting(shot.id)
+        await self._durable()  # committed BEFORE the POST
+        try:
+            answer = await gateway.submit(body, paced=True)
+        except Transient as exc:
+            # Nothing was created (429, 5xx, refused connection): safe to send again.
+            self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
+            self._commit_soon()  # nothing was created: a kill now must not leave it `submitting`
+            self._still_reachable(gateway, exc)
+            if attempt + 1 == MAX_SUBMIT_TRIES or self.stopping:
+                self.reserved -= cost
+                return None, None
+            return None, backoff(attempt, exc.retry_after, self.settings.backoff_cap)
+        except Uncertain as exc:
+            self.journal.update(shot.id, state=j.UNCERTAIN, error=f"{exc}; not resent (see --resubmit-uncertain)")
+            self.progress.event("uncertain", finished=True)
+            self._commit_soon()
+            return None, None
+        except Rejected as exc:
+            self.reserved -= cost
+            self._fail(shot.id, f"rejected at submit: {exc}")
+            self._commit_soon()
+            return None, None
+        except Refused as exc:  # (key, balance, proxy, base URL): nothing was created, the run stops
+            self.reserved -= cost
+            self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
+            self._commit_soon()
+            raise
+        task_id = self._accept(shot, answer)
+        self._commit_soon()  # the task id is on disk before this shot's next request leaves
+        return task_id, None
 
     @staticmethod
     def _still_reachable(gateway: Gateway, exc: Transient) -> None:

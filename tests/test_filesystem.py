@@ -65,7 +65,9 @@ def test_a_full_disk_keeps_the_task_for_the_next_run(simulator: Sim, run_batch: 
     monkeypatch.delattr(download, "open")
     made = len(sim.record.created())
     assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0
-    assert len(sim.record.created()) == made == 5
+    # a task for every shot, and only one: what the full disk stopped is made now, nothing twice (since a stop
+    # also holds back a shot that was waiting for its rate-limit turn, the first run may have made fewer than 5)
+    assert len(sim.record.created()) == 5 >= made
 
 
 def test_a_journal_that_cannot_be_written_stops_the_run_and_pays_nothing_twice(
