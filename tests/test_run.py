@@ -580,6 +580,8 @@ def test_status_summarises_the_folder(simulator: Sim, run_batch: Run, cli: Run, 
     code, out, _ = cli("status", tmp_path / "out")
     assert code == 0 and out.splitlines()[0] == "4 shots: 4 failed"
     assert cli("status", tmp_path)[0] == 1
+    code, _, err = cli("status", tmp_path / "nothere.yaml", "--simulate")
+    assert code == 2 and err.strip().endswith("nothere.yaml: no such folder or manifest")
 
 
 def test_status_reads_a_folder_whose_batch_is_writing_without_waiting(

@@ -25,6 +25,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def _folder(given: Path, simulate: bool) -> Path:
     """The output folder: `given` itself, or the one a run of the manifest `given` writes to."""
+    if not given.exists():
+        raise InputError(f"{given}: no such folder or manifest")
     if not given.is_file():
         if simulate:
             raise InputError(f"--simulate goes with a MANIFEST, not with the folder {given}")
