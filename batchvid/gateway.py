@@ -61,6 +61,11 @@ class Uncertain(GatewayError):
     pass
 
 
+def normal_base(base_url: str) -> str:
+    """The base URL requests are made from. OpenAI-style clients take it with its /v1: people copy it that way."""
+    return base_url.rstrip("/").removesuffix("/v1")
+
+
 def retry_after_seconds(value: str | None) -> float | None:
     """Retry-After as seconds or an HTTP date, capped."""
     if not value:
@@ -94,8 +99,7 @@ class Gateway:
         connector_limit: int = 100, max_answer_bytes: int = MAX_ANSWER_BYTES, proxy: str | None = None,
     ) -> None:
         self.max_answer_bytes = max_answer_bytes
-        # OpenAI-style clients take the base URL with its /v1: accept it that way too, as people copy it
-        self.base_url = base_url.rstrip("/").removesuffix("/v1")
+        self.base_url = normal_base(base_url)
         self.proxy = proxy  # every request to the gateway goes through it (proxy.py decides)
         self.limiter = limiter
         self._auth = {"Authorization": f"Bearer {api_key}"}
@@ -152,7 +156,7 @@ class Gateway:
         proxy = f"the proxy {shown(self.proxy)}" if self.proxy else "a proxy on the way"
         if status == 407:
             return Refused(f"{proxy} asks for credentials (HTTP 407): give them in its URL "
-                             "(http://user:password@host:port)", status)
+                           "(http://user:password@host:port)", status)
         return Refused(f"{proxy} refused to reach {self.base_url} (HTTP {status})", status)
 
     async def submit(self, body: dict[str, Any], *, paced: bool = False) -> dict[str, Any]:

@@ -377,7 +377,7 @@ async def _execute(
     """Submit, poll and download what the plan says; (the runner, the signal that stopped it, if one did)."""
     import aiohttp
 
-    from ..gateway import Gateway, Refused
+    from ..gateway import Gateway, Refused, normal_base
     from ..manifest import DEFAULT_KEY_ENV
     from ..progress import Progress
     from ..ratelimit import RateLimiter
@@ -404,7 +404,8 @@ async def _execute(
     limiters: dict[str, RateLimiter] = {}
     gateways: dict[str, Gateway] = {}
     for family, (base, key) in endpoints.items():
-        limiter = limiters.setdefault(base, RateLimiter(settings.rate))  # one pace per gateway host
+        # one pace per gateway (https://host and https://host/v1/ are one)
+        limiter = limiters.setdefault(normal_base(base), RateLimiter(settings.rate))
         gateway = Gateway(base, key, limiter, max_answer_bytes=settings.max_answer_bytes,
                           proxy=proxies.for_url(base))
         gateways[family] = await stack.enter_async_context(gateway)
