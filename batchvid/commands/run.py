@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 # The manifest's stack (YAML, jsonschema, prices) is imported only when the batch is not settled already
 # (settled.py), and the network stack (aiohttp, the scheduler, the simulator) only when the plan has work.
 
+#: where a rehearsal's simulator keeps the tasks it made, in the rehearsal's folder
+SIMULATOR_TASKS = "simulator-tasks.jsonl"
 DEFAULTS = {"concurrency": 4, "download_concurrency": 4, "rate": "2/s", "poll_interval": 4.0,
             "deadline_minutes": 120.0}
 
@@ -424,9 +426,6 @@ async def _execute(
         raise FatalError(str(exc)) from None
     progress.close()
     return runner, received[0] if received else None
-
-
-SIMULATOR_TASKS = "simulator-tasks.jsonl"
 
 
 def _warn_plain_http(bases: Iterable[str]) -> None:
