@@ -300,6 +300,7 @@ async def test_a_simulator_started_again_with_its_state_file_still_knows_its_tas
         assert other["task_id"] != made["task_id"] and len(again.tasks) == 2
     finally:
         await again.stop()
+    assert "example.com/cat.jpg" not in state.read_text()  # of the request, only what the answers repeat is kept
     # two tasks and the torn line, on a line of its own: a third start knows both tasks
     assert len(state.read_text().splitlines()) == 3
     third = Simulator(SimConfig(state_file=str(state)))

@@ -18,6 +18,8 @@ from .video import Video
 
 _KEPT = ("task_id", "family", "model", "body", "created_at", "fails", "seconds", "resolution", "aspect_ratio",
          "unknown_status", "veo_style", "extra")
+#: what the answers repeat of a request; the rest (images as data URIs, URLs that may carry tokens) is not kept
+_BODY_KEPT = ("prompt", "size", "remix_from_video_id")
 
 
 def _to_wall(monotonic: float) -> float:
@@ -57,6 +59,7 @@ class TaskStore:
 
     def add(self, task: SimTask) -> None:
         kept: dict[str, Any] = {name: getattr(task, name) for name in _KEPT}
+        kept["body"] = {key: task.body[key] for key in _BODY_KEPT if key in task.body}
         kept.update(start=_to_wall(task.start), finish=_to_wall(task.finish), video_bytes=task.video.size)
         if self._file is None:
             raise RuntimeError("TaskStore.add() before open()")
