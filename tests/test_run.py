@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import re
 import shutil
 import signal
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +47,26 @@ def states_so_far(out: Path) -> dict[str, str]:
         return states(out)
     except sqlite3.OperationalError:  # the file is there, its tables not yet
         return {}
+
+
+def signalled_run(command: list[str], out: Path, submitted: int, signum: int) -> tuple[int, str, float]:
+    """`command` in a process of its own, sent `signum` once `submitted` shots are submitted; (its exit code, its
+    stderr, time.time() of the signal)."""
+    proc = subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        for _ in range(200):
+            time.sleep(0.05)
+            if list(states_so_far(out).values()).count("submitted") >= submitted:
+                break
+        signalled = time.time()
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=30)
+    finally:  # whatever failed above, no process or pipe outlives the test
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc.returncode, err, signalled
 
 
 def test_every_family_end_to_end(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
@@ -628,10 +651,7 @@ def test_in_a_terminal_the_bar_shows_submits_before_any_shot_finishes(tmp_path: 
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """A pty that reports a size of 0 x 0 (as `script` and some CI runners do): tqdm drew nothing there, and it
     redrew only when a shot finished, so renders of minutes showed no submit."""
-    import os
     import pty
-    import subprocess
-    import sys
 
     monkeypatch.delenv("BATCHVID_API_KEY", raising=False)
     leader, follower = pty.openpty()
@@ -726,24 +746,12 @@ def test_status_takes_the_manifest_as_run_does(cli: Run, tmp_path: Path, monkeyp
 def test_a_killed_rehearsal_resumes_like_a_real_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """--simulate's gateway lives in the run: killed with it, its tasks must still be there for the next run
     (they were 404 before, and every shot in flight was marked failed)."""
-    import os
-    import subprocess
-    import sys
-
     monkeypatch.delenv("BATCHVID_API_KEY", raising=False)
     out = tmp_path / "out"
     # 3 slots: once 3 shots are submitted, no other submit can be under way (renders take 1-3 s)
     command = [sys.executable, "-m", "batchvid", "run", str(MANIFESTS / "wan.yaml"), "--simulate", "--out", str(out),
                "--poll-interval", "0.2", "--rate", "100/s", "--concurrency", "3", "--no-progress"]
-    proc = subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            time.sleep(0.05)
-            if list(states_so_far(out).values()).count("submitted") >= 3:
-                break
-    finally:
-        proc.kill()
-        proc.wait()
+    signalled_run(command, out, 3, signal.SIGKILL)
     with sqlite3.connect(out / "journal.sqlite") as db:
         in_flight = dict(db.execute("SELECT id, task_id FROM shots WHERE state IN ('submitted', 'downloading')"))
     assert in_flight  # killed with tasks rendering: the next run must take them up
@@ -764,28 +772,12 @@ def test_a_killed_rehearsal_resumes_like_a_real_run(tmp_path: Path, monkeypatch:
 @pytest.mark.parametrize("signum, code, name", [(signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "SIGTERM")])
 def test_ctrl_c_or_sigterm_saves_state_and_stops(simulator: Sim, tmp_path: Path, signum: int, code: int,
                                                  name: str) -> None:
-    import os
-    import subprocess
-    import sys
-
     sim = simulator(render_seconds=(3.0, 3.0))
     out = tmp_path / "out"
     command = [sys.executable, "-m", "batchvid", "run", str(MANIFESTS / "wan.yaml"), "--base-url", sim.base_url,
                "--out", str(out), "--poll-interval", "0.2", "--rate", "100/s", "--no-progress"]
-    proc = subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    try:
-        for _ in range(100):
-            time.sleep(0.1)
-            if list(states_so_far(out).values()).count("submitted") >= 4:
-                break
-        proc.send_signal(signum)
-        _, err = proc.communicate(timeout=30)
-    finally:  # whatever failed above, no process or pipe outlives the test
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == code, err
+    returncode, err, _ = signalled_run(command, out, 4, signum)
+    assert returncode == code, err
     assert f"stopping ({name})" in err and "Traceback" not in err
     assert "submitting" not in states(out).values()  # a POST under way was let finish and recorded
     created = len(sim.record.created())
@@ -796,29 +788,12 @@ def test_ctrl_c_or_sigterm_saves_state_and_stops(simulator: Sim, tmp_path: Path,
 def test_after_ctrl_c_a_shot_waiting_for_its_rate_slot_is_not_sent(simulator: Sim, tmp_path: Path) -> None:
     """Shots that had a concurrency slot and waited for their rate-limit turn (or a retry) were counted as 'a POST
     under way': Ctrl-C let them go on, and they were submitted, one every 1/rate, after the user said stop."""
-    import os
-    import subprocess
-    import sys
-
     sim = simulator(render_seconds=(5.0, 5.0))
     out = tmp_path / "out"
     command = [sys.executable, "-m", "batchvid", "run", str(MANIFESTS / "wan.yaml"), "--base-url", sim.base_url,
                "--out", str(out), "--poll-interval", "1", "--rate", "1/s", "--no-progress"]
-    proc = subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    try:
-        for _ in range(100):
-            time.sleep(0.05)
-            if "submitted" in states_so_far(out).values():
-                break
-        signalled = time.time()
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 130, err
+    returncode, err, signalled = signalled_run(command, out, 1, signal.SIGINT)
+    assert returncode == 130, err
     # 4 slots at 1 request a second: three shots were waiting for their turn when the signal came
     after = [s for s in sim.record.submissions if s.at > signalled]
     assert after == [] and len(sim.record.submissions) == 1, err
