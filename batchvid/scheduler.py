@@ -325,6 +325,11 @@ class Runner:
         cost = self.quotes[shot.id].cost_usd or Decimal(0)
         self.journal.mark_submitting(shot.id)
         await self._durable()  # committed BEFORE the POST
+        if self.stopping:  # the stop came while the commit was written: the POST has not left, and will not
+            self.reserved -= cost
+            self.journal.update(shot.id, state=j.PENDING)
+            self._commit_soon()
+            return None, None
         try:
             answer = await gateway.submit(body, paced=True)
         except Transient as exc:

@@ -800,6 +800,25 @@ def test_after_ctrl_c_a_shot_waiting_for_its_rate_slot_is_not_sent(simulator: Si
     assert sorted(states(out).values()) == ["pending"] * 4 + ["submitted"]
 
 
+def test_a_stop_while_the_submit_is_written_down_sends_nothing(simulator: Sim, run_batch: Run, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A POST waits for its `submitting` row to be on disk; a stop that lands in that wait must keep it home."""
+    from batchvid import scheduler
+
+    real_commit = scheduler.Runner._commit_now
+
+    def commit_then_ctrl_c(self: scheduler.Runner) -> None:
+        if self._posting:  # a shot waits for this commit before its POST: the user stops the run now
+            self.stop()
+        real_commit(self)
+
+    monkeypatch.setattr(scheduler.Runner, "_commit_now", commit_then_ctrl_c)
+    sim = simulator()
+    run_batch(MANIFESTS / "wan.yaml", sim)
+    assert sim.record.submissions == []
+    assert set(states(tmp_path / "out").values()) == {"pending"}
+
+
 def test_only_shots_in_flight_have_a_task(simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """Shots wait for a slot as plain data, so memory follows the concurrency, not the batch."""
