@@ -474,6 +474,16 @@ def test_a_base_url_no_request_can_go_to_is_refused_before_anything(cli: Run, tm
     assert not (tmp_path / "out").exists()  # before any folder, journal or request: no shot made `uncertain`
 
 
+@pytest.mark.parametrize("where", ["out", "out/batch"])
+def test_an_output_folder_that_is_a_file_is_bad_input(simulator: Sim, cli: Run, tmp_path: Path, where: str) -> None:
+    (tmp_path / "out").write_text("my notes\n")
+    sim = simulator()
+    code, _, err = cli("run", MANIFESTS / "wan.yaml", "--base-url", sim.base_url, "--out", tmp_path / where,
+                       *FAST_RUN)
+    assert code == 2 and f"output folder {tmp_path / where} is a file, or inside one" in err, err
+    assert (tmp_path / "out").read_text() == "my notes\n" and sim.record.submissions == []
+
+
 def test_a_gateway_that_never_answers_the_connection_leaves_every_shot_to_send(
         cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A host that drops packets (a firewall) times out the connection: nothing was sent, so no shot is

@@ -260,6 +260,8 @@ def run(args: argparse.Namespace) -> int:
     proxies = Proxies()  # HTTPS_PROXY, NO_PROXY, ... as the run starts
     try:
         settings.out.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError(f"the output folder {settings.out} is a file, or inside one: give --out a folder") from None
     except OSError as exc:
         raise FatalError(f"cannot create the output folder {settings.out}: {exc.strerror}") from None
     if not os.access(settings.out, os.W_OK):
