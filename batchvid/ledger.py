@@ -88,6 +88,20 @@ class LiveLedger:
         return self._buffer.getvalue()
 
 
+def spend_line(rows: list[Row]) -> str:
+    """What the batch cost, in words: the estimate and the gateway's own figures, over the same shots (those it
+    rendered: a failed task is not charged, and a rendered one is charged whether its video is in yet or not)."""
+    billed, estimated = spend(rows)
+    rendered = [r for r in rows if r.state in ("done", "downloading")]
+    if not rendered and not billed:
+        return "no shot rendered, nothing billed"
+    reported = sum(1 for r in rendered if r.billed_usd)  # Sora's answers, for one, say nothing of billing
+    unpriced = sum(1 for r in rendered if not r.estimated_usd)
+    shots = f"{len(rendered)} shot{'s' * (len(rendered) != 1)} rendered"
+    return (f"estimated ${estimated:.2f} for the {shots}" + (f" ({unpriced} with no known price)" if unpriced else "")
+            + f", billed ${billed:.2f} as the gateway reported it for {reported} of them")
+
+
 def spend(rows: list[Row]) -> tuple[Decimal, Decimal]:
     """(billed by the gateway, estimated) over finished shots."""
     billed = sum((Decimal(r.billed_usd) for r in rows if r.billed_usd), Decimal(0))

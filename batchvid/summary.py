@@ -78,14 +78,11 @@ def report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object
     """Print the run's summary; the exit code: 0 when every shot is done, else 1 (earlier versions aside)."""
     shots, earlier = split_earlier(rows)
     counts = Counter(row.state for row in shots)
-    billed, estimated = ledger.spend(shots)
-    reporting = sum(1 for row in shots if row.billed_usd)
     summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
     if earlier:
         summary += "; earlier versions followed: " + ", ".join(
             f"{n} {state}" for state, n in sorted(Counter(row.state for row in earlier).items()))
-    print(f"batchvid: {summary}; estimated ${estimated:.2f} for finished shots, billed ${billed:.2f} as the gateway "
-          f"reported it for {reporting} of {len(shots)}; ledger: {out / ledger.FILE_NAME}")
+    print(f"batchvid: {summary}; {ledger.spend_line(shots)}; ledger: {out / ledger.FILE_NAME}")
     problems = [row for row in shots if row.state != j.DONE]
     for line in problem_lines(problems):
         print(line)

@@ -52,3 +52,20 @@ def test_the_live_ledger_writes_a_missing_file_again(tmp_path: Path) -> None:
         live = ledger.LiveLedger(journal, tmp_path)
         live.write().unlink()
         assert live.write().read_text(encoding="utf-8") == fresh(journal)
+
+
+def test_the_spend_line_counts_billing_reports_among_the_rendered_shots_only() -> None:
+    def row(shot_id: str, state: str, estimated: str | None, billed: str | None) -> j.Row:
+        return j.Row(id=shot_id, fingerprint="f", model="m", state=state, estimated_usd=estimated, billed_usd=billed)
+
+    rows = [
+        row("wan", j.DONE, "0.50", "0.50"),
+        row("sora", j.DONE, "0.80", None),  # Sora's answers carry no billing
+        row("fetching", j.DOWNLOADING, "0.25", "0.30"),  # rendered, so charged, though its video is not in yet
+        row("new-model", j.DONE, None, "1.00"),
+        row("refused", j.FAILED, "0.40", "0"),  # the gateway's 0 for a failed task is no report on a rendered shot
+        row("waiting", j.SUBMITTED, "0.40", None),
+    ]
+    assert ledger.spend_line(rows) == ("estimated $1.55 for the 4 shots rendered (1 with no known price), "
+                                       "billed $1.80 as the gateway reported it for 3 of them")
+    assert ledger.spend_line(rows[-2:]) == "no shot rendered, nothing billed"

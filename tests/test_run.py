@@ -218,6 +218,8 @@ def test_failed_tasks_cost_nothing_and_exit_1(simulator: Sim, run_batch: Run, cl
     sim = simulator(fail_rate=1.0)
     code, out, _ = run_batch(MANIFESTS / "sora.yaml", sim)
     assert code == 1 and "content_policy_violation" in out
+    # the gateway's 0 for a failed task is no billing report for a rendered shot
+    assert out.startswith("batchvid: 4 failed; no shot rendered, nothing billed;"), out
     assert out.splitlines()[-1] == ("  next: add --retry-failed to submit the failed shots again (failed tasks are "
                                     "not charged)")
     assert {(r["status"], r["billed_usd"]) for r in ledger(tmp_path / "out")} == {("failed", "0")}
@@ -324,8 +326,8 @@ def test_a_changed_shot_keeps_its_earlier_version_and_its_cost(
     assert sorted(p.name for p in out.glob("*.mp4")) == ["a.mp4", "a@1.mp4", "a@2.mp4"]
     code, text, _ = cli("status", out)
     assert text.splitlines()[:2] == ["1 shot: 1 done; 2 earlier versions kept (a@1, a@2)",
-                                     "billed $1.11 as the gateway reported it for 3 of 3 ledger rows; estimated "
-                                     "for finished shots $1.11 (earlier versions included)"], text
+                                     "Estimated $1.11 for the 3 shots rendered, billed $1.11 as the gateway "
+                                     "reported it for 3 of them (earlier versions included)"], text
 
 
 def test_an_earlier_video_renamed_just_before_a_crash_is_found_by_the_next_run(
@@ -407,7 +409,7 @@ def test_a_shot_changed_while_its_task_renders_gets_both_videos(
     task = ledger(tmp_path / "out")[0]["task_id"]
     code, out, err = run_batch(write_manifest(shots % "a lake"), sim)
     assert code == 0 and "a: changed: was submitted; that version is kept as a@1" in err, err
-    assert "batchvid: 1 done; earlier versions followed: 1 done; estimated $0.37 for finished shots" in out
+    assert "batchvid: 1 done; earlier versions followed: 1 done; estimated $0.37 for the 1 shot rendered" in out
     assert err.startswith("plan: 1 changed, 1 in-flight; to submit: 1 shot")  # the earlier task is not sent again
     rows = {row["shot_id"]: row for row in ledger(tmp_path / "out")}
     assert rows["a@1"]["task_id"] == task and {row["status"] for row in rows.values()} == {"done"}

@@ -83,9 +83,8 @@ def run(args: argparse.Namespace) -> int:
         kept = f"; {len(earlier)} earlier version{'s' * (len(earlier) != 1)} kept ({names})"
     print(f"{len(shots)} shot{'s' * (len(shots) != 1)}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
           + kept + rehearsal)
-    reporting = sum(1 for row in rows if row.billed_usd)  # Sora's answers, for one, say nothing of billing
-    print(f"billed ${billed:.2f} as the gateway reported it for {reporting} of {len(rows)} ledger rows; estimated "
-          f"for finished shots ${estimated:.2f}" + (" (earlier versions included)" if earlier else ""))
+    spent = ledger.spend_line(rows)
+    print(spent[0].upper() + spent[1:] + (" (earlier versions included)" if earlier else ""))
     for line in problem_lines(shots):
         print(line)
     for step in next_steps(counts):
