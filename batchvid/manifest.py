@@ -23,6 +23,8 @@ from .problems import ManifestInvalid, Problem, did_you_mean
 MAX_MANIFEST_BYTES = 20 * 1024 * 1024
 MAX_SHOTS = 100_000
 MAX_MATRIX = 10_000
+#: the matrix key that lists combinations to leave out (no shot field has this name)
+EXCLUDE = "exclude"
 DEFAULT_BASE_URL = "https://llm.ai-nebula.com"
 DEFAULT_KEY_ENV = "BATCHVID_API_KEY"
 
@@ -339,11 +341,13 @@ def _expand(item: yamlsafe.LineMap, defaults: yamlsafe.LineMap, out: _Collector,
 
 def _matrix(base: RawShot, matrix: Any, line: int, out: _Collector, label: str) -> list[RawShot]:
     # the problems are shown after "matrix: " (their field)
-    if not isinstance(matrix, dict) or not matrix:
+    if not isinstance(matrix, dict) or not {key for key in matrix if key != EXCLUDE}:
         out.add(line, "must map fields to lists of values", shot=label, field="matrix")
         return []
     count = 1
     for key, values in matrix.items():
+        if key == EXCLUDE:
+            continue
         if key in ("id", "matrix") or (key != "model" and not _known_field(str(key))):
             hint = "" if key in ("id", "matrix") else did_you_mean(str(key), _field_choices())
             out.add(line, f"{key!r} cannot vary{hint}", shot=label, field="matrix")
@@ -355,18 +359,25 @@ def _matrix(base: RawShot, matrix: Any, line: int, out: _Collector, label: str) 
     if count > MAX_MATRIX:
         out.add(line, f"makes {count:,} shots; the limit is {MAX_MATRIX:,} per shot", shot=label, field="matrix")
         return []
-    axes: list[tuple[str, list[tuple[Any, str]]]] = []
+    axes: list[tuple[str, list[tuple[Any, str, str]]]] = []  # (field, [(value, id suffix, exact text)])
     for key, values in matrix.items():
+        if key == EXCLUDE:
+            continue
         slugs = _axis_slugs(str(key), values, line, out, label)
         if slugs is None:
             return []
-        axes.append((str(key), list(zip(values, slugs, strict=True))))
+        axes.append((str(key), list(zip(values, slugs, map(_exact, values), strict=True))))
+    rules = _exclusions(matrix, axes, line, out, label)
+    if rules is None:
+        return []
     shots = []
     for combo in itertools.product(*(values for _, values in axes)):
+        if any(all(combo[index][2] == wanted for index, wanted in rule.items()) for rule in rules):
+            continue
         fields = dict(base.fields)
         lines = dict(base.field_lines)
         suffix = []
-        for (key, _), (value, slug) in zip(axes, combo, strict=True):
+        for (key, _), (value, slug, _) in zip(axes, combo, strict=True):
             fields[key] = _substitute(value, line, out, shot=label, field=key)
             lines[key] = line
             suffix.append(slug)
@@ -374,7 +385,52 @@ def _matrix(base: RawShot, matrix: Any, line: int, out: _Collector, label: str) 
             id=f"{base.id}-{'-'.join(suffix)}" if base.id else "", fields=fields, line=base.line,
             field_lines=lines, from_defaults=base.from_defaults - {key for key, _ in axes},
         ))
+    if not shots:
+        out.add(_line_of(matrix, EXCLUDE, line), "exclude leaves out every combination", shot=label, field="matrix")
     return shots
+
+
+def _exclusions(matrix: dict[Any, Any], axes: list[tuple[str, list[tuple[Any, str, str]]]], line: int, out: _Collector,
+                label: str) -> list[dict[int, str]] | None:
+    """The matrix's `exclude` (as GitHub Actions has it): combinations to leave out, each a mapping of some axes to
+    one of their values, as {axis index: the value's exact text}; None (and a problem) when one is wrong. A value
+    not among its axis's values would leave nothing out: a typo, said rather than ignored."""
+    given = matrix.get(EXCLUDE)
+    if EXCLUDE not in matrix:
+        return []
+    line = _line_of(matrix, EXCLUDE, line)
+    if not isinstance(given, list) or not given or not all(isinstance(rule, dict) and rule for rule in given):
+        out.add(line, "exclude must be a list of combinations to leave out, like [{model: sora-2, duration: 12}]",
+                shot=label, field="matrix")
+        return None
+    index = {key: at for at, (key, _) in enumerate(axes)}
+    rules = []
+    for number, rule in enumerate(given):
+        where = given.item_lines[number] if isinstance(given, yamlsafe.LineList) else line
+        wanted: dict[int, str] = {}
+        for key, value in rule.items():
+            if key not in index:
+                out.add(where, f"exclude: the matrix does not vary {key!r} (it varies {', '.join(index)})",
+                        shot=label, field="matrix")
+                return None
+            exact = _exact(value)
+            if exact not in {known for _, _, known in axes[index[key]][1]}:
+                out.add(where, f"exclude: {value!r} is not one of the matrix's {key} values", shot=label,
+                        field="matrix")
+                return None
+            wanted[index[key]] = exact
+        rules.append(wanted)
+    return rules
+
+
+def _line_of(node: Any, key: str, fallback: int) -> int:
+    lines = getattr(node, "key_lines", None)
+    return lines.get(key, fallback) if isinstance(lines, dict) else fallback
+
+
+def _exact(value: Any) -> str:
+    """A value's identity within a matrix: 1 and '1' differ, key order in a mapping does not."""
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _axis_slugs(key: str, values: list[Any], line: int, out: _Collector, label: str) -> list[str] | None:
@@ -386,7 +442,7 @@ def _axis_slugs(key: str, values: list[Any], line: int, out: _Collector, label: 
     seen: set[str] = set()
     slugs = []
     for value in values:
-        exact = json.dumps(value, sort_keys=True, default=str)
+        exact = _exact(value)
         if exact in seen:
             out.add(line, f"{key} lists {value!r} twice", shot=label, field="matrix")
             return None

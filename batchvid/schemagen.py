@@ -192,6 +192,13 @@ def manifest_schema() -> dict[str, Any]:
         "model": {"enum": sorted(MODELS), "description": "Model id (see `batchvid models`)."},
         "matrix": {
             "type": "object",
+            "properties": {
+                "exclude": {
+                    "type": "array", "minItems": 1, "items": {"type": "object", "minProperties": 1},
+                    "description": "Combinations to leave out, each a mapping of some varied fields to one of "
+                    "their values: [{model: sora-2, duration: 10}].",
+                },
+            },
             "additionalProperties": {"type": "array", "minItems": 1, "uniqueItems": True},
             "description": "Expands the shot into every combination of these values; ids get suffixes.",
         },

@@ -152,6 +152,20 @@ CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
                                "aspect_ratio 16:9"]),
     "matrix-twice": (HEAD + WAN + ", matrix: {seed: [1, 2, 1]}}\n",
                      ["m.yaml:3: shot 'a': matrix: seed lists 1 twice"]),
+    "matrix-exclude-typo": (HEAD + WAN + ", matrix: {seed: [1, 2], resolution: [480p, 720p], "
+                            "exclude: [{resolution: 1080p}]}}\n",
+                            ["m.yaml:3: shot 'a': matrix: exclude: '1080p' is not one of the matrix's resolution "
+                             "values"]),
+    "matrix-exclude-not-an-axis": (HEAD + WAN + ", matrix: {seed: [1, 2], exclude: [{duration: 5}]}}\n",
+                                   ["m.yaml:3: shot 'a': matrix: exclude: the matrix does not vary 'duration' (it "
+                                    "varies seed)"]),
+    "matrix-exclude-everything": (HEAD + WAN + ", matrix: {seed: [1, 2], exclude: [{seed: 1}, {seed: 2}]}}\n",
+                                  ["m.yaml:3: shot 'a': matrix: exclude leaves out every combination"]),
+    "matrix-exclude-not-a-list": (HEAD + WAN + ", matrix: {seed: [1, 2], exclude: {seed: 1}}}\n",
+                                  ["m.yaml:3: shot 'a': matrix: exclude must be a list of combinations to leave "
+                                   "out, like [{model: sora-2, duration: 12}]"]),
+    "matrix-only-exclude": (HEAD + WAN + ", matrix: {exclude: [{seed: 1}]}}\n",
+                            ["m.yaml:3: shot 'a': matrix: must map fields to lists of values"]),
     "matrix-id": (HEAD + WAN + ", matrix: {id: [x, y]}}\n",
                   ["m.yaml:3: shot 'a': matrix: 'id' cannot vary"]),
     "flow-list-prompt": (HEAD + WAN.replace("prompt: p", "prompt: [a, b]") + "}\n",

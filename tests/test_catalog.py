@@ -6,6 +6,10 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+import yaml
+from conftest import MANIFESTS
+
 import batchvid
 from batchvid import catalog, schemagen
 from batchvid.families import FAMILIES, MODELS
@@ -88,3 +92,10 @@ def test_schema_of_a_model_that_does_not_exist_names_the_ones_meant(cli: Callabl
     assert (code, out) == (2, "")
     assert err.strip() == ("batchvid: error: no schema for 'veo3.1' (did you mean 'veo-3.1-fast-generate-preview'?); "
                            "see `batchvid models`")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in MANIFESTS.glob("*.yaml")))
+def test_the_editor_schema_takes_every_shipped_manifest(name: str) -> None:
+    """What an editor checks as the user types must not underline an example that batchvid accepts."""
+    document = yaml.safe_load((MANIFESTS / name).read_text(encoding="utf-8"))
+    assert [error.message for error in catalog.validator("manifest").iter_errors(document)] == []

@@ -55,6 +55,53 @@ def test_matrix_expands_into_stable_derived_ids(write_manifest: Write) -> None:
         ("480p", 1), ("480p", 2), ("1080p", 1), ("1080p", 2)]
 
 
+def test_matrix_exclude_leaves_out_combinations_and_renames_nothing(write_manifest: Write) -> None:
+    text = """
+        version: 1
+        shots:
+          - id: hero
+            matrix:
+              model: [sora-2, wan2.5-t2v-preview]
+              duration: [4, 5, 8, 10]
+              prompt: [a fox, a hare]
+%s
+    """
+    rules = """
+              exclude:
+                - {model: sora-2, duration: 5}
+                - {model: sora-2, duration: 10}
+                - {model: sora-2, prompt: a hare}
+                - {model: wan2.5-t2v-preview, duration: 4}
+                - {model: wan2.5-t2v-preview, duration: 8}"""
+    # without the exclusions, each model is asked for durations it does not make
+    with pytest.raises(ManifestInvalid):
+        load_batch(write_manifest(text % ""))
+    batch = load_batch(write_manifest(text % rules))
+    assert [s.id for s in batch.shots] == [
+        "hero-sora-2-4-a_fox", "hero-sora-2-8-a_fox",
+        "hero-wan2.5-t2v-preview-5-a_fox", "hero-wan2.5-t2v-preview-5-a_hare",
+        "hero-wan2.5-t2v-preview-10-a_fox", "hero-wan2.5-t2v-preview-10-a_hare"]
+    assert [(s.model, s.seconds) for s in batch.shots][:3] == [("sora-2", 4), ("sora-2", 8), ("wan2.5-t2v-preview", 5)]
+
+
+def test_an_exclude_rule_names_its_own_line(write_manifest: Write) -> None:
+    with pytest.raises(ManifestInvalid) as caught:
+        load_batch(write_manifest("""
+            version: 1
+            shots:
+              - id: hero
+                model: wan2.5-t2v-preview
+                prompt: p
+                matrix:
+                  seed: [1, 2]
+                  exclude:
+                    - {seed: 1}
+                    - {seed: 3}
+        """))
+    assert [(p.line, p.message) for p in caught.value.problems] == [
+        (11, "exclude: 3 is not one of the matrix's seed values")]
+
+
 def test_matrix_values_that_name_alike_get_ids_of_their_own(write_manifest: Write) -> None:
     """Ids are cut at 40 characters a value: prompts that share their first 40 were duplicate ids."""
     same_start = "A slow cinematic shot of a red fox in the snow"
