@@ -9,10 +9,17 @@ from pathlib import Path
 import pytest
 from conftest import MANIFESTS
 
-from batchvid.problems import ManifestInvalid
+from batchvid.problems import ManifestInvalid, Problem
 from batchvid.validate import load_batch
 
 Write = Callable[..., Path]
+
+
+def problems_of(path: Path) -> list[Problem]:
+    """What load_batch refuses the manifest for (it must refuse it)."""
+    with pytest.raises(ManifestInvalid) as caught:
+        load_batch(path)
+    return caught.value.problems
 
 
 def test_defaults_merge_and_a_shot_value_wins(write_manifest: Write) -> None:
@@ -74,8 +81,7 @@ def test_matrix_exclude_leaves_out_combinations_and_renames_nothing(write_manife
                 - {model: wan2.5-t2v-preview, duration: 4}
                 - {model: wan2.5-t2v-preview, duration: 8}"""
     # without the exclusions, each model is asked for durations it does not make
-    with pytest.raises(ManifestInvalid):
-        load_batch(write_manifest(text % ""))
+    assert problems_of(write_manifest(text % ""))
     batch = load_batch(write_manifest(text % rules))
     assert [s.id for s in batch.shots] == [
         "hero-sora-2-4-a_fox", "hero-sora-2-8-a_fox",
@@ -85,20 +91,19 @@ def test_matrix_exclude_leaves_out_combinations_and_renames_nothing(write_manife
 
 
 def test_an_exclude_rule_names_its_own_line(write_manifest: Write) -> None:
-    with pytest.raises(ManifestInvalid) as caught:
-        load_batch(write_manifest("""
-            version: 1
-            shots:
-              - id: hero
-                model: wan2.5-t2v-preview
-                prompt: p
-                matrix:
-                  seed: [1, 2]
-                  exclude:
-                    - {seed: 1}
-                    - {seed: 3}
-        """))
-    assert [(p.line, p.message) for p in caught.value.problems] == [
+    problems = problems_of(write_manifest("""
+        version: 1
+        shots:
+          - id: hero
+            model: wan2.5-t2v-preview
+            prompt: p
+            matrix:
+              seed: [1, 2]
+              exclude:
+                - {seed: 1}
+                - {seed: 3}
+    """))
+    assert [(p.line, p.message) for p in problems] == [
         (11, "exclude: 3 is not one of the matrix's seed values")]
 
 
@@ -128,16 +133,15 @@ def test_matrix_values_that_name_alike_get_ids_of_their_own(write_manifest: Writ
 
 
 def test_a_matrix_value_listed_twice_is_named(write_manifest: Write) -> None:
-    with pytest.raises(ManifestInvalid) as caught:
-        load_batch(write_manifest("""
-            version: 1
-            shots:
-              - id: hero
-                model: wan2.5-t2v-preview
-                prompt: p
-                matrix: {resolution: [480p, 720p, 480p], seed: [1, 2]}
-        """))
-    assert [p.message for p in caught.value.problems] == ["resolution lists '480p' twice"]
+    problems = problems_of(write_manifest("""
+        version: 1
+        shots:
+          - id: hero
+            model: wan2.5-t2v-preview
+            prompt: p
+            matrix: {resolution: [480p, 720p, 480p], seed: [1, 2]}
+    """))
+    assert [p.message for p in problems] == ["resolution lists '480p' twice"]
 
 
 def test_ids_are_derived_from_content_when_absent(write_manifest: Write) -> None:
@@ -198,15 +202,14 @@ def test_shipped_manifests_validate(name: str) -> None:
 
 
 def test_every_problem_is_reported_not_just_the_first(write_manifest: Write) -> None:
-    with pytest.raises(ManifestInvalid) as info:
-        load_batch(write_manifest("""
-            version: 1
-            shots:
-              - {id: a, model: sora-2, prompt: p, duration: 5}
-              - {id: b, model: sora-2, prompt: p, seed: 1}
-              - {id: c, model: nope, prompt: p}
-        """))
-    assert len(info.value.problems) == 3
+    problems = problems_of(write_manifest("""
+        version: 1
+        shots:
+          - {id: a, model: sora-2, prompt: p, duration: 5}
+          - {id: b, model: sora-2, prompt: p, seed: 1}
+          - {id: c, model: nope, prompt: p}
+    """))
+    assert len(problems) == 3
 
 
 def test_ratios_and_times_written_without_quotes_stay_text(write_manifest: Write) -> None:
