@@ -341,13 +341,12 @@ def _expand(item: yamlsafe.LineMap, defaults: yamlsafe.LineMap, out: _Collector,
 
 def _matrix(base: RawShot, matrix: Any, line: int, out: _Collector, label: str) -> list[RawShot]:
     # the problems are shown after "matrix: " (their field)
-    if not isinstance(matrix, dict) or not {key for key in matrix if key != EXCLUDE}:
+    varied = {key: values for key, values in matrix.items() if key != EXCLUDE} if isinstance(matrix, dict) else {}
+    if not varied:
         out.add(line, "must map fields to lists of values", shot=label, field="matrix")
         return []
     count = 1
-    for key, values in matrix.items():
-        if key == EXCLUDE:
-            continue
+    for key, values in varied.items():
         if key in ("id", "matrix") or (key != "model" and not _known_field(str(key))):
             hint = "" if key in ("id", "matrix") else did_you_mean(str(key), _field_choices())
             out.add(line, f"{key!r} cannot vary{hint}", shot=label, field="matrix")
@@ -360,9 +359,7 @@ def _matrix(base: RawShot, matrix: Any, line: int, out: _Collector, label: str) 
         out.add(line, f"makes {count:,} shots; the limit is {MAX_MATRIX:,} per shot", shot=label, field="matrix")
         return []
     axes: list[tuple[str, list[tuple[Any, str, str]]]] = []  # (field, [(value, id suffix, exact text)])
-    for key, values in matrix.items():
-        if key == EXCLUDE:
-            continue
+    for key, values in varied.items():
         slugs = _axis_slugs(str(key), values, line, out, label)
         if slugs is None:
             return []
@@ -395,9 +392,9 @@ def _exclusions(matrix: dict[Any, Any], axes: list[tuple[str, list[tuple[Any, st
     """The matrix's `exclude` (as GitHub Actions has it): combinations to leave out, each a mapping of some axes to
     one of their values, as {axis index: the value's exact text}; None (and a problem) when one is wrong. A value
     not among its axis's values would leave nothing out: a typo, said rather than ignored."""
-    given = matrix.get(EXCLUDE)
     if EXCLUDE not in matrix:
         return []
+    given = matrix[EXCLUDE]
     line = _line_of(matrix, EXCLUDE, line)
     if not isinstance(given, list) or not given or not all(isinstance(rule, dict) and rule for rule in given):
         out.add(line, "exclude must be a list of combinations to leave out, like [{model: sora-2, duration: 12}]",
