@@ -228,3 +228,19 @@ def test_ratios_and_times_written_without_quotes_stay_text(write_manifest: Write
     assert [s.id for s in batch.shots][2:] == ["wan-16_9", "wan-4_3", "wan-1_1"]
     text = batch.shots[1].request()["metadata"]["content"][0]["text"]
     assert text.startswith("12:30 ") and "--ratio 21:9" in text
+
+
+def test_a_shots_derived_values_are_computed_once() -> None:
+    from batchvid.shot import Shot, once
+
+    calls: list[str] = []
+
+    class Counted(Shot):
+        @once
+        def label(self) -> str:
+            calls.append(self.id)
+            return f"{self.id}@{self.model}"
+
+    shot = Counted(id="a", model="sora-2", fields={"duration": 8, "resolution": "720p"}, line=1)
+    assert [shot.label, shot.label, shot.seconds, shot.spec.id] == ["a@sora-2", "a@sora-2", 8, "sora-2"]
+    assert calls == ["a"] and isinstance(Counted.label, once)
