@@ -302,6 +302,15 @@ class Journal:
             (SUBMITTING, now(), shot_id),
         )
 
+    def unmark_submitting(self, shot_id: str) -> None:
+        """Back to pending, the attempt not counted: the POST that mark_submitting() announced was never sent."""
+        self._changed_ids.add(shot_id)
+        self._open()
+        self.db.execute(
+            "UPDATE shots SET state=?, attempts=attempts-1, updated_at=? WHERE id=? AND state=?",
+            (PENDING, now(), shot_id, SUBMITTING),
+        )
+
 
 _VERSION_SQL = "SELECT value FROM meta WHERE key='schema_version'"
 

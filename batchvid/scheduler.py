@@ -327,7 +327,7 @@ class Runner:
         await self._durable()  # committed BEFORE the POST
         if self.stopping:  # the stop came while the commit was written: the POST has not left, and will not
             self.reserved -= cost
-            self.journal.update(shot.id, state=j.PENDING)
+            self.journal.unmark_submitting(shot.id)
             self._commit_soon()
             return None, None
         try:

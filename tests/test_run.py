@@ -828,7 +828,7 @@ def test_a_stop_while_the_submit_is_written_down_sends_nothing(simulator: Sim, r
     sim = simulator()
     run_batch(MANIFESTS / "wan.yaml", sim)
     assert sim.record.submissions == []
-    assert set(states(tmp_path / "out").values()) == {"pending"}
+    assert {(row["status"], row["attempts"]) for row in ledger(tmp_path / "out")} == {("pending", "0")}
 
 
 def test_only_shots_in_flight_have_a_task(simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path],
