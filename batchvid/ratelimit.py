@@ -9,6 +9,7 @@ All time comes from the loop's clock.
 from __future__ import annotations
 
 import asyncio
+import math
 
 
 class RateLimiter:
@@ -91,6 +92,6 @@ def parse_rate(text: str) -> float | None:
             raise ValueError(f"unknown unit {unit!r} (use /s, /min or /h)")
         per = units[unit]
     number = float(value)
-    if not number > 0:
-        raise ValueError("the rate must be above 0")
+    if not 0 < number < math.inf:  # nan and inf too: a rate is a number of requests
+        raise ValueError("the rate must be a number above 0, or 'unlimited'")
     return number / per

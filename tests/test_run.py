@@ -486,6 +486,28 @@ def test_an_output_folder_that_is_a_file_is_bad_input(simulator: Sim, cli: Run, 
     assert (tmp_path / "out").read_text() == "my notes\n" and sim.record.submissions == []
 
 
+SETTINGS = "run settings: concurrency, download concurrency, poll interval and deadline must be numbers above 0"
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--poll-interval", "nan"], SETTINGS),
+    (["--poll-interval", "inf"], SETTINGS),
+    (["--deadline-minutes", "nan"], SETTINGS),
+    (["--concurrency", "0"], SETTINGS),
+    (["--rate", "inf/s"], "run settings: the rate must be a number above 0, or 'unlimited'"),
+    (["--rate", "nan/min"], "run settings: the rate must be a number above 0, or 'unlimited'"),
+    (["--max-video-mb", "nan"], "--max-video-mb and --max-answer-mb must be numbers above 0"),
+    (["--max-answer-mb", "inf"], "--max-video-mb and --max-answer-mb must be numbers above 0"),
+])
+def test_run_settings_that_are_not_usable_numbers_are_refused_before_anything(
+        simulator: Sim, cli: Run, tmp_path: Path, flags: list[str], message: str) -> None:
+    """float() takes 'nan' and 'inf': a nan poll interval went into the poll heap, a nan size limit crashed."""
+    sim = simulator()
+    code, _, err = cli("run", MANIFESTS / "wan.yaml", "--base-url", sim.base_url, "--out", tmp_path / "out", *flags)
+    assert code == 2 and err.strip() == f"batchvid: error: {message}", err
+    assert not (tmp_path / "out").exists() and sim.record.submissions == []
+
+
 def test_a_gateway_that_never_answers_the_connection_leaves_every_shot_to_send(
         cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A host that drops packets (a firewall) times out the connection: nothing was sent, so no shot is

@@ -306,3 +306,35 @@ async def test_a_simulator_started_again_with_its_state_file_still_knows_its_tas
     third = Simulator(SimConfig(state_file=str(state)))
     await third.stop()
     assert set(third.tasks) == {made["task_id"], other["task_id"]}
+
+
+@pytest.mark.parametrize("flag, value, said", [
+    ("--port", "99999", "want a whole number from 0 to 65535"),
+    ("--port", "-1", "want a whole number from 0 to 65535"),
+    ("--render-seconds", "nan", "want SECONDS or LOW-HIGH, from 0 up"),
+    ("--render-seconds", "3-1", "want 0 <= LOW <= HIGH"),
+    ("--hang-seconds", "inf", "want a number of seconds, 0 or more"),
+    ("--url-ttl", "nan", "is not a number"),
+    ("--rate-limit", "0", "want a number above 0"),
+    ("--max-in-flight", "0", "want a whole number 1 or more"),
+    ("--fail-rate", "nan", "is not a number"),
+    ("--error-rate", "1.5", "want a share from 0 to 1"),
+])
+def test_simulate_refuses_a_number_out_of_its_range_in_one_line(cli: Any, capsys: pytest.CaptureFixture[str],
+                                                                 flag: str, value: str, said: str) -> None:
+    """float() takes 'nan' and 'inf', and a port past 65535 reached the socket: each ended in a traceback."""
+    with pytest.raises(SystemExit) as stopped:
+        cli("simulate", flag, value)
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and f"argument {flag}: {value!r}" in err and said in err, err
+    assert "Traceback" not in err and "unexpected error" not in err
+
+
+def test_simulate_takes_a_negative_retry_after_as_none() -> None:
+    from batchvid.cli import build_parser
+    from batchvid.commands.simulate import config_from
+
+    def retry_after(value: str) -> float | None:
+        return config_from(build_parser().parse_args(["simulate", "--retry-after", value]), KEY).retry_after
+
+    assert (retry_after("-1"), retry_after("0"), retry_after("2.5")) == (None, 0.0, 2.5)

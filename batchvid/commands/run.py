@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import math
 import os
 import secrets
 import signal
@@ -110,12 +111,13 @@ def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
         deadline = float(str(_setting(args, batch, "deadline_minutes"))) * 60
     except ValueError as exc:
         raise InputError(f"run settings: {exc}") from None
-    if concurrency < 1 or downloads < 1 or poll <= 0 or deadline <= 0:
+    # `not 0 < x` refuses nan as well; a deadline may be inf (never give up), a poll interval may not
+    if concurrency < 1 or downloads < 1 or not 0 < poll < math.inf or not 0 < deadline:
         raise InputError("run settings: concurrency, download concurrency, poll interval and deadline must be "
-                         "above 0")
+                         "numbers above 0")
     max_cost = _setting(args, batch, "max_cost")
-    if args.max_video_mb <= 0 or args.max_answer_mb <= 0:
-        raise InputError("--max-video-mb and --max-answer-mb must be above 0")
+    if not 0 < args.max_video_mb < math.inf or not 0 < args.max_answer_mb < math.inf:
+        raise InputError("--max-video-mb and --max-answer-mb must be numbers above 0")
     return RunSettings(
         out=out, concurrency=concurrency, download_concurrency=downloads, rate=rate, poll_interval=poll,
         deadline=deadline,

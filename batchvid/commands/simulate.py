@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import secrets
 import signal
 from typing import TYPE_CHECKING
 
+from ..argtypes import port, positive, seconds, share, whole
 from ..errors import InputError
 
 if TYPE_CHECKING:
@@ -16,43 +18,45 @@ if TYPE_CHECKING:
 
 
 def _range(text: str) -> tuple[float, float]:
+    low, dash, high = text.strip().partition("-")
     try:
-        parts = [float(p) for p in text.split("-", 1)] if "-" in text.strip("-") else [float(text)] * 2
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not SECONDS or LOW-HIGH") from None
-    if parts[0] < 0 or parts[1] < parts[0]:
+        parts = (seconds(low), seconds(high)) if dash else (seconds(text),) * 2
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r}: want SECONDS or LOW-HIGH, from 0 up") from None
+    if parts[1] < parts[0]:
         raise argparse.ArgumentTypeError(f"{text!r}: want 0 <= LOW <= HIGH")
-    return parts[0], parts[1]
+    return parts
 
 
-def _rate(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError("a rate is a share from 0 to 1")
-    return value
+def _retry_after(text: str) -> float:
+    """Seconds, or any negative number for no Retry-After header."""
+    with contextlib.suppress(ValueError):
+        if float(text) < 0:
+            return -1.0
+    return seconds(text)
 
 
 def add_fault_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("simulated behaviour")
     g.add_argument("--render-seconds", type=_range, default=(1.0, 3.0), metavar="S|LOW-HIGH",
                    help="render time per task, uniform in LOW-HIGH (default 1-3)")
-    g.add_argument("--fail-rate", type=_rate, default=0.0, help="share of tasks that fail (default 0)")
-    g.add_argument("--submit-429-rate", type=_rate, default=0.0, help="share of submits answered 429")
-    g.add_argument("--poll-429-rate", type=_rate, default=0.0, help="share of polls answered 429")
-    g.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds on 429 (negative: none)")
-    g.add_argument("--rate-limit", type=float, default=None, metavar="RPS", help="server-side requests/s per key")
-    g.add_argument("--max-in-flight", type=int, default=None, help="tasks rendering at once; more are queued")
-    g.add_argument("--error-rate", type=_rate, default=0.0, help="chance that a burst of 500/502 starts")
-    g.add_argument("--reset-rate", type=_rate, default=0.0, help="share of requests whose connection is reset")
-    g.add_argument("--hang-rate", type=_rate, default=0.0, help="share of requests that hang --hang-seconds")
-    g.add_argument("--hang-seconds", type=float, default=30.0)
-    g.add_argument("--truncate-rate", type=_rate, default=0.0, help="share of downloads cut short")
-    g.add_argument("--malformed-rate", type=_rate, default=0.0, help="share of JSON answers that are broken")
-    g.add_argument("--unknown-status-rate", type=_rate, default=0.0, help="share of tasks with an unlisted status")
-    g.add_argument("--url-ttl", type=float, default=3600.0, help="seconds a signed video URL stays valid")
+    g.add_argument("--fail-rate", type=share, default=0.0, help="share of tasks that fail (default 0)")
+    g.add_argument("--submit-429-rate", type=share, default=0.0, help="share of submits answered 429")
+    g.add_argument("--poll-429-rate", type=share, default=0.0, help="share of polls answered 429")
+    g.add_argument("--retry-after", type=_retry_after, default=1.0, help="Retry-After seconds on 429 (negative: none)")
+    g.add_argument("--rate-limit", type=positive, default=None, metavar="RPS", help="server-side requests/s per key")
+    g.add_argument("--max-in-flight", type=whole(1), default=None, help="tasks rendering at once; more are queued")
+    g.add_argument("--error-rate", type=share, default=0.0, help="chance that a burst of 500/502 starts")
+    g.add_argument("--reset-rate", type=share, default=0.0, help="share of requests whose connection is reset")
+    g.add_argument("--hang-rate", type=share, default=0.0, help="share of requests that hang --hang-seconds")
+    g.add_argument("--hang-seconds", type=seconds, default=30.0)
+    g.add_argument("--truncate-rate", type=share, default=0.0, help="share of downloads cut short")
+    g.add_argument("--malformed-rate", type=share, default=0.0, help="share of JSON answers that are broken")
+    g.add_argument("--unknown-status-rate", type=share, default=0.0, help="share of tasks with an unlisted status")
+    g.add_argument("--url-ttl", type=seconds, default=3600.0, help="seconds a signed video URL stays valid")
     g.add_argument("--expire-first-urls", action="store_true", help="the first video URL of each task is expired")
-    g.add_argument("--video-bytes", type=int, default=0, help="pad every video to this size")
-    g.add_argument("--storage-mbps", type=float, default=None, metavar="MB/S",
+    g.add_argument("--video-bytes", type=whole(0), default=0, help="pad every video to this size")
+    g.add_argument("--storage-mbps", type=positive, default=None, metavar="MB/S",
                    help="hold each video download from storage to this many megabytes a second")
     g.add_argument("--seed", type=int, default=0, help="makes every random choice reproducible")
 
@@ -82,8 +86,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "prints it. Point `batchvid run --base-url` at the URL it prints.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="gateway port (default 8000; 0 = any free port)")
-    p.add_argument("--storage-port", type=int, default=0, help="object-storage port (default: any free port)")
+    p.add_argument("--port", type=port, default=8000, help="gateway port (default 8000; 0 = any free port)")
+    p.add_argument("--storage-port", type=port, default=0, help="object-storage port (default: any free port)")
     p.add_argument("--state", metavar="FILE", help="keep every task made in FILE, so that the simulator started "
                    "again with the same FILE still knows them (rehearse a resume across a gateway restart)")
     add_fault_flags(p)
