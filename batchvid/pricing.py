@@ -175,13 +175,13 @@ def quote(shot: Shot, table: PriceTable) -> Quote:
     if row is None or rate is None:
         return Quote(None, None, "unknown: no published price", "unknown")
     if row.unit == "per_second":
-        per_second, label = rate, f"${rate}/s"
+        per_second, label = rate, f"${rate:f}/s"
     elif row.unit == "per_million_tokens":
         per_second = tokens_per_second(shot.resolution, shot.aspect_ratio, row.fps) * rate / MILLION
-        label = f"${rate}/M tokens"
+        label = f"${rate:f}/M tokens"
     else:
         assert row.usd_per_credit is not None
-        per_second, label = rate * row.usd_per_credit, f"{rate} credits/s"
+        per_second, label = rate * row.usd_per_credit, f"{rate:f} credits/s"
     per_second *= factor * table.group_ratio
     source = f"{row.kind}: {row.source}{note}" + (f" (as of {row.as_of})" if row.as_of else "")
     return Quote(per_second, per_second * shot.seconds, source, label)

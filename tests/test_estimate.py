@@ -98,6 +98,13 @@ def test_overrides_and_group_ratio(write_manifest: Callable[..., Path], tmp_path
     assert Decimal(data["total_usd"]) == Decimal("0.869")
 
 
+def test_a_price_written_with_an_exponent_is_shown_in_plain_digits(write_manifest: Callable[..., Path],
+                                                                   cli: Cli) -> None:
+    manifest = write_manifest(textwrap.dedent(MIXED) + "prices: {models: {viduq3p-mix-720p: {per_second: '1e1'}}}\n")
+    row = next(line for line in cli("estimate", manifest)[1].splitlines() if line.startswith("viduq3p-mix-720p"))
+    assert " $10/s " in row and "E+" not in row, row
+
+
 def test_manifest_prices_block_then_flag_wins(write_manifest: Callable[..., Path], tmp_path: Path, cli: Cli) -> None:
     manifest = write_manifest(textwrap.dedent(MIXED) + "prices: {models: {viduq3p-mix-720p: {per_second: '1'}}}\n")
     data = json.loads(cli("estimate", manifest, "--json")[1])
