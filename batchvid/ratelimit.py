@@ -83,15 +83,19 @@ def parse_rate(text: str) -> float | None:
     value = str(text).strip().lower().replace(" ", "")
     if value in ("unlimited", "none"):
         return None
+    wanted = f"{text!r}: want a rate above 0 like 2/s or 120/min, or 'unlimited'"
     per = 1.0
     if "/" in value:
         value, unit = value.split("/", 1)
         units = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0, "h": 3600.0,
                  "hour": 3600.0}
         if unit not in units:
-            raise ValueError(f"unknown unit {unit!r} (use /s, /min or /h)")
+            raise ValueError(f"{text!r}: unknown unit {unit!r} (use /s, /min or /h)")
         per = units[unit]
-    number = float(value)
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(wanted) from None
     if not 0 < number < math.inf:  # nan and inf too: a rate is a number of requests
-        raise ValueError("the rate must be a number above 0, or 'unlimited'")
+        raise ValueError(wanted)
     return number / per

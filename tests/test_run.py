@@ -486,16 +486,17 @@ def test_an_output_folder_that_is_a_file_is_bad_input(simulator: Sim, cli: Run, 
     assert (tmp_path / "out").read_text() == "my notes\n" and sim.record.submissions == []
 
 
-SETTINGS = "run settings: concurrency, download concurrency, poll interval and deadline must be numbers above 0"
+RUN = "run settings: "
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--poll-interval", "nan"], SETTINGS),
-    (["--poll-interval", "inf"], SETTINGS),
-    (["--deadline-minutes", "nan"], SETTINGS),
-    (["--concurrency", "0"], SETTINGS),
-    (["--rate", "inf/s"], "run settings: the rate must be a number above 0, or 'unlimited'"),
-    (["--rate", "nan/min"], "run settings: the rate must be a number above 0, or 'unlimited'"),
+    (["--poll-interval", "nan"], RUN + "poll interval: 'nan' is not a number"),
+    (["--poll-interval", "inf"], RUN + "poll interval: 'inf': want a number above 0"),
+    (["--deadline-minutes", "nan"], RUN + "deadline minutes: 'nan' is not a number"),
+    (["--concurrency", "0"], RUN + "concurrency: '0': want a whole number 1 or more"),
+    (["--rate", "inf/s"], RUN + "rate: 'inf/s': want a rate above 0 like 2/s or 120/min, or 'unlimited'"),
+    (["--rate", "fast"], RUN + "rate: 'fast': want a rate above 0 like 2/s or 120/min, or 'unlimited'"),
+    (["--rate", "2/day"], RUN + "rate: '2/day': unknown unit 'day' (use /s, /min or /h)"),
     (["--max-video-mb", "nan"], "--max-video-mb and --max-answer-mb must be numbers above 0"),
     (["--max-answer-mb", "inf"], "--max-video-mb and --max-answer-mb must be numbers above 0"),
 ])
@@ -506,6 +507,16 @@ def test_run_settings_that_are_not_usable_numbers_are_refused_before_anything(
     code, _, err = cli("run", MANIFESTS / "wan.yaml", "--base-url", sim.base_url, "--out", tmp_path / "out", *flags)
     assert code == 2 and err.strip() == f"batchvid: error: {message}", err
     assert not (tmp_path / "out").exists() and sim.record.submissions == []
+
+
+def test_the_manifests_run_block_is_checked_like_the_flags(simulator: Sim, cli: Run, tmp_path: Path,
+                                                           write_manifest: Callable[..., Path]) -> None:
+    manifest = write_manifest("version: 1\nrun: {concurrency: 2.5}\nshots:\n"
+                              "  - {id: a, model: wan2.5-t2v-preview, prompt: p}\n")
+    sim = simulator()
+    code, _, err = cli("run", manifest, "--base-url", sim.base_url, "--out", tmp_path / "out")
+    assert code == 2 and err.strip() == "batchvid: error: run settings: concurrency: '2.5' is not a whole number"
+    assert sim.record.submissions == []
 
 
 def test_a_gateway_that_never_answers_the_connection_leaves_every_shot_to_send(

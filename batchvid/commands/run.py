@@ -5,20 +5,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import math
 import os
 import secrets
 import signal
 import sys
-from collections.abc import Iterable, Iterator
+from argparse import ArgumentTypeError
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from .. import argtypes, settled, summary
 from .. import journal as j
-from .. import settled, summary
 from ..errors import FatalError, InputError
 from ..lock import FolderLock
 from ..problems import did_you_mean
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 #: where a rehearsal's simulator keeps the tasks it made, in the rehearsal's folder
 SIMULATOR_TASKS = "simulator-tasks.jsonl"
+T = TypeVar("T")
 DEFAULTS = {"concurrency": 4, "download_concurrency": 4, "rate": "2/s", "poll_interval": 4.0,
             "deadline_minutes": 120.0}
 
@@ -98,25 +99,27 @@ def _setting(args: argparse.Namespace, batch: Batch, name: str) -> object:
     return DEFAULTS.get(name) if value is None else value
 
 
+def _parsed(args: argparse.Namespace, batch: Batch, name: str, parse: Callable[[str], T]) -> T:
+    """A setting from its flag or the manifest's `run:` block, refused in one line that names it."""
+    value = _setting(args, batch, name)
+    try:
+        return parse(str(value))
+    except (ArgumentTypeError, ValueError) as exc:
+        raise InputError(f"run settings: {name.replace('_', ' ')}: {exc}") from None
+
+
 def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
     from ..estimate import parse_usd
     from ..ratelimit import parse_rate
     from ..scheduler import RunSettings
 
-    try:
-        concurrency = int(str(_setting(args, batch, "concurrency")))
-        downloads = int(str(_setting(args, batch, "download_concurrency")))
-        rate = parse_rate(str(_setting(args, batch, "rate")))
-        poll = float(str(_setting(args, batch, "poll_interval")))
-        deadline = float(str(_setting(args, batch, "deadline_minutes"))) * 60
-    except ValueError as exc:
-        raise InputError(f"run settings: {exc}") from None
-    # `not 0 < x` refuses nan as well; a deadline may be inf (never give up), a poll interval may not
-    if concurrency < 1 or downloads < 1 or not 0 < poll < math.inf or not 0 < deadline:
-        raise InputError("run settings: concurrency, download concurrency, poll interval and deadline must be "
-                         "numbers above 0")
+    concurrency = _parsed(args, batch, "concurrency", argtypes.whole(1))
+    downloads = _parsed(args, batch, "download_concurrency", argtypes.whole(1))
+    rate = _parsed(args, batch, "rate", parse_rate)
+    poll = _parsed(args, batch, "poll_interval", argtypes.positive)
+    deadline = _parsed(args, batch, "deadline_minutes", argtypes.positive) * 60
     max_cost = _setting(args, batch, "max_cost")
-    if not 0 < args.max_video_mb < math.inf or not 0 < args.max_answer_mb < math.inf:
+    if not 0 < args.max_video_mb < float("inf") or not 0 < args.max_answer_mb < float("inf"):
         raise InputError("--max-video-mb and --max-answer-mb must be numbers above 0")
     return RunSettings(
         out=out, concurrency=concurrency, download_concurrency=downloads, rate=rate, poll_interval=poll,
