@@ -1,14 +1,17 @@
-"""Request pacing shared by everything that talks to one gateway.
+"""Request pacing: one limiter for each model family, within one ceiling for each gateway.
 
 Slots are spaced exactly 1/rate apart, so there is never a burst above the rate (the known trap of
-token buckets: AsyncLimiter(n, period) lets n through at once). A 429 pauses every caller and
-halves the rate; successes win it back additively (AIMD); the user's rate is a ceiling.
-All time comes from the loop's clock.
+token buckets: AsyncLimiter(n, period) lets n through at once). A 429 pauses every caller of that
+family and halves its rate; successes win it back additively (AIMD); the user's rate is a ceiling
+for each family and for all of them together at one gateway. Per family, because the gateway
+passes its providers' 429s through (Vertex Veo preview allows 10 requests a minute): a Veo 429
+must not slow the Wan shots down. All time comes from the loop's clock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import math
 
 
@@ -23,11 +26,14 @@ class RateLimiter:
         limiter.succeeded()             # on success: win the rate back step by step
     """
 
-    __slots__ = ("ceiling", "rate", "cuts", "_next", "_paused_until", "_pauses")
+    __slots__ = ("ceiling", "rate", "cuts", "within", "_next", "_paused_until", "_pauses")
 
-    def __init__(self, rate: float | None) -> None:
+    def __init__(self, rate: float | None, within: Ceiling | None = None) -> None:
         #: the user's limit (requests per second); None means unlimited
         self.ceiling = rate or None
+        #: the pace this limiter shares with others (a family's, with the other families at its gateway): each
+        #: slot is booked there too
+        self.within = within
         #: the rate in force now: the ceiling, or less after 429s
         self.rate = self.ceiling
         #: how many times a 429 cut the rate
@@ -46,6 +52,8 @@ class RateLimiter:
         while True:
             now = loop.time()
             slot = max(now, self._next, self._paused_until)
+            if self.within is not None:  # a slot voided below leaves a gap there, never a burst
+                slot = self.within.book(slot, now)
             self._next = slot + self.interval
             if slot <= now:
                 return
@@ -76,6 +84,39 @@ class RateLimiter:
         """An answer that was not a 429: recover additively, never above the ceiling."""
         if self.ceiling is not None and self.rate is not None and self.rate < self.ceiling:
             self.rate = min(self.ceiling, self.rate + self.ceiling / 20)
+
+
+class Ceiling:
+    """One rate for several limiters (the families at one gateway): any two of their slots are 1/rate apart.
+
+    Slots are booked out of order, each in the first gap from the time asked: a family paused by its provider
+    books its slot after the pause, and the others keep sending before it instead of queueing behind it.
+    """
+
+    __slots__ = ("rate", "_booked")
+
+    def __init__(self, rate: float | None) -> None:
+        self.rate = rate or None
+        self._booked: list[float] = []  # slots handed out that a new one could still come near, in order
+
+    @property
+    def interval(self) -> float:
+        return 1.0 / (self.rate * 0.99) if self.rate else 0.0  # the same headroom as RateLimiter's
+
+    def book(self, earliest: float, now: float) -> float:
+        """The first slot from `earliest` at least an interval from every other, taken."""
+        gap = self.interval
+        if not gap:
+            return earliest
+        booked = self._booked
+        del booked[:bisect.bisect_right(booked, now - gap)]  # past ones that no new slot can come near
+        slot = earliest
+        for taken in booked[bisect.bisect_right(booked, slot - gap):]:
+            if taken >= slot + gap:
+                break  # room before it
+            slot = taken + gap
+        bisect.insort(booked, slot)
+        return slot
 
 
 def parse_rate(text: str) -> float | None:

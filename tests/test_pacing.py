@@ -8,7 +8,7 @@ import pytest
 
 from batchvid.gateway import MAX_RETRY_AFTER, retry_after_seconds
 from batchvid.polling import PollPlanner, Progress, RenderTimes
-from batchvid.ratelimit import RateLimiter, parse_rate
+from batchvid.ratelimit import Ceiling, RateLimiter, parse_rate
 
 KEY = ("wan2.5-t2v-preview", "720p", 5)
 
@@ -99,6 +99,28 @@ async def test_a_429_without_a_pause_keeps_the_spacing_from_the_request_just_sen
     limiter.throttled(0.0)  # Retry-After: 0
     await limiter.acquire()
     assert loop.time() - sent >= 1 / (5.0 * 0.99) - 1e-3  # a full interval of the halved rate
+
+
+async def test_families_keep_their_own_pace_within_the_gateways_ceiling() -> None:
+    """A provider's 429 passed through by the gateway slows that family alone; together they never pass the ceiling."""
+    ceiling = Ceiling(20.0)
+    veo, wan = RateLimiter(20.0, within=ceiling), RateLimiter(20.0, within=ceiling)
+    veo.throttled(0.3)  # Veo's provider: nothing for 0.3 s, and half the pace after
+    assert (veo.rate, veo.cuts, wan.rate, wan.cuts) == (10.0, 1, 20.0, 0)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    sent: dict[str, list[float]] = {"veo": [], "wan": []}
+
+    async def requests(name: str, limiter: RateLimiter, count: int) -> None:
+        for _ in range(count):
+            await limiter.acquire()
+            sent[name].append(loop.time() - start)
+
+    await asyncio.gather(requests("veo", veo, 3), requests("wan", wan, 5))  # Wan: 0 to 0.2 s, at 20/s
+    assert max(sent["wan"]) < 0.3 <= min(sent["veo"]), sent  # Wan went on through Veo's pause
+    together = sorted(sent["veo"] + sent["wan"])
+    interval = 1 / (20.0 * 0.99)  # the ceiling's spacing holds for both families together
+    assert all(t - together[0] >= k * interval - 1e-3 for k, t in enumerate(together)), together
 
 
 def test_parse_rate() -> None:

@@ -182,6 +182,20 @@ def test_a_gateway_stricter_than_the_rate_is_found_from_its_429s(simulator: Sim,
     assert "the gateway answered 429" in out and "the rate settled at" in out
 
 
+def test_a_providers_429s_slow_its_own_family_only(simulator: Sim, run_batch: Run,
+                                                   write_manifest: Callable[..., Path]) -> None:
+    """The gateway passes a provider's 429 through (Vertex Veo preview: 10 requests a minute): it must cut Veo's
+    pace, not the pace of the Wan shots beside it."""
+    sim = simulator(render_seconds=(0.3, 0.5), upstream_rps={"veo": 4.0}, retry_after=0.3)
+    shots = "".join(f"  - {{id: v{i}, model: veo-3.0-fast-generate-001, prompt: shot {i}}}\n" for i in range(4))
+    shots += "".join(f"  - {{id: w{i}, model: wan2.5-t2v-preview, prompt: shot {i}}}\n" for i in range(8))
+    code, out, _ = run_batch(write_manifest(f"version: 1\nshots:\n{shots}"), sim, "--rate", "40/s",
+                             "--concurrency", "12", "--poll-interval", "0.05", "--fixed-polling")
+    assert code == 0 and sim.record.faults["upstream_429"] > 0, out
+    lines = [line.strip() for line in out.splitlines() if "the gateway answered 429" in line]
+    assert len(lines) == 1 and lines[0].startswith("veo: "), out  # Wan's pace was never cut
+
+
 def test_expired_urls_are_refreshed(simulator: Sim, run_batch: Run) -> None:
     sim = simulator(expire_first_urls=True)
     assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0

@@ -169,6 +169,19 @@ async def test_server_rate_limit(http: aiohttp.ClientSession) -> None:
         await sim.stop()
 
 
+async def test_a_providers_limit_refuses_its_family_alone(http: aiohttp.ClientSession) -> None:
+    sim = await started(upstream_rps={"veo": 0.5})  # one request in any 2 s
+    try:
+        first, veo_body = await submit(http, sim, BODIES["veo"])
+        refused, error = await submit(http, sim, BODIES["veo"])
+        assert (first, refused, error["error"]["type"]) == (200, 429, "rate_limit_error")
+        assert (await query(http, sim, veo_body["task_id"]))[0] == 429  # its polls count too
+        assert (await submit(http, sim, BODIES["wan"]))[0] == 200  # another provider, another limit
+        assert sim.record.faults["upstream_429"] == 2
+    finally:
+        await sim.stop()
+
+
 async def test_concurrency_limit_queues_the_excess(http: aiohttp.ClientSession) -> None:
     sim = Simulator(SimConfig(api_key=KEY, render_seconds=(0.4, 0.4), max_in_flight=1))
     await sim.start()
@@ -319,6 +332,9 @@ async def test_a_simulator_started_again_with_its_state_file_still_knows_its_tas
     ("--max-in-flight", "0", "want a whole number 1 or more"),
     ("--fail-rate", "nan", "is not a number"),
     ("--error-rate", "1.5", "want a share from 0 to 1"),
+    ("--upstream-limit", "veo", "want FAMILY=RPS"),
+    ("--upstream-limit", "kling=1", "want FAMILY=RPS"),
+    ("--upstream-limit", "veo=0", "want FAMILY=RPS, RPS a number above 0"),
 ])
 def test_simulate_refuses_a_number_out_of_its_range_in_one_line(cli: Any, capsys: pytest.CaptureFixture[str],
                                                                  flag: str, value: str, said: str) -> None:
@@ -338,3 +354,5 @@ def test_simulate_takes_a_negative_retry_after_as_none() -> None:
         return config_from(build_parser().parse_args(["simulate", "--retry-after", value]), KEY).retry_after
 
     assert (retry_after("-1"), retry_after("0"), retry_after("2.5")) == (None, 0.0, 2.5)
+    upstream = build_parser().parse_args(["simulate", "--upstream-limit", "veo=0.17", "--upstream-limit", "sora=5"])
+    assert config_from(upstream, KEY).upstream_rps == {"veo": 0.17, "sora": 5.0}

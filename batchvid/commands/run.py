@@ -389,7 +389,7 @@ async def _execute(
     from ..gateway import Gateway, Refused, normal_base
     from ..manifest import DEFAULT_KEY_ENV
     from ..progress import Progress
-    from ..ratelimit import RateLimiter
+    from ..ratelimit import Ceiling, RateLimiter
     from ..scheduler import Runner
 
     sim_url = sim_key = None
@@ -410,11 +410,13 @@ async def _execute(
             _long_rehearsal_note(plan.to_submit, settings, simulator.config.render_seconds[0], faster)
     endpoints = _endpoints(args, batch, sim_url, sim_key)
     _warn_plain_http(base for base, _ in endpoints.values())
-    limiters: dict[str, RateLimiter] = {}
+    ceilings: dict[str, Ceiling] = {}
     gateways: dict[str, Gateway] = {}
     for family, (base, key) in endpoints.items():
-        # one pace per gateway (https://host and https://host/v1/ are one)
-        limiter = limiters.setdefault(normal_base(base), RateLimiter(settings.rate))
+        # the user's rate holds for each gateway (https://host and https://host/v1/ are one); within it each family
+        # keeps a pace of its own, since a 429 may be one provider's, passed through (ratelimit.py)
+        ceiling = ceilings.setdefault(normal_base(base), Ceiling(settings.rate))
+        limiter = RateLimiter(settings.rate, within=ceiling)
         gateway = Gateway(base, key, limiter, max_answer_bytes=settings.max_answer_bytes,
                           proxy=proxies.for_url(base))
         gateways[family] = await stack.enter_async_context(gateway)

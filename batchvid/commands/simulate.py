@@ -36,6 +36,19 @@ def _retry_after(text: str) -> float:
     return seconds(text)
 
 
+def _upstream(text: str) -> tuple[str, float]:
+    """FAMILY=RPS: that family's provider takes this many requests a second."""
+    from ..families import FAMILIES
+
+    family, equals, rps = text.partition("=")
+    if not equals or family not in FAMILIES:
+        raise argparse.ArgumentTypeError(f"{text!r}: want FAMILY=RPS, FAMILY one of {', '.join(sorted(FAMILIES))}")
+    try:
+        return family, positive(rps)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r}: want FAMILY=RPS, RPS a number above 0") from None
+
+
 def add_fault_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("simulated behaviour")
     g.add_argument("--render-seconds", type=_range, default=(1.0, 3.0), metavar="S|LOW-HIGH",
@@ -45,6 +58,9 @@ def add_fault_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--poll-429-rate", type=share, default=0.0, help="share of polls answered 429")
     g.add_argument("--retry-after", type=_retry_after, default=1.0, help="Retry-After seconds on 429 (negative: none)")
     g.add_argument("--rate-limit", type=positive, default=None, metavar="RPS", help="server-side requests/s per key")
+    g.add_argument("--upstream-limit", type=_upstream, action="append", default=[], metavar="FAMILY=RPS",
+                   help="a provider's own limit, its 429s passed through for that family only, e.g. veo=0.17 "
+                   "(Vertex Veo preview: 10 a minute); repeatable")
     g.add_argument("--max-in-flight", type=whole(1), default=None, help="tasks rendering at once; more are queued")
     g.add_argument("--error-rate", type=share, default=0.0, help="chance that a burst of 500/502 starts")
     g.add_argument("--reset-rate", type=share, default=0.0, help="share of requests whose connection is reset")
@@ -68,7 +84,8 @@ def config_from(args: argparse.Namespace, api_key: str) -> SimConfig:
         api_key=api_key, seed=args.seed, render_seconds=args.render_seconds, fail_rate=args.fail_rate,
         submit_429_rate=args.submit_429_rate, poll_429_rate=args.poll_429_rate,
         retry_after=None if args.retry_after < 0 else args.retry_after, rate_limit_rps=args.rate_limit,
-        max_in_flight=args.max_in_flight, error_rate=args.error_rate, reset_rate=args.reset_rate,
+        max_in_flight=args.max_in_flight, upstream_rps=dict(args.upstream_limit), error_rate=args.error_rate,
+        reset_rate=args.reset_rate,
         hang_rate=args.hang_rate, hang_seconds=args.hang_seconds, truncate_rate=args.truncate_rate,
         malformed_rate=args.malformed_rate, unknown_status_rate=args.unknown_status_rate, url_ttl=args.url_ttl,
         expire_first_urls=args.expire_first_urls,

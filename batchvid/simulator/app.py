@@ -61,7 +61,8 @@ class Simulator:
             self._scheduler.keep(task.finish)
         # a restarted simulator must not draw the ids (nor the fates) of the tasks it already made
         self._rng = random.Random(f"{self.config.seed}:{len(self.tasks)}" if self.tasks else self.config.seed)
-        self._recent: deque[float] = deque()
+        self._window = None if self.config.rate_limit_rps is None else Window(self.config.rate_limit_rps)
+        self._upstream = {family: Window(rps) for family, rps in self.config.upstream_rps.items()}
         self._burst_left = 0
         self._runners: list[web.AppRunner] = []
 
@@ -98,16 +99,16 @@ class Simulator:
         return rate > 0 and self._rng.random() < rate
 
     def _too_fast(self) -> bool:
-        limit = self.config.rate_limit_rps
-        if limit is None:
-            return False
-        now = time.monotonic()
-        while self._recent and self._recent[0] <= now - 1.0:
-            self._recent.popleft()
-        if len(self._recent) >= limit:
-            return True
-        self._recent.append(now)
-        return False
+        return self._window is not None and not self._window.admits()
+
+    def _upstream_refuses(self, family: str) -> web.Response | None:
+        """The provider's 429, passed through, when this family's upstream has had its fill this second."""
+        window = self._upstream.get(family)
+        if window is None or window.admits():
+            return None
+        self.record.faults["upstream_429"] += 1
+        return _error(429, f"upstream {family} provider: rate limit exceeded", "rate_limit_error",
+                      headers=self._retry_headers())
 
     def _retry_headers(self) -> dict[str, str]:
         after = self.config.retry_after
@@ -165,6 +166,8 @@ class Simulator:
             self.record.submitted(None, model, body, 400)
             return _error(400, f"model {model!r} is not supported", "invalid_request_error", "model_not_found")
         family = MODELS[model].family
+        if refused := self._upstream_refuses(family):
+            return refused
         try:
             asked = read_request(family, model, body, self.record.notes)
         except BadRequest as exc:
@@ -208,6 +211,8 @@ class Simulator:
         task = self.tasks.get(request.match_info["task_id"])
         if task is None:
             return _error(404, "Task does not exist", "not_found")
+        if refused := self._upstream_refuses(task.family):
+            return refused
         self.record.polls[task.task_id] += 1
         now = time.monotonic()
         ttl = None
@@ -232,6 +237,8 @@ class Simulator:
             return _error(404, "Task does not exist", "not_found")
         if task.family != "sora":
             return _error(400, "download is for Sora 2 tasks only", "invalid_request_error")
+        if refused := self._upstream_refuses(task.family):
+            return refused
         if task.phase(time.monotonic()) != "succeeded":
             return _error(400, "task is not completed", "invalid_request_error")
         self.record.downloads[task.task_id] += 1
@@ -334,3 +341,23 @@ class SimulatorThread:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
+
+
+class Window:
+    """At most `per_second` requests in any one second, the rule a gateway or a provider enforces; a limit under one
+    a second counts over a longer window (10 a minute: one in any 6 s)."""
+
+    def __init__(self, per_second: float) -> None:
+        self.span = max(1.0, 1.0 / per_second)
+        self.limit = max(1.0, per_second)  # in that window
+        self.times: deque[float] = deque()
+
+    def admits(self) -> bool:
+        """Whether one more request fits now (it is counted if so)."""
+        now = time.monotonic()
+        while self.times and self.times[0] <= now - self.span:
+            self.times.popleft()
+        if len(self.times) >= self.limit:
+            return False
+        self.times.append(now)
+        return True

@@ -22,6 +22,9 @@ class SimConfig:
     #: server-side limit of requests per second per key (429 above it) and of tasks rendering per key
     rate_limit_rps: float | None = None
     max_in_flight: int | None = None
+    #: per family, the requests a second its upstream provider takes (Vertex Veo preview: 10 a minute); above it
+    #: the gateway passes the provider's 429 through, for that family's requests only
+    upstream_rps: Mapping[str, float] = field(default_factory=dict)
     #: 500/502 answers: the chance a burst starts, and how many requests it lasts
     error_rate: float = 0.0
     error_burst: int = 3
