@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import bisect
 import math
+from collections import deque
+from collections.abc import Iterable
 
 
 class RateLimiter:
@@ -26,7 +28,7 @@ class RateLimiter:
         limiter.succeeded()             # on success: win the rate back step by step
     """
 
-    __slots__ = ("ceiling", "rate", "cuts", "within", "_next", "_paused_until", "_pauses")
+    __slots__ = ("ceiling", "rate", "cuts", "within", "_held", "_next", "_paused_until", "_pauses")
 
     def __init__(self, rate: float | None, within: Ceiling | None = None) -> None:
         #: the user's limit (requests per second); None means unlimited
@@ -34,6 +36,7 @@ class RateLimiter:
         #: the pace this limiter shares with others (a family's, with the other families at its gateway): each
         #: slot is booked there too
         self.within = within
+        self._held: deque[float] = deque()  # the slots this limiter holds there, from the latest pause on, in order
         #: the rate in force now: the ceiling, or less after 429s
         self.rate = self.ceiling
         #: how many times a 429 cut the rate
@@ -52,8 +55,12 @@ class RateLimiter:
         while True:
             now = loop.time()
             slot = max(now, self._next, self._paused_until)
-            if self.within is not None:  # a slot voided below leaves a gap there, never a burst
+            if self.within is not None and self.within.rate is not None:
                 slot = self.within.book(slot, now)
+                held = self._held
+                while held and held[0] <= now:
+                    held.popleft()
+                held.append(slot)
             self._next = slot + self.interval
             if slot <= now:
                 return
@@ -72,6 +79,9 @@ class RateLimiter:
         # interval after now, so that they keep their spacing from a request that has just left.
         self._next = max(self._paused_until, now + self.interval)
         self._pauses += 1
+        if self.within is not None:  # and so are their places at the ceiling: the other families may have them
+            self.within.release(slot for slot in self._held if slot > now)
+            self._held.clear()
 
     def throttled(self, retry_after: float | None) -> None:
         """A 429: cut the rate multiplicatively and pause as the server asked (or one new interval)."""
@@ -117,6 +127,14 @@ class Ceiling:
             slot = taken + gap
         bisect.insort(booked, slot)
         return slot
+
+    def release(self, slots: Iterable[float]) -> None:
+        """Give back slots booked and no longer wanted (their callers were told to book again)."""
+        booked = self._booked
+        for slot in slots:
+            at = bisect.bisect_left(booked, slot)
+            if at < len(booked) and booked[at] == slot:
+                del booked[at]
 
 
 def parse_rate(text: str) -> float | None:

@@ -123,6 +123,23 @@ async def test_families_keep_their_own_pace_within_the_gateways_ceiling() -> Non
     assert all(t - together[0] >= k * interval - 1e-3 for k, t in enumerate(together)), together
 
 
+async def test_a_paused_family_gives_its_places_at_the_ceiling_back() -> None:
+    """Slots booked before a 429 are void; left booked at the ceiling, they held the other families back for as
+    long as the paused family's queue was (bench/ratelimit.py, a stricter gateway: 0.69x of its limit, not 0.76x)."""
+    ceiling = Ceiling(20.0)
+    veo, wan = RateLimiter(20.0, within=ceiling), RateLimiter(20.0, within=ceiling)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    waiting = [asyncio.create_task(veo.acquire()) for _ in range(8)]  # Veo's slots: 0, 0.05, ..., 0.35 s
+    await asyncio.sleep(0.01)
+    veo.throttled(1.0)
+    await wan.acquire()
+    assert loop.time() - start < 0.1  # the next place, not one after Veo's eight
+    for task in waiting:
+        task.cancel()
+    await asyncio.gather(*waiting, return_exceptions=True)
+
+
 def test_parse_rate() -> None:
     assert parse_rate("2/s") == 2.0 and parse_rate("120/min") == 2.0 and parse_rate("3") == 3.0
     assert parse_rate("unlimited") is None
