@@ -394,7 +394,7 @@ class Runner:
         await self._polls.turn(loop.time() + due_in)
         try:
             body = await gateway.query(task_id)
-        except Transient as exc:  # a 429 has already slowed the gateway's limiter down
+        except Transient as exc:  # a 429 has already slowed this family's pace down (ratelimit.py)
             log.info("poll of %s: %s", shot.id, exc)
             self._still_reachable(gateway, exc)
             return None
