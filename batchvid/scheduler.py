@@ -55,6 +55,8 @@ class RunSettings:
     fixed_polling: bool = False  # poll every poll_interval instead of adaptively (the baseline)
 
 
+#: why a download try found no video when the gateway could not be asked where it is (a poll that failed)
+GATEWAY_UNASKED = "could not ask the gateway"
 OFFPEAK_DEADLINE = 49 * 3600.0  # Vidu off-peak tasks may take up to 48 h
 #: seconds of nothing but failed connections before the run stops: short while the gateway has never answered
 #: (a wrong --base-url, no network), long once it has (an outage worth waiting out)
@@ -461,15 +463,23 @@ class Runner:
 
     # -- download ------------------------------------------------------------------------------
     async def _download(self, shot: Shot, gateway: Gateway, task_id: str, view: TaskView | None) -> None:
+        """The video of a task that succeeded (and is paid for): `download_tries` tries at the video itself; asking
+        the gateway again for where it is may fail as often as a poll may (a burst of 5xx is no reason to give up
+        a paid video until the next run)."""
         last, retry_after = "no attempt", None
-        for attempt in range(self.settings.download_tries):
-            if attempt:  # the wait holds no download slot: other videos come in meanwhile
-                await asyncio.sleep(backoff(attempt - 1, retry_after, self.settings.backoff_cap))
+        tries = unasked = 0
+        while tries < self.settings.download_tries and unasked < self.settings.max_poll_errors:
+            if tries or unasked:  # the wait holds no download slot: other videos come in meanwhile
+                await asyncio.sleep(backoff(tries + unasked - 1, retry_after, self.settings.backoff_cap))
             async with self._downloads:
-                outcome = await self._download_once(shot, gateway, task_id, view, attempt)
+                outcome = await self._download_once(shot, gateway, task_id, view, tries + unasked)
             if outcome is None:
                 return
             view, last, retry_after = outcome
+            if last == GATEWAY_UNASKED:
+                unasked += 1
+            else:
+                tries, unasked = tries + 1, 0
         self.journal.update(shot.id, error=f"download failed: {last}; run again to retry")
 
     async def _download_once(self, shot: Shot, gateway: Gateway, task_id: str, view: TaskView | None, attempt: int
@@ -477,7 +487,7 @@ class Runner:
         """One try: None when the shot is settled (done, or failed for good); else what the next try starts
         from (the task's answer, None to ask the gateway again), why this one failed, and the server's wait."""
         if view is None or view.video is None:
-            reason = "could not ask the gateway"
+            reason = GATEWAY_UNASKED
             try:
                 view = await self._query(shot, gateway, task_id, 0 if attempt == 0 else 1.0)
             except Rejected as exc:
