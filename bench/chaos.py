@@ -97,17 +97,18 @@ def storm(shots: int, kills: int, seed: int, resubmit_uncertain: bool) -> dict[s
             elif proc.returncode == 0 or settled(out):
                 break  # it ended by itself with nothing left to do (a settled batch answers at once)
             proc.wait()
-        finals = []
-        for _ in range(6):  # resume until nothing is left but what needs a decision
-            finals.append(subprocess.run(command, env=env, capture_output=True, text=True).returncode)
-            if finals[-1] == 0 or settled(out):
-                break
+        finals: list[int] = []
         uncertain_before: list[str] = []
         for _ in range(5 if resubmit_uncertain else 1):  # a resubmit can meet a fault again: bounded rounds
+            for _ in range(6):  # resume until nothing is left but what needs a decision
+                finals.append(subprocess.run(command, env=env, capture_output=True, text=True).returncode)
+                if finals[-1] == 0 or settled(out):
+                    break
             uncertain = [r["shot_id"] for r in ledger_rows(out) if r["status"] == "uncertain"]
             uncertain_before += [sid for sid in uncertain if sid not in uncertain_before]
             if not uncertain or not resubmit_uncertain:
                 break
+            # the resubmitted shots' tasks may still be in flight when it ends: the next round resumes them
             finals.append(subprocess.run(command + ["--resubmit-uncertain"], env=env, capture_output=True,
                                          text=True).returncode)
         rows = ledger_rows(out)
