@@ -155,7 +155,8 @@ class Journal:
     """
 
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
-        """`read_only`: for looking only (status, --dry-run): never waits for a running batch, never writes."""
+        """`read_only`: for looking only (status, --dry-run): never waits for a running batch, changes no row,
+        leaves no file behind."""
         self.path = path
         self.db = self._connect_read_only(path) if read_only else self._connect(path)
         self._changed_ids: set[str] = set()  # rows changed since take_changed() last asked (the live ledger)
@@ -168,7 +169,10 @@ class Journal:
 
         try:
             try:
-                db, found = opened("mode=ro")
+                # not mode=ro: a read-only connection makes the WAL's -shm and -wal files and cannot take them
+                # away at close, so looking would leave files behind. Only reads are made on this connection;
+                # when it is the last one, closing it folds a killed run's WAL into the journal, as a run would.
+                db, found = opened("mode=rw")
             except sqlite3.OperationalError:
                 # a folder we may not write to: SQLite cannot make the WAL index, so read the file as it is
                 db, found = opened("immutable=1")

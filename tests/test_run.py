@@ -706,6 +706,16 @@ def test_status_reads_a_folder_whose_batch_is_writing_without_waiting(
     assert journal.read_bytes() == before  # status writes nothing
 
 
+def test_looking_at_a_finished_folder_leaves_it_as_it_was(
+        simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run_batch(MANIFESTS / "wan.yaml", simulator())[0] == 0
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    assert cli("status", out)[0] == 0
+    assert cli("run", MANIFESTS / "wan.yaml", "--out", out, "--dry-run")[0] == 0
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before  # no journal -wal / -shm either
+
+
 def test_simulate_flag_runs_the_demo_without_a_key(cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("BATCHVID_API_KEY", raising=False)
     code, out, _ = cli("run", MANIFESTS / "demo.yaml", "--simulate", "--out", tmp_path / "o", "--poll-interval",
