@@ -5,7 +5,9 @@ token buckets: AsyncLimiter(n, period) lets n through at once). A 429 pauses eve
 family and halves its rate; successes win it back additively (AIMD); the user's rate is a ceiling
 for each family and for all of them together at one gateway. Per family, because the gateway
 passes its providers' 429s through (Vertex Veo preview allows 10 requests a minute): a Veo 429
-must not slow the Wan shots down. All time comes from the loop's clock.
+must not slow the Wan shots down. 429s of two families close together are the gateway's own limit,
+which they share: then the pace of all of them together is cut too (and won back the same way).
+All time comes from the loop's clock.
 """
 
 from __future__ import annotations
@@ -89,11 +91,15 @@ class RateLimiter:
             self.rate = max(self.ceiling / 64, self.rate / 2)
             self.cuts += 1
         self.pause(retry_after if retry_after is not None else max(self.interval, 1.0))
+        if self.within is not None:
+            self.within.throttled(self, asyncio.get_running_loop().time())
 
     def succeeded(self) -> None:
         """An answer that was not a 429: recover additively, never above the ceiling."""
         if self.ceiling is not None and self.rate is not None and self.rate < self.ceiling:
             self.rate = min(self.ceiling, self.rate + self.ceiling / 20)
+        if self.within is not None and self.within.rate != self.within.limit:
+            self.within.succeeded()
 
 
 class Ceiling:
@@ -103,11 +109,34 @@ class Ceiling:
     books its slot after the pause, and the others keep sending before it instead of queueing behind it.
     """
 
-    __slots__ = ("rate", "_booked")
+    __slots__ = ("limit", "rate", "cuts", "_booked", "_last_429")
+
+    #: 429s of two families this close together are taken for the gateway's own limit, not two providers'
+    SHARED_WITHIN = 2.0
 
     def __init__(self, rate: float | None) -> None:
-        self.rate = rate or None
+        #: the user's limit for all families together; None means unlimited
+        self.limit = rate or None
+        #: the pace in force now: the limit, or less after 429s of several families
+        self.rate = self.limit
+        #: how many times such 429s cut it
+        self.cuts = 0
         self._booked: list[float] = []  # slots handed out that a new one could still come near, in order
+        self._last_429: tuple[object, float] | None = None  # which limiter drew the latest 429, and when
+
+    def throttled(self, limiter: object, now: float) -> None:
+        """A 429 for one family: when another family drew one just before, the limit is shared: halve the pace."""
+        last, self._last_429 = self._last_429, (limiter, now)
+        if self.limit is None or self.rate is None or last is None:
+            return
+        if last[0] is not limiter and now - last[1] <= self.SHARED_WITHIN:
+            self.rate = max(self.limit / 64, self.rate / 2)
+            self.cuts += 1
+
+    def succeeded(self) -> None:
+        """An answer that was not a 429: win the pace back additively, never above the limit."""
+        if self.limit is not None and self.rate is not None:
+            self.rate = min(self.limit, self.rate + self.limit / 20)
 
     @property
     def interval(self) -> float:

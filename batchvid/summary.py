@@ -89,11 +89,17 @@ def report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object
     for step in next_steps(counts):
         print(f"  next: {step}")
     if runner is not None:
+        shared = []
         for family, gateway in runner.gateways.items():
             limiter = gateway.limiter
             if limiter.cuts and limiter.rate is not None:
                 print(f"  {family}: the gateway answered 429 {limiter.cuts} time(s); the rate settled at "
                       f"{limiter.rate:.2f}/s (ceiling {limiter.ceiling:.2f}/s)")
+            ceiling = limiter.within
+            if ceiling is not None and ceiling.cuts and ceiling.rate is not None and ceiling not in shared:
+                shared.append(ceiling)
+                print(f"  {gateway.base_url}: 429s of several families at once, a limit they share; the pace of all "
+                      f"together settled at {ceiling.rate:.2f}/s (--rate {ceiling.limit:.2f}/s)")
         if runner.over_budget:
             print(f"  {runner.over_budget} shot(s) not submitted: --max-cost ${max_cost} reached")
     return 0 if not problems else 1

@@ -194,6 +194,21 @@ def test_a_providers_429s_slow_its_own_family_only(simulator: Sim, run_batch: Ru
     assert code == 0 and sim.record.faults["upstream_429"] > 0, out
     lines = [line.strip() for line in out.splitlines() if "the gateway answered 429" in line]
     assert len(lines) == 1 and lines[0].startswith("veo: "), out  # Wan's pace was never cut
+    assert "a limit they share" not in out  # nor the pace of both together
+
+
+def test_a_limit_of_the_whole_gateway_is_found_by_its_families_together(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path]) -> None:
+    """The gateway's own limit, met by three families: each finding it from its own 429s alone drew 4x the 429s
+    that one family draws (bench/ratelimit.py)."""
+    sim = simulator(render_seconds=(0.1, 0.3), rate_limit_rps=40, retry_after=0.5)
+    models = ["wan2.5-t2v-preview", "veo-3.0-fast-generate-001", "doubao-seedance-1-0-pro-250528"]
+    shots = "".join(f"  - {{id: s{i:02d}, model: {models[i % 3]}, prompt: shot {i}}}\n" for i in range(60))
+    code, out, _ = run_batch(write_manifest(f"version: 1\nshots:\n{shots}"), sim, "--rate", "80/s",
+                             "--concurrency", "60", "--poll-interval", "0.2", "--fixed-polling")
+    throttled, requests = sim.record.answers[429], len(sim.record.request_times)
+    assert code == 0 and 0 < throttled <= requests // 10, (throttled, requests, out)
+    assert "429s of several families at once, a limit they share" in out, out
 
 
 def test_expired_urls_are_refreshed(simulator: Sim, run_batch: Run) -> None:
