@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 
@@ -55,8 +55,16 @@ class RunSettings:
     fixed_polling: bool = False  # poll every poll_interval instead of adaptively (the baseline)
 
 
-#: why a download try found no video when the gateway could not be asked where it is (a poll that failed)
-GATEWAY_UNASKED = "could not ask the gateway"
+class Retry(NamedTuple):
+    """A download try that failed, and what the next one starts from."""
+
+    view: TaskView | None  # the task's answer, with the video's location; None: ask the gateway again
+    reason: str
+    retry_after: float | None = None
+    #: the gateway could not be asked where the video is: a failed poll, counted as polls are, not as a try
+    unasked: bool = False
+
+
 OFFPEAK_DEADLINE = 49 * 3600.0  # Vidu off-peak tasks may take up to 48 h
 #: seconds of nothing but failed connections before the run stops: short while the gateway has never answered
 #: (a wrong --base-url, no network), long once it has (an outage worth waiting out)
@@ -466,34 +474,34 @@ class Runner:
         """The video of a task that succeeded (and is paid for): `download_tries` tries at the video itself; asking
         the gateway again for where it is may fail as often as a poll may (a burst of 5xx is no reason to give up
         a paid video until the next run)."""
-        last, retry_after = "no attempt", None
+        failed = Retry(view, "no attempt")
         tries = unasked = 0
         while tries < self.settings.download_tries and unasked < self.settings.max_poll_errors:
             if tries or unasked:  # the wait holds no download slot: other videos come in meanwhile
-                await asyncio.sleep(backoff(tries + unasked - 1, retry_after, self.settings.backoff_cap))
+                await asyncio.sleep(backoff(tries + unasked - 1, failed.retry_after, self.settings.backoff_cap))
             async with self._downloads:
-                outcome = await self._download_once(shot, gateway, task_id, view, tries + unasked)
+                outcome = await self._download_once(shot, gateway, task_id, failed.view, tries + unasked)
             if outcome is None:
                 return
-            view, last, retry_after = outcome
-            if last == GATEWAY_UNASKED:
+            failed = outcome
+            if failed.unasked:
                 unasked += 1
             else:
                 tries, unasked = tries + 1, 0
-        self.journal.update(shot.id, error=f"download failed: {last}; run again to retry")
+        self.journal.update(shot.id, error=f"download failed: {failed.reason}; run again to retry")
 
     async def _download_once(self, shot: Shot, gateway: Gateway, task_id: str, view: TaskView | None, attempt: int
-                             ) -> tuple[TaskView | None, str, float | None] | None:
-        """One try: None when the shot is settled (done, or failed for good); else what the next try starts
-        from (the task's answer, None to ask the gateway again), why this one failed, and the server's wait."""
+                             ) -> Retry | None:
+        """One try: None when the shot is settled (done, or failed for good); else why it failed."""
         if view is None or view.video is None:
-            reason = GATEWAY_UNASKED
             try:
                 view = await self._query(shot, gateway, task_id, 0 if attempt == 0 else 1.0)
             except Rejected as exc:
-                view, reason = None, str(exc)
-            if view is None or view.state is not TaskState.SUCCEEDED or view.video is None:
-                return None, "the gateway gave no video location" if view else reason, None
+                return Retry(None, str(exc))
+            if view is None:
+                return Retry(None, "could not ask the gateway", unasked=True)
+            if view.state is not TaskState.SUCCEEDED or view.video is None:
+                return Retry(None, "the gateway gave no video location")
         try:
             saved = await self._fetch(shot, gateway, task_id, view)
         except download.DownloadError as exc:
@@ -501,9 +509,9 @@ class Runner:
                 row = self.journal.row(shot.id)
                 self._fail(shot.id, f"download: {exc}", billed=(row.billed_usd if row else None) or "")
                 return None
-            return (None if exc.expired else view), str(exc), None  # expired: ask the gateway for a fresh URL
+            return Retry(None if exc.expired else view, str(exc))  # expired: ask the gateway for a fresh URL
         except (Transient, Rejected) as exc:
-            return view, str(exc), exc.retry_after
+            return Retry(view, str(exc), exc.retry_after)
         self.journal.update(shot.id, state=j.DONE, output=saved.path.name, bytes=saved.size,
                             sha256=saved.sha256, finished_at=j.now(), error=None)
         self._commit_soon()
