@@ -1,11 +1,13 @@
-"""argparse types for numbers with a range: `nan`, `inf` or a port past 65535 is refused in one line naming the flag,
-before it can reach a timer, a heap or a socket (float() takes "nan" and "inf" without a word)."""
+"""argparse types for numbers with a range (and rates, amounts of USD): `nan`, `inf` or a port past 65535 is refused in
+one line naming the flag, before it can reach a timer, a heap or a socket (float() takes "nan" and "inf" without a
+word). The manifest's `run:` block is checked with the same functions, so `validate` finds what a run would refuse."""
 
 from __future__ import annotations
 
 import argparse
 import math
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 
 
 def _number(text: str) -> float:
@@ -42,6 +44,17 @@ def share(text: str) -> float:
     return value
 
 
+def usd(text: str) -> Decimal:
+    """An amount of US dollars, 0 or more ('$' allowed before it), exact."""
+    try:
+        value = Decimal(str(text).strip().lstrip("$"))
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount of USD") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be an amount >= 0")
+    return value
+
+
 def whole(low: int, high: int | None = None) -> Callable[[str], int]:
     """A whole number from `low` (to `high`)."""
 
@@ -56,6 +69,29 @@ def whole(low: int, high: int | None = None) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def rate(text: str) -> float | None:
+    """'2/s', '120/min', '3' -> requests per second; 'unlimited' -> None (for a gateway of your own)."""
+    value = str(text).strip().lower().replace(" ", "")
+    if value in ("unlimited", "none"):
+        return None
+    wanted = f"{text!r}: want a rate above 0 like 2/s or 120/min, or 'unlimited'"
+    per = 1.0
+    if "/" in value:
+        value, unit = value.split("/", 1)
+        units = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0, "h": 3600.0,
+                 "hour": 3600.0}
+        if unit not in units:
+            raise argparse.ArgumentTypeError(f"{text!r}: unknown unit {unit!r} (use /s, /min or /h)")
+        per = units[unit]
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(wanted) from None
+    if not 0 < number < math.inf:  # nan and inf too: a rate is a number of requests
+        raise argparse.ArgumentTypeError(wanted)
+    return number / per
 
 
 port = whole(0, 65535)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from argparse import ArgumentTypeError
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from . import argtypes
 from .errors import InputError
 from .pricing import PriceTable, Quote, builtin_table, load_override, quote
 from .shot import Shot
@@ -98,12 +100,9 @@ def estimate(shots: Iterable[Shot], table: PriceTable) -> Estimate:
 
 def parse_usd(text: str, what: str = "--max-cost") -> Decimal:
     try:
-        value = Decimal(str(text).strip().lstrip("$"))
-    except ArithmeticError:
-        raise InputError(f"{what}: {text!r} is not an amount of USD") from None
-    if not value.is_finite() or value < 0:
-        raise InputError(f"{what}: {text!r} must be an amount >= 0")
-    return value
+        return argtypes.usd(text)
+    except ArgumentTypeError as exc:
+        raise InputError(f"{what}: {exc}") from None
 
 
 def check_budget(result: Estimate, max_cost: Decimal | None, allow_unpriced: bool, spent: Decimal = Decimal(0)) -> None:

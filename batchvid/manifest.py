@@ -11,12 +11,13 @@ import itertools
 import json
 import os
 import re
-from collections.abc import Mapping
+from argparse import ArgumentTypeError
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import yamlsafe
+from . import argtypes, yamlsafe
 from .families._base import VOCABULARY
 from .problems import ManifestInvalid, Problem, did_you_mean
 
@@ -31,6 +32,10 @@ DEFAULT_KEY_ENV = "BATCHVID_API_KEY"
 TOP_KEYS = ("version", "defaults", "shots", "gateway", "run", "prices")
 SHOT_META = ("id", "model", "matrix")
 RUN_KEYS = ("out", "concurrency", "download_concurrency", "rate", "max_cost", "poll_interval", "deadline_minutes")
+RUN_CHECKS: dict[str, Callable[[str], object]] = {
+    "concurrency": argtypes.whole(1), "download_concurrency": argtypes.whole(1), "rate": argtypes.rate,
+    "max_cost": argtypes.usd, "poll_interval": argtypes.positive, "deadline_minutes": argtypes.positive,
+}
 _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _BASE_URL = re.compile(r"https?://[^/\s?#]+(/\S*)?", re.IGNORECASE)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -218,9 +223,17 @@ def _run(node: Any, doc: yamlsafe.LineMap, out: _Collector) -> dict[str, Any]:
     if not isinstance(node, yamlsafe.LineMap):
         out.add(doc.key_lines["run"], "`run` must be a mapping")
         return {}
-    for key in node:
+    for key, value in node.items():
         if key not in RUN_KEYS:
             out.add(node.key_lines[key], f"run: unknown key {key!r}{did_you_mean(str(key), RUN_KEYS)}")
+        elif key == "out":
+            if not isinstance(value, str) or not value.strip():
+                out.add(node.key_lines[key], f"run: out: {value!r}: want a folder name")
+        elif value is not None:  # checked as its flag will be, so that `validate` finds it before a run does
+            try:
+                RUN_CHECKS[key](str(value))
+            except (ArgumentTypeError, ValueError) as exc:
+                out.add(node.key_lines[key], f"run: {key}: {exc}")
     return {key: value for key, value in node.items() if key in RUN_KEYS}
 
 

@@ -14,9 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import math
 from collections import deque
 from collections.abc import Iterable
+
+
+def spacing(rate: float | None) -> float:
+    """Seconds between two slots at `rate` (0 when unlimited)."""
+    # 1 % of headroom: clock jitter must not put R+1 requests into some one-second window
+    return 1.0 / (rate * 0.99) if rate else 0.0
 
 
 class RateLimiter:
@@ -49,8 +54,7 @@ class RateLimiter:
 
     @property
     def interval(self) -> float:
-        # 1 % of headroom: clock jitter must not put R+1 requests into some one-second window
-        return 1.0 / (self.rate * 0.99) if self.rate else 0.0
+        return spacing(self.rate)
 
     async def acquire(self) -> None:
         loop = asyncio.get_running_loop()
@@ -140,7 +144,7 @@ class Ceiling:
 
     @property
     def interval(self) -> float:
-        return 1.0 / (self.rate * 0.99) if self.rate else 0.0  # the same headroom as RateLimiter's
+        return spacing(self.rate)
 
     def book(self, earliest: float, now: float) -> float:
         """The first slot from `earliest` at least an interval from every other, taken."""
@@ -165,25 +169,3 @@ class Ceiling:
             if at < len(booked) and booked[at] == slot:
                 del booked[at]
 
-
-def parse_rate(text: str) -> float | None:
-    """'2/s', '120/min', '3' -> requests per second; 'unlimited' -> None (for a gateway of your own)."""
-    value = str(text).strip().lower().replace(" ", "")
-    if value in ("unlimited", "none"):
-        return None
-    wanted = f"{text!r}: want a rate above 0 like 2/s or 120/min, or 'unlimited'"
-    per = 1.0
-    if "/" in value:
-        value, unit = value.split("/", 1)
-        units = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0, "h": 3600.0,
-                 "hour": 3600.0}
-        if unit not in units:
-            raise ValueError(f"{text!r}: unknown unit {unit!r} (use /s, /min or /h)")
-        per = units[unit]
-    try:
-        number = float(value)
-    except ValueError:
-        raise ValueError(wanted) from None
-    if not 0 < number < math.inf:  # nan and inf too: a rate is a number of requests
-        raise ValueError(wanted)
-    return number / per

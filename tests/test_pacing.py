@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from argparse import ArgumentTypeError
 
 import pytest
 
+from batchvid.argtypes import rate as parse_rate
 from batchvid.gateway import MAX_RETRY_AFTER, retry_after_seconds
 from batchvid.polling import PollPlanner, Progress, RenderTimes
-from batchvid.ratelimit import Ceiling, RateLimiter, parse_rate
+from batchvid.ratelimit import Ceiling, RateLimiter
 
 KEY = ("wan2.5-t2v-preview", "720p", 5)
 
@@ -175,8 +177,10 @@ def test_429s_of_two_families_far_apart_are_their_providers() -> None:
 def test_parse_rate() -> None:
     assert parse_rate("2/s") == 2.0 and parse_rate("120/min") == 2.0 and parse_rate("3") == 3.0
     assert parse_rate("unlimited") is None
-    with pytest.raises(ValueError):
+    with pytest.raises(ArgumentTypeError, match="unknown unit 'fortnight'"):
         parse_rate("2/fortnight")
+    with pytest.raises(ArgumentTypeError, match="want a rate above 0"):
+        parse_rate("inf/s")
 
 
 def test_retry_after_is_read_as_seconds_or_a_date_and_kept_within_bounds() -> None:

@@ -539,17 +539,15 @@ def test_an_output_folder_that_is_a_file_is_bad_input(simulator: Sim, cli: Run, 
     assert (tmp_path / "out").read_text() == "my notes\n" and sim.record.submissions == []
 
 
-RUN = "run settings: "
-
-
 @pytest.mark.parametrize("flags, message", [
-    (["--poll-interval", "nan"], RUN + "poll interval: 'nan' is not a number"),
-    (["--poll-interval", "inf"], RUN + "poll interval: 'inf': want a number above 0"),
-    (["--deadline-minutes", "nan"], RUN + "deadline minutes: 'nan' is not a number"),
-    (["--concurrency", "0"], RUN + "concurrency: '0': want a whole number 1 or more"),
-    (["--rate", "inf/s"], RUN + "rate: 'inf/s': want a rate above 0 like 2/s or 120/min, or 'unlimited'"),
-    (["--rate", "fast"], RUN + "rate: 'fast': want a rate above 0 like 2/s or 120/min, or 'unlimited'"),
-    (["--rate", "2/day"], RUN + "rate: '2/day': unknown unit 'day' (use /s, /min or /h)"),
+    (["--poll-interval", "nan"], "--poll-interval: 'nan' is not a number"),
+    (["--poll-interval", "inf"], "--poll-interval: 'inf': want a number above 0"),
+    (["--deadline-minutes", "nan"], "--deadline-minutes: 'nan' is not a number"),
+    (["--concurrency", "0"], "--concurrency: '0': want a whole number 1 or more"),
+    (["--rate", "inf/s"], "--rate: 'inf/s': want a rate above 0 like 2/s or 120/min, or 'unlimited'"),
+    (["--rate", "fast"], "--rate: 'fast': want a rate above 0 like 2/s or 120/min, or 'unlimited'"),
+    (["--rate", "2/day"], "--rate: '2/day': unknown unit 'day' (use /s, /min or /h)"),
+    (["--max-cost", "-1"], "--max-cost: '-1' must be an amount >= 0"),
     (["--max-video-mb", "nan"], "--max-video-mb and --max-answer-mb must be numbers above 0"),
     (["--max-answer-mb", "inf"], "--max-video-mb and --max-answer-mb must be numbers above 0"),
 ])
@@ -562,14 +560,25 @@ def test_run_settings_that_are_not_usable_numbers_are_refused_before_anything(
     assert not (tmp_path / "out").exists() and sim.record.submissions == []
 
 
-def test_the_manifests_run_block_is_checked_like_the_flags(simulator: Sim, cli: Run, tmp_path: Path,
-                                                           write_manifest: Callable[..., Path]) -> None:
-    manifest = write_manifest("version: 1\nrun: {concurrency: 2.5}\nshots:\n"
-                              "  - {id: a, model: wan2.5-t2v-preview, prompt: p}\n")
+def test_the_manifests_run_block_is_checked_with_the_manifest(simulator: Sim, cli: Run, tmp_path: Path,
+                                                              write_manifest: Callable[..., Path]) -> None:
+    """Found by `validate` and `estimate` too, at its line, before a run would refuse it (it was named as a flag,
+    `--max-cost`, and only when the batch was about to run)."""
+    manifest = write_manifest("version: 1\nrun:\n  concurrency: 2.5\n  max_cost: ten\n  rate: 5/day\n  out: 7\n"
+                              "  poll_interval: 0\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: p}\n")
+    wanted = [f"{manifest}:3: run: concurrency: '2.5' is not a whole number",
+              f"{manifest}:4: run: max_cost: 'ten' is not an amount of USD",
+              f"{manifest}:5: run: rate: '5/day': unknown unit 'day' (use /s, /min or /h)",
+              f"{manifest}:6: run: out: 7: want a folder name",
+              f"{manifest}:7: run: poll_interval: '0': want a number above 0"]
     sim = simulator()
     code, _, err = cli("run", manifest, "--base-url", sim.base_url, "--out", tmp_path / "out")
-    assert code == 2 and err.strip() == "batchvid: error: run settings: concurrency: '2.5' is not a whole number"
-    assert sim.record.submissions == []
+    assert code == 2 and err.splitlines()[:5] == wanted, err
+    assert sim.record.submissions == [] and not (tmp_path / "out").exists()
+    code, text, _ = cli("validate", manifest)
+    assert code == 1 and text.splitlines()[:5] == wanted
+    code, _, err = cli("estimate", manifest)
+    assert code == 2 and err.splitlines()[:5] == wanted
 
 
 def test_a_gateway_that_never_answers_the_connection_leaves_every_shot_to_send(

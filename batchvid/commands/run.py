@@ -100,22 +100,22 @@ def _setting(args: argparse.Namespace, batch: Batch, name: str) -> object:
 
 
 def _parsed(args: argparse.Namespace, batch: Batch, name: str, parse: Callable[[str], T]) -> T:
-    """A setting from its flag or the manifest's `run:` block, refused in one line that names it."""
+    """A setting from its flag or the manifest's `run:` block (checked with the manifest already, with the same
+    `parse`); a flag's wrong value is refused in one line that names the flag."""
     value = _setting(args, batch, name)
     try:
         return parse(str(value))
-    except (ArgumentTypeError, ValueError) as exc:
-        raise InputError(f"run settings: {name.replace('_', ' ')}: {exc}") from None
+    except ArgumentTypeError as exc:
+        raise InputError(f"--{name.replace('_', '-')}: {exc}") from None
 
 
 def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
     from ..estimate import parse_usd
-    from ..ratelimit import parse_rate
     from ..scheduler import RunSettings
 
     concurrency = _parsed(args, batch, "concurrency", argtypes.whole(1))
     downloads = _parsed(args, batch, "download_concurrency", argtypes.whole(1))
-    rate = _parsed(args, batch, "rate", parse_rate)
+    rate = _parsed(args, batch, "rate", argtypes.rate)
     poll = _parsed(args, batch, "poll_interval", argtypes.positive)
     deadline = _parsed(args, batch, "deadline_minutes", argtypes.positive) * 60
     max_cost = _setting(args, batch, "max_cost")
