@@ -548,8 +548,9 @@ def test_an_output_folder_that_is_a_file_is_bad_input(simulator: Sim, cli: Run, 
     (["--rate", "fast"], "--rate: 'fast': want a rate above 0 like 2/s or 120/min, or 'unlimited'"),
     (["--rate", "2/day"], "--rate: '2/day': unknown unit 'day' (use /s, /min or /h)"),
     (["--max-cost", "-1"], "--max-cost: '-1' must be an amount >= 0"),
-    (["--max-video-mb", "nan"], "--max-video-mb and --max-answer-mb must be numbers above 0"),
-    (["--max-answer-mb", "inf"], "--max-video-mb and --max-answer-mb must be numbers above 0"),
+    (["--max-video-mb", "nan"], "--max-video-mb: 'nan' is not a number"),
+    (["--max-answer-mb", "inf"], "--max-answer-mb: 'inf': want a number above 0"),
+    (["--max-video-mb", "0"], "--max-video-mb: '0': want a number above 0"),
 ])
 def test_run_settings_that_are_not_usable_numbers_are_refused_before_anything(
         simulator: Sim, cli: Run, tmp_path: Path, flags: list[str], message: str) -> None:

@@ -83,9 +83,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--only", action="append", default=[], metavar="IDS", help="run only these shots: ids or "
                    "patterns like 'hero-*', comma-separated, repeatable (to see a few videos before paying for "
                    "all). The whole manifest is still validated; the other shots wait for a run without --only")
-    p.add_argument("--max-video-mb", type=float, default=4096.0,
+    p.add_argument("--max-video-mb", default=4096.0,
                    help="refuse a video larger than this (default 4096)")
-    p.add_argument("--max-answer-mb", type=float, default=256.0,
+    p.add_argument("--max-answer-mb", default=256.0,
                    help="refuse a gateway answer larger than this (default 256; a Veo answer may hold its video)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--dry-run", action="store_true", help="validate, price and plan against the output folder, "
@@ -119,13 +119,13 @@ def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
     poll = _parsed(args, batch, "poll_interval", argtypes.positive)
     deadline = _parsed(args, batch, "deadline_minutes", argtypes.positive) * 60
     max_cost = _setting(args, batch, "max_cost")
-    if not 0 < args.max_video_mb < float("inf") or not 0 < args.max_answer_mb < float("inf"):
-        raise InputError("--max-video-mb and --max-answer-mb must be numbers above 0")
+    max_video_mb = _parsed(args, batch, "max_video_mb", argtypes.positive)
+    max_answer_mb = _parsed(args, batch, "max_answer_mb", argtypes.positive)
     return RunSettings(
         out=out, concurrency=concurrency, download_concurrency=downloads, rate=rate, poll_interval=poll,
         deadline=deadline,
         max_cost=None if max_cost is None else parse_usd(str(max_cost)),
-        max_video_bytes=int(args.max_video_mb * 1024**2), max_answer_bytes=int(args.max_answer_mb * 1024**2),
+        max_video_bytes=int(max_video_mb * 1024**2), max_answer_bytes=int(max_answer_mb * 1024**2),
         fixed_polling=args.fixed_polling,
     )
 
