@@ -98,7 +98,8 @@ def read_source(path: Path) -> tuple[bytes, str]:
     try:
         size = path.stat().st_size
         if not path.is_file():
-            raise ManifestInvalid([Problem(str(path), 1, "not a file")])
+            what = "a folder, not a manifest: give its YAML file" if path.is_dir() else "not a regular file"
+            raise ManifestInvalid([Problem(str(path), 1, what)])
         if size > MAX_MANIFEST_BYTES:
             raise ManifestInvalid(
                 [Problem(str(path), 1, f"manifest is {size / 2**20:.0f} MiB; the limit is "

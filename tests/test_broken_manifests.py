@@ -232,3 +232,10 @@ def test_validate_json_gives_each_problem_once_a_shot(tmp_path: Path, cli: Calla
     assert {p["message"] for p in data["problems"]} == {"must be one of 5, 10; got 7 (set in defaults)"}
     path.write_text("version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: p}\n")
     assert cli("validate", path, "--json")[:2] == (0, '{\n  "valid": true,\n  "shots": 1,\n  "problems": []\n}\n')
+
+
+def test_a_folder_given_as_the_manifest_is_named_so(tmp_path: Path, cli: Callable[..., tuple[int, str, str]]) -> None:
+    code, out, err = cli("validate", tmp_path)
+    assert code == 1 and out.splitlines()[0] == f"{tmp_path}:1: a folder, not a manifest: give its YAML file", out
+    code, _, err = cli("estimate", tmp_path)
+    assert code == 2 and err.splitlines()[0] == f"{tmp_path}:1: a folder, not a manifest: give its YAML file", err
