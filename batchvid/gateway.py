@@ -93,10 +93,22 @@ def _message(data: Any, text: str) -> str:
     return one_line(text[:1000]) or "no message"
 
 
+class Reach:
+    """Whether a gateway answered anything yet in this run, and since when no connection could be made to it: one
+    for each base URL, shared by the families behind it (a wrong base URL is wrong for all of them)."""
+
+    __slots__ = ("answered", "down_since")
+
+    def __init__(self) -> None:
+        self.answered = False
+        self.down_since: float | None = None
+
+
 class Gateway:
     def __init__(
         self, base_url: str, api_key: str, limiter: RateLimiter, *, timeout: float = 60.0,
         connector_limit: int = 100, max_answer_bytes: int = MAX_ANSWER_BYTES, proxy: str | None = None,
+        reach: Reach | None = None,
     ) -> None:
         self.max_answer_bytes = max_answer_bytes
         self.base_url = normal_base(base_url)
@@ -108,9 +120,7 @@ class Gateway:
         self._session: aiohttp.ClientSession | None = None
         self._submit_session: aiohttp.ClientSession | None = None
         self._connector_limit = connector_limit
-        #: whether the gateway answered anything yet in this run, and since when no connection could be made
-        self.answered = False
-        self._down_since: float | None = None
+        self.reach = reach or Reach()
 
     async def __aenter__(self) -> Gateway:
         self._session = aiohttp.ClientSession(
@@ -135,14 +145,20 @@ class Gateway:
     def __repr__(self) -> str:  # never shows the key
         return f"Gateway({self.base_url!r})"
 
+    @property
+    def answered(self) -> bool:
+        """Whether the gateway answered anything yet in this run (to any family)."""
+        return self.reach.answered
+
     def down_for(self) -> float:
         """Seconds since the first of the connection failures in a row (0 when it last answered)."""
-        return 0.0 if self._down_since is None else time.monotonic() - self._down_since
+        since = self.reach.down_since
+        return 0.0 if since is None else time.monotonic() - since
 
     def _unreachable(self, exc: aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError) -> Transient:
         """No connection could be made (refused, no route, no answer in time): nothing was sent."""
-        if self._down_since is None:
-            self._down_since = time.monotonic()
+        if self.reach.down_since is None:
+            self.reach.down_since = time.monotonic()
         if isinstance(exc, aiohttp.ConnectionTimeoutError):
             reason = f"no connection within {self._timeout.connect:g} s"
         else:  # older aiohttp leaves os_error unset on certificate errors
@@ -230,7 +246,8 @@ class Gateway:
         return data.decode("utf-8", errors="replace")
 
     def _answer(self, status: int, retry_after: str | None, text: str, *, sent: bool) -> dict[str, Any]:
-        self.answered, self._down_since = True, None
+        reach = self.reach
+        reach.answered, reach.down_since = True, None
         try:
             data = json.loads(text) if text else None
         except json.JSONDecodeError:

@@ -488,6 +488,28 @@ def test_an_unreachable_gateway_stops_the_run_with_one_line(cli: Run, tmp_path: 
     assert set(states(tmp_path / "out").values()) == {"pending"}
 
 
+def test_families_behind_one_unreachable_base_url_count_its_downtime_together(
+        cli: Run, write_manifest: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each family counted from its own first failure: a small batch of several families tried every shot eight
+    times in turn (95 s for the demo) and ended without saying to check the base URL."""
+    from batchvid import scheduler
+
+    monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
+    monkeypatch.setattr(scheduler, "UNREACHABLE_NEVER_ANSWERED", 1.0)
+    monkeypatch.setattr(scheduler, "MAX_SUBMIT_TRIES", 3)
+    monkeypatch.setattr(scheduler, "backoff", lambda *args, **kwargs: 0.4)  # each shot: 0, 0.4 and 0.8 s
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    manifest = write_manifest("version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: p}\n"
+                              "  - {id: b, model: sora-2, prompt: p}\n")
+    code, _, err = cli("run", manifest, "--base-url", f"http://127.0.0.1:{port}", "--out", tmp_path / "out",
+                       "--concurrency", "1", "--rate", "unlimited", "--no-progress")
+    # b's second failure comes 1.2 s after a's first: over the limit for the base URL, though b's own is 0.4 s
+    assert code == 1 and "for over 1 s; stopped" in err, err
+    assert set(states(tmp_path / "out").values()) == {"pending"}
+
+
 def test_a_refused_key_stops_the_run_and_leaves_no_shot_uncertain(
         simulator: Sim, cli: Run, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sim = simulator()

@@ -386,7 +386,7 @@ async def _execute(
     """Submit, poll and download what the plan says; (the runner, the signal that stopped it, if one did)."""
     import aiohttp
 
-    from ..gateway import Gateway, Refused, normal_base
+    from ..gateway import Gateway, Reach, Refused, normal_base
     from ..manifest import DEFAULT_KEY_ENV
     from ..progress import Progress
     from ..ratelimit import Ceiling, RateLimiter
@@ -411,6 +411,7 @@ async def _execute(
     endpoints = _endpoints(args, batch, sim_url, sim_key)
     _warn_plain_http(base for base, _ in endpoints.values())
     ceilings: dict[str, Ceiling] = {}
+    reaches: dict[str, Reach] = {}
     gateways: dict[str, Gateway] = {}
     for family, (base, key) in endpoints.items():
         # the user's rate holds for each gateway (https://host and https://host/v1/ are one); within it each family
@@ -418,7 +419,7 @@ async def _execute(
         ceiling = ceilings.setdefault(normal_base(base), Ceiling(settings.rate))
         limiter = RateLimiter(settings.rate, within=ceiling)
         gateway = Gateway(base, key, limiter, max_answer_bytes=settings.max_answer_bytes,
-                          proxy=proxies.for_url(base))
+                          proxy=proxies.for_url(base), reach=reaches.setdefault(normal_base(base), Reach()))
         gateways[family] = await stack.enter_async_context(gateway)
     storage = await stack.enter_async_context(
         # object storage: no key, no cookies; signed URLs carry everything
