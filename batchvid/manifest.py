@@ -233,7 +233,7 @@ def _run(node: Any, doc: yamlsafe.LineMap, out: _Collector) -> dict[str, Any]:
         elif value is not None:  # checked as its flag will be, so that `validate` finds it before a run does
             try:
                 RUN_CHECKS[key](str(value))
-            except (ArgumentTypeError, ValueError) as exc:
+            except ArgumentTypeError as exc:
                 out.add(node.key_lines[key], f"run: {key}: {exc}")
     return {key: value for key, value in node.items() if key in RUN_KEYS}
 
