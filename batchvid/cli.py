@@ -14,7 +14,7 @@ from types import ModuleType
 
 from . import __version__
 from .commands import estimate, models, schema, validate
-from .errors import FatalError
+from .errors import FatalError, without_secrets
 from .problems import ManifestInvalid
 
 COMMANDS: dict[str, ModuleType] = {
@@ -49,14 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _crash_log(exc: BaseException) -> Path:
-    # the temp folder, not the user's: nothing but the output folder is written by a run
-    path = Path(tempfile.gettempdir()) / "batchvid-crash.log"
+def _crash_log(exc: BaseException) -> Path | None:
+    """The traceback, without credentials, in a new file of the temp folder (not the user's: nothing but the output
+    folder is written by a run); a file of our own, readable by us alone: never one that someone else put there."""
     try:
-        path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        handle, name = tempfile.mkstemp(prefix="batchvid-crash-", suffix=".log")
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(without_secrets("".join(traceback.format_exception(exc))))
     except OSError:
-        pass
-    return path
+        return None
+    return Path(name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,5 +85,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # noqa: BLE001 - the one place that turns a bug into a message
         log = _crash_log(exc)
-        print(f"batchvid: unexpected error ({type(exc).__name__}); details in {log}", file=sys.stderr)
+        where = f"details in {log}" if log else "no details written: the temp folder is not writable"
+        print(f"batchvid: unexpected error ({type(exc).__name__}); {where}", file=sys.stderr)
         return 3

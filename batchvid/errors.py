@@ -17,6 +17,25 @@ class InputError(FatalError):
     exit_code = 2
 
 
+#: the credentials read in this process (API keys), left out of a crash report
+_SECRETS: set[str] = set()
+_BEARER = re.compile(r"(?i)(bearer\s+)\S+")
+
+
+def secret(value: str) -> str:
+    """Remember a credential, so that nothing written for people (a crash report) can show it; returns it."""
+    if value:
+        _SECRETS.add(value)
+    return value
+
+
+def without_secrets(text: str) -> str:
+    """`text` with every remembered credential, and any bearer token, replaced by ***."""
+    for value in _SECRETS:
+        text = text.replace(value, "***")
+    return _BEARER.sub(r"\1***", text)
+
+
 #: whitespace, C0/C1 controls (ESC starts a terminal escape) and the invisible marks that reorder or hide text
 _UNSHOWABLE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]+")
 

@@ -728,6 +728,25 @@ def test_the_key_is_written_nowhere(simulator: Sim, run_batch: Run, tmp_path: Pa
         assert SIM_KEY.encode() not in path.read_bytes(), path
 
 
+def test_an_unexpected_error_is_reported_in_a_file_of_its_own_without_the_key(
+        simulator: Sim, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The crash report went to one fixed name in the temp folder, which anyone may have put there first (a link to
+    a file of the user's), with whatever the exception's text held, the key included."""
+    from batchvid import summary
+
+    def broken(*args: Any, **kwargs: Any) -> int:
+        raise RuntimeError(f"a bug that shows the request: Authorization: Bearer {SIM_KEY}; key={SIM_KEY}")
+
+    monkeypatch.setattr(summary, "report", broken)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    code, _, err = run_batch(MANIFESTS / "wan.yaml", simulator())
+    reports = list(tmp_path.glob("batchvid-crash-*.log"))
+    assert code == 3 and err.strip().endswith(f"batchvid: unexpected error (RuntimeError); details in {reports[0]}")
+    text = reports[0].read_text()
+    assert "RuntimeError: a bug that shows the request" in text and SIM_KEY not in text, text
+    assert reports[0].stat().st_mode & 0o077 == 0  # the user's alone
+
+
 def test_status_summarises_the_folder(simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path) -> None:
     sim = simulator(fail_rate=1.0)
     run_batch(MANIFESTS / "vidu.yaml", sim)

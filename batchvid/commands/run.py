@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from .. import argtypes, settled, summary
 from .. import journal as j
-from ..errors import FatalError, InputError
+from ..errors import FatalError, InputError, secret
 from ..lock import FolderLock
 from ..problems import did_you_mean
 from .estimate import add_budget_flags
@@ -181,7 +181,7 @@ def _api_key(batch: Batch, family: str) -> str:
     if not key:
         raise InputError(f"no API key for the {family} models: set the environment variable {variable} "
                          f"(export {variable}=sk-...), or rehearse for free with --simulate")
-    return key
+    return secret(key)
 
 
 def _inputs(args: argparse.Namespace, out: Path) -> dict[str, Any]:
@@ -396,7 +396,7 @@ async def _execute(
     if args.simulate:
         from ..simulator import SimConfig, Simulator  # aiohttp's server side: a run against a gateway needs none
 
-        sim_key = os.environ.get(DEFAULT_KEY_ENV) or "sk-sim-" + secrets.token_hex(8)
+        sim_key = secret(os.environ.get(DEFAULT_KEY_ENV) or "sk-sim-" + secrets.token_hex(8))
         # the simulator keeps its tasks in the rehearsal's folder, so that a resumed rehearsal finds them rendered
         # on, as it would at the real gateway
         simulator = Simulator(SimConfig(api_key=sim_key, state_file=str(settings.out / SIMULATOR_TASKS)))
