@@ -44,7 +44,7 @@ def one_line(text: str, limit: int = 300) -> str:
     """A text from outside (a gateway's error message) made fit for one line of a terminal or the ledger.
 
     The gateway is not ours: its message may hold newlines that break the summary, an escape that rewrites the
-    user's screen, or a whole HTML page.
+    user's screen, a whole HTML page, or the key we sent, echoed back ("Incorrect API key provided: sk-...").
     """
-    shown = _UNSHOWABLE.sub(" ", text).strip()
+    shown = _UNSHOWABLE.sub(" ", without_secrets(text)).strip()
     return shown if len(shown) <= limit else shown[:limit - 1] + "…"

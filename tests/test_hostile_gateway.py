@@ -74,6 +74,9 @@ class Servers:
             return web.json_response({"task_id": ".."})
         if prompt == "noisy-refusal":
             return web.json_response({"error": {"message": NOISY}}, status=400)
+        if prompt == "echoed-key":  # as some gateways word a refusal: the key we sent, in our ledger
+            message = f"Incorrect API key provided: {request.headers['Authorization']}"
+            return web.json_response({"error": {"message": message}}, status=400)
         return web.json_response({"task_id": f"t-{prompt}", "status": "submitted"})
 
     async def query(self, request: web.Request) -> web.StreamResponse:
@@ -100,6 +103,9 @@ class Servers:
             except ConnectionError:
                 pass
             return response
+        if scenario == "echoed-key-failure":
+            key = request.headers["Authorization"].removeprefix("Bearer ")
+            return web.json_response({"task_id": task, "status": "failed", "error": {"message": f"key {key} banned"}})
         if scenario == "noisy-failure":
             return web.json_response({"task_id": task, "status": "failed", "error": {"code": "E\n1", "message": NOISY}})
         if scenario == "not-json":
@@ -153,6 +159,8 @@ SCENARIOS = {
     "redirect-poll": ("failed", "poll: HTTP 302: the gateway redirected; redirects are not followed"),
     "noisy-failure": ("failed", f"task failed: {NOISY_FAILURE}"),
     "noisy-refusal": ("failed", f"rejected at submit: HTTP 400: {NOISY_SHOWN}"),
+    "echoed-key": ("failed", "rejected at submit: HTTP 400: Incorrect API key provided: Bearer ***"),
+    "echoed-key-failure": ("failed", "task failed: key *** banned"),
     "redirect-submit": ("failed", "rejected at submit: HTTP 307: the gateway redirected; redirects are not followed"),
 }
 
@@ -181,6 +189,8 @@ def test_a_lying_gateway_fails_single_shots_and_never_leaks(liar: Servers, cli: 
     assert files == sorted([".batchvid.lock", "journal.sqlite", "ledger.csv", "good.mp4", "dotdot-task.mp4",
                             "other-port.mp4"])
     assert not (tmp_path / "etc").exists() and SIM_KEY not in stdout + stderr
+    for path in out.iterdir():  # the journal and the ledger too, where the gateway's messages are kept
+        assert SIM_KEY.encode() not in path.read_bytes(), path
     assert "\x1b" not in stdout + stderr and "violation\n" not in stdout + stderr
 
 
