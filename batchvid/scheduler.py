@@ -254,7 +254,7 @@ class Runner:
                 raise
             log.exception("shot %s: unexpected error", shot.id)
             # The state is left as it is (a task id is never lost): the next run carries on from there.
-            self.journal.update(shot.id, error=f"unexpected error: {type(exc).__name__}: {exc}"[:500])
+            self.journal.update(shot.id, error=one_line(f"unexpected error: {type(exc).__name__}: {exc}", 500))
 
     async def _lifecycle(self, shot: Shot, row: j.Row) -> None:
         if row.state in (j.DONE, j.FAILED, j.UNCERTAIN):

@@ -728,6 +728,24 @@ def test_the_key_is_written_nowhere(simulator: Sim, run_batch: Run, tmp_path: Pa
         assert SIM_KEY.encode() not in path.read_bytes(), path
 
 
+def test_a_shots_unexpected_error_is_kept_in_one_line_and_the_next_run_carries_on(
+        simulator: Sim, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from batchvid import scheduler
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("a surprise\nover two lines")
+
+    sim = simulator()
+    with monkeypatch.context() as patched:
+        patched.setattr(scheduler.Runner, "_billed", broken)  # after the task is seen done, before its download
+        code, out, _ = run_batch(MANIFESTS / "wan.yaml", sim)
+    rows = ledger(tmp_path / "out")
+    assert code == 1 and {(r["status"], r["error"]) for r in rows} == {
+        ("submitted", "unexpected error: RuntimeError: a surprise over two lines")}, out
+    assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0  # the task ids were kept: polled, not sent again
+    assert len(sim.record.created()) == len(rows)
+
+
 def test_an_unexpected_error_is_reported_in_a_file_of_its_own_without_the_key(
         simulator: Sim, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The crash report went to one fixed name in the temp folder, which anyone may have put there first (a link to
