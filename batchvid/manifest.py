@@ -224,18 +224,34 @@ def _run(node: Any, doc: yamlsafe.LineMap, out: _Collector) -> dict[str, Any]:
     if not isinstance(node, yamlsafe.LineMap):
         out.add(doc.key_lines["run"], "`run` must be a mapping")
         return {}
+    settings = {}
     for key, value in node.items():
+        line = node.key_lines[key]
         if key not in RUN_KEYS:
-            out.add(node.key_lines[key], f"run: unknown key {key!r}{did_you_mean(str(key), RUN_KEYS)}")
-        elif key == "out":
+            out.add(line, f"run: unknown key {key!r}{did_you_mean(str(key), RUN_KEYS)}")
+            continue
+        known = len(out.problems)
+        settings[key] = value = _substitute(value, line, out)
+        if len(out.problems) > known:
+            continue  # an unset variable: said already
+        if key == "out":
             if not isinstance(value, str) or not value.strip():
-                out.add(node.key_lines[key], f"run: out: {value!r}: want a folder name")
+                out.add(line, f"run: out: {value!r}: want a folder name")
         elif value is not None:  # checked as its flag will be, so that `validate` finds it before a run does
             try:
                 RUN_CHECKS[key](str(value))
             except ArgumentTypeError as exc:
-                out.add(node.key_lines[key], f"run: {key}: {exc}")
-    return {key: value for key, value in node.items() if key in RUN_KEYS}
+                out.add(line, f"run: {key}: {exc}")
+    return settings
+
+
+def substituted(node: Mapping[str, Any], key: str, path: Path) -> Any:
+    """`node[key]` read without a whole parse (status reads only run.out), with ${VAR} taken as parse() takes it."""
+    out = _Collector(path)
+    value = _substitute(node[key], _line_of(node, key, 1), out)
+    if out.problems:
+        raise ManifestInvalid(out.problems)
+    return value
 
 
 def _substitute(value: Any, line: int, out: _Collector, **where: Any) -> Any:

@@ -918,6 +918,20 @@ def test_status_takes_the_manifest_as_run_does(cli: Run, tmp_path: Path, monkeyp
     assert cli("run", elsewhere, "--simulate", *fast)[0] == 0
     assert (tmp_path / "manifests" / "renders-simulated" / "journal.sqlite").is_file()
     assert cli("status", elsewhere, "--simulate")[1].startswith("5 shots: 5 done")
+    # ${VAR} in run.out as in any string of the manifest, for run and for status alike
+    named = tmp_path / "manifests" / "named.yaml"
+    named.write_text((MANIFESTS / "wan.yaml").read_text() + "run:\n  out: ${RENDERS}\n  concurrency: ${HOW_MANY}\n")
+    monkeypatch.setenv("RENDERS", "from-env")
+    monkeypatch.setenv("HOW_MANY", "3")
+    assert cli("run", named, "--simulate", *fast)[0] == 0
+    assert (tmp_path / "manifests" / "from-env-simulated" / "journal.sqlite").is_file()
+    assert cli("status", named, "--simulate")[1].startswith("5 shots: 5 done")
+    monkeypatch.delenv("RENDERS")
+    code, _, err = cli("status", named, "--simulate")
+    assert code == 2 and err.splitlines()[0] == f"{named}:26: environment variable RENDERS is not set", err
+    code, text, _ = cli("validate", named)
+    assert code == 1 and text.splitlines() == [f"{named}:26: environment variable RENDERS is not set",
+                                               "1 problem(s); nothing was sent"], text
 
 
 def test_a_killed_rehearsal_resumes_like_a_real_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -45,6 +45,7 @@ def _folder(given: Path, simulate: bool) -> Path:
 
 def _run_out(manifest: Path) -> object:
     """The manifest's run.out, read without validating the rest (status must not take a whole parse)."""
+    from ..manifest import substituted
     from ..yamlsafe import YamlProblem, load
 
     try:
@@ -54,7 +55,9 @@ def _run_out(manifest: Path) -> object:
     except YamlProblem as exc:
         raise InputError(f"{manifest}:{exc.line}: {exc.message}") from None
     run = document.get("run") if isinstance(document, dict) else None
-    return run.get("out") if isinstance(run, dict) else None
+    if not isinstance(run, dict) or run.get("out") is None:
+        return None
+    return substituted(run, "out", manifest)
 
 
 def run(args: argparse.Namespace) -> int:
