@@ -44,6 +44,10 @@ class Servers:
         storage = web.Application()
         storage.router.add_get("/good.mp4", lambda r: web.Response(body=Video("x").read(), content_type="video/mp4"))
         storage.router.add_get("/endless.mp4", self.endless)
+        # a 200 that is not the video: a CDN's error page, an empty object
+        storage.router.add_get("/page.mp4", lambda r: web.Response(text="<html>Access denied</html>",
+                                                                   content_type="text/html"))
+        storage.router.add_get("/empty.mp4", lambda r: web.Response(body=b"", content_type="video/mp4"))
         self.urls["storage"] = await self._serve(storage)
         gateway = web.Application()
         gateway.router.add_post("/v1/video/generations", self.submit)
@@ -89,6 +93,9 @@ class Servers:
             return web.json_response({**done, "url": "file:///etc/passwd"})
         if scenario == "other-port":
             return web.json_response({**done, "url": self.urls["elsewhere"] + "/video.mp4?sig=abc"})
+        if scenario in ("page-not-video", "empty-video"):
+            name = "page" if scenario == "page-not-video" else "empty"
+            return web.json_response({**done, "url": f"{self.urls['storage']}/{name}.mp4"})
         if scenario == "endless-download":
             return web.json_response({**done, "url": self.urls["storage"] + "/endless.mp4"})
         if scenario == "huge-data-uri":
@@ -152,6 +159,9 @@ SCENARIOS = {
     "file-url": ("failed", "download: refusing a video URL that has scheme 'file'"),
     "other-port": ("done", ""),
     "endless-download": ("failed", "download: video is over the 1,048,576 byte limit"),
+    # paid for, so kept to try again in the next run: the storage may serve it then
+    "page-not-video": ("downloading", "download failed: not an MP4 file"),
+    "empty-video": ("downloading", "download failed: the video is empty; run again to retry"),
     "huge-data-uri": ("failed", "download: data: URI video is over the 1,048,576 byte limit"),
     "huge-body": ("failed", "poll: the gateway's answer of 1,073,741,824 bytes is over the 4,194,304 byte limit"),
     "not-json": ("submitted", "3 polls in a row failed; task t-not-json is kept: run again to re-attach"),
@@ -171,7 +181,8 @@ def test_a_lying_gateway_fails_single_shots_and_never_leaks(liar: Servers, cli: 
 
     import batchvid.scheduler as scheduler
 
-    monkeypatch.setattr(scheduler, "RunSettings", functools.partial(scheduler.RunSettings, max_poll_errors=3))
+    monkeypatch.setattr(scheduler, "RunSettings", functools.partial(scheduler.RunSettings, max_poll_errors=3,
+                                                                    download_tries=2))
     manifest = tmp_path / "m.yaml"
     shots = "\n".join(f"  - {{id: {name}, model: wan2.5-t2v-preview, prompt: {name}}}" for name in SCENARIOS)
     manifest.write_text(f"version: 1\nshots:\n{shots}\n")

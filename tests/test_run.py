@@ -133,6 +133,25 @@ def test_interrupted_submit_is_uncertain_and_not_resent(simulator: Sim, run_batc
     assert code == 0 and "plan: 1 retry" in err and len(sim.record.submissions) == before + 1
 
 
+def test_a_submit_whose_answer_is_lost_is_uncertain_and_never_sent_twice(
+        simulator: Sim, run_batch: Run, tmp_path: Path, write_manifest: Callable[..., Path]) -> None:
+    """The connection reset during the POST: the gateway may have made the task (half of these did) or not, and
+    the client cannot tell. Sent again, a made one would be paid twice: it waits for --resubmit-uncertain."""
+    sim = simulator(reset_rate=1.0, seed=4)
+    shots = "".join(f"  - {{id: s{i}, model: wan2.5-t2v-preview, prompt: shot {i}}}\n" for i in range(6))
+    manifest = write_manifest(f"version: 1\nshots:\n{shots}")
+    code, out, _ = run_batch(manifest, sim)
+    made = len(sim.record.created())
+    assert code == 1 and set(states(tmp_path / "out").values()) == {"uncertain"}, out
+    assert len(sim.record.request_times) == 6 and 0 < made < 6  # one POST a shot, some made, some not
+    assert "the submit may have reached the gateway" in ledger(tmp_path / "out")[0]["error"]
+    sim.config.reset_rate = 0.0
+    code, _, err = run_batch(manifest, sim)
+    assert code == 1 and err.startswith("plan: 6 uncertain") and len(sim.record.request_times) == 6
+    code, _, err = run_batch(manifest, sim, "--resubmit-uncertain")
+    assert code == 0 and len(sim.record.created()) == made + 6  # paid twice only for those the user chose to
+
+
 def test_half_written_download_is_finished(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
     sim = simulator()
     assert run_batch(MANIFESTS / "veo.yaml", sim)[0] == 0
