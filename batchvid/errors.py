@@ -17,13 +17,14 @@ class InputError(FatalError):
     exit_code = 2
 
 
-#: the credentials read in this process (API keys), left out of a crash report
+#: the credentials read in this process (API keys), left out of what is written for people
 _SECRETS: set[str] = set()
 _BEARER = re.compile(r"(?i)(bearer\s+)\S+")
 
 
 def secret(value: str) -> str:
-    """Remember a credential, so that nothing written for people (a crash report) can show it; returns it."""
+    """Remember a credential, so that nothing written for people (a crash report, a gateway's message kept in the
+    ledger) can show it; returns it."""
     if value:
         _SECRETS.add(value)
     return value
