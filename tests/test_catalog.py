@@ -99,3 +99,21 @@ def test_the_editor_schema_takes_every_shipped_manifest(name: str) -> None:
     """What an editor checks as the user types must not underline an example that batchvid accepts."""
     document = yaml.safe_load((MANIFESTS / name).read_text(encoding="utf-8"))
     assert [error.message for error in catalog.validator("manifest").iter_errors(document)] == []
+
+
+def test_models_lists_every_model_with_what_it_takes(cli: Callable[..., tuple[int, str, str]]) -> None:
+    code, out, _ = cli("models")
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:]}
+    assert code == 0 and set(rows) == DOCUMENTED
+    assert rows["wan2.5-t2v-preview"] == ["wan", "text-to-video", "5/10", "480p/720p/1080p", "optional"]
+    assert rows["doubao-seedance-1-5-pro-251215"][-3:] == ["4-12", "480p/720p", "always"]  # whole seconds: a range
+    code, out, _ = cli("models", "--json")
+    described = {entry["id"]: entry for entry in json.loads(out)}
+    assert code == 0 and set(described) == DOCUMENTED
+    assert described["sora-2"]["durations"] == [4, 8, 12] and described["sora-2"]["family"] == "sora"
+
+
+def test_validate_sums_up_a_valid_manifest(cli: Callable[..., tuple[int, str, str]]) -> None:
+    code, out, err = cli("validate", MANIFESTS / "demo.yaml")
+    assert (code, err) == (0, "")
+    assert out == f"{MANIFESTS / 'demo.yaml'}: valid: 9 shots, 8 models, 48 seconds of video\n"
