@@ -105,7 +105,7 @@ def parse_usd(text: str, what: str = "--max-cost") -> Decimal:
         raise InputError(f"{what}: {exc}") from None
 
 
-def check_budget(result: Estimate, max_cost: Decimal | None, allow_unpriced: bool, spent: Decimal = Decimal(0)) -> None:
+def check_budget(result: Estimate, max_cost: Decimal | None, allow_unpriced: bool) -> None:
     """Refuse (exit 2) a batch over the cap, or one with unpriced shots under a cap."""
     if max_cost is None:
         return
@@ -114,7 +114,7 @@ def check_budget(result: Estimate, max_cost: Decimal | None, allow_unpriced: boo
             f"{result.unpriced} shot(s) have no known price, so --max-cost ${max_cost} cannot be "
             "guaranteed; add prices (--prices FILE) or pass --allow-unpriced"
         )
-    total = spent + result.total
+    total = result.total
     if total > max_cost:
         shown = f"{total:.2f}"
         if Decimal(shown) <= max_cost:  # in cents it looks within the cap: say the fraction of a cent too
