@@ -28,7 +28,6 @@ FILE_NAME = "journal.sqlite"
 
 PENDING, SUBMITTING, SUBMITTED, DOWNLOADING, DONE, FAILED, UNCERTAIN = (
     "pending", "submitting", "submitted", "downloading", "done", "failed", "uncertain")
-STATES = (PENDING, SUBMITTING, SUBMITTED, DOWNLOADING, DONE, FAILED, UNCERTAIN)
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
