@@ -115,7 +115,8 @@ class Ceiling:
 
     __slots__ = ("limit", "rate", "cuts", "_booked", "_last_429")
 
-    #: 429s of two families this close together are taken for the gateway's own limit, not two providers'
+    #: 429s of two families this close together (or two of the user's intervals, at a slower --rate) are taken
+    #: for the gateway's own limit, not two providers'
     SHARED_WITHIN = 2.0
 
     def __init__(self, rate: float | None) -> None:
@@ -133,7 +134,7 @@ class Ceiling:
         last, self._last_429 = self._last_429, (limiter, now)
         if self.limit is None or self.rate is None or last is None:
             return
-        if last[0] is not limiter and now - last[1] <= self.SHARED_WITHIN:
+        if last[0] is not limiter and now - last[1] <= max(self.SHARED_WITHIN, 2 * spacing(self.limit)):
             self.rate = max(self.limit / 64, self.rate / 2)
             self.cuts += 1
 

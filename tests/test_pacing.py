@@ -168,6 +168,10 @@ def test_429s_of_two_families_far_apart_are_their_providers() -> None:
     ceiling.throttled("veo", 100.0)
     ceiling.throttled("wan", 100.0 + Ceiling.SHARED_WITHIN + 0.1)
     assert (ceiling.rate, ceiling.cuts) == (20.0, 0)
+    slow = Ceiling(0.1)  # --rate 6/min: requests 10 s apart, so 429s of one episode come seconds apart too
+    slow.throttled("veo", 100.0)
+    slow.throttled("wan", 115.0)
+    assert (slow.rate, slow.cuts) == (0.05, 1)
     unlimited = Ceiling(None)
     unlimited.throttled("veo", 100.0)
     unlimited.throttled("wan", 100.0)
