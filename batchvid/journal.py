@@ -162,46 +162,48 @@ class Journal:
 
     @staticmethod
     def _connect_read_only(path: Path) -> sqlite3.Connection:
-        def opened(mode: str) -> tuple[sqlite3.Connection, tuple[str] | None]:
+        def opened(mode: str) -> sqlite3.Connection:
             db = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True, isolation_level=None)
-            return db, db.execute(_VERSION_SQL).fetchone()
+            with _closed_on_error(db):
+                found = db.execute(_VERSION_SQL).fetchone()
+                if found is None:
+                    raise FatalError(f"{path} is not a batchvid journal (it has no version)")
+                _refuse_newer(path, found[0], "read it")
+            return db
 
         try:
             try:
                 # not mode=ro: a read-only connection makes the WAL's -shm and -wal files and cannot take them
                 # away at close, so looking would leave files behind. Only reads are made on this connection;
                 # when it is the last one, closing it folds a killed run's WAL into the journal, as a run would.
-                db, found = opened("mode=rw")
+                return opened("mode=rw")
             except sqlite3.OperationalError:
                 # a folder we may not write to: SQLite cannot make the WAL index, so read the file as it is
-                db, found = opened("immutable=1")
+                return opened("immutable=1")
         except sqlite3.DatabaseError as exc:
             if "no such table" in str(exc):  # an empty database: a run that has just started is making it
                 raise FatalError(f"{path} has no batchvid tables yet: if a run has just started, try again in a "
                                  "moment") from None
             raise FatalError(f"{path} is not a readable journal ({exc})") from None
-        if found is None:
-            raise FatalError(f"{path} is not a batchvid journal (it has no version)")
-        _refuse_newer(path, found[0], "read it")
-        return db
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
         try:
             db = sqlite3.connect(path, isolation_level=None, timeout=30)
-            db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode survives the process being killed (the OS has the writes);
-            # only a power cut can lose the last commits.
-            db.execute("PRAGMA synchronous=NORMAL")
-            with _transaction(db):
-                for statement in _DDL.strip().split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                found = db.execute(_VERSION_SQL).fetchone()
-                if found is None:
-                    db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-                else:
-                    _refuse_newer(path, found[0], "continue this batch")
+            with _closed_on_error(db):
+                db.execute("PRAGMA journal_mode=WAL")
+                # NORMAL in WAL mode survives the process being killed (the OS has the writes);
+                # only a power cut can lose the last commits.
+                db.execute("PRAGMA synchronous=NORMAL")
+                with _transaction(db):
+                    for statement in _DDL.strip().split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                    found = db.execute(_VERSION_SQL).fetchone()
+                    if found is None:
+                        db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                    else:
+                        _refuse_newer(path, found[0], "continue this batch")
             return db
         except sqlite3.DatabaseError as exc:
             raise FatalError(f"{path} is not a usable journal ({exc}); move it away to start the batch "
@@ -327,6 +329,16 @@ def _refuse_newer(path: Path, version: str, to: str) -> None:
 @functools.cache
 def _update_sql(columns: tuple[str, ...]) -> str:
     return f"UPDATE shots SET {', '.join(f'{column}=?' for column in columns)} WHERE id=?"
+
+
+@contextlib.contextmanager
+def _closed_on_error(db: sqlite3.Connection) -> Iterator[None]:
+    """A connection that could not be set up is closed at once, not left to the garbage collector."""
+    try:
+        yield
+    except BaseException:
+        db.close()
+        raise
 
 
 @contextlib.contextmanager

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -45,6 +47,13 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str
 
 
 SIM_KEY = "sk-test-0123456789abcdef"
+
+
+@contextlib.contextmanager
+def sqlite_db(path: Path, **options: Any) -> Iterator[sqlite3.Connection]:
+    """A connection of the test's own to a journal: committed, then closed (sqlite3's `with` only commits)."""
+    with contextlib.closing(sqlite3.connect(path, **options)) as db, db:
+        yield db
 
 
 @pytest.fixture

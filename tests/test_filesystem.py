@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MANIFESTS
+from conftest import MANIFESTS, sqlite_db
 
 Run = Callable[..., tuple[int, str, str]]
 Sim = Callable[..., Any]
@@ -33,7 +33,7 @@ def test_a_corrupt_journal_is_a_clear_message(simulator: Sim, run_batch: Run, tm
 def test_a_journal_from_a_newer_batchvid_is_refused(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
     sim = simulator()
     assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0
-    with sqlite3.connect(tmp_path / "out" / "journal.sqlite") as db:
+    with sqlite_db(tmp_path / "out" / "journal.sqlite") as db:
         db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
     made = len(sim.record.submissions)
     code, _, err = run_batch(MANIFESTS / "wan.yaml", sim, "--force", "wan-text")

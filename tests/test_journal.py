@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
+from conftest import sqlite_db
 
 from batchvid import journal as j
 from batchvid.errors import FatalError
 
 
 def on_disk(path: Path) -> tuple[str, int, str | None]:
-    with sqlite3.connect(path) as other:
+    with sqlite_db(path) as other:
         return other.execute("SELECT state, attempts, error FROM shots WHERE id='a'").fetchone()
 
 
@@ -41,3 +43,33 @@ def test_a_journal_being_created_is_said_so_when_read(tmp_path: Path) -> None:
     (tmp_path / "other.sqlite").write_bytes(b"not a database at all, just bytes" * 100)
     with pytest.raises(FatalError, match="is not a readable journal"):
         j.Journal(tmp_path / "other.sqlite", read_only=True)
+
+
+@pytest.mark.parametrize(("content", "read_only"), [("newer", False), ("newer", True), ("not a database", False),
+                                                   ("not a database", True), ("no tables", True)])
+def test_a_refused_journal_leaves_no_connection_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     content: str, read_only: bool) -> None:
+    """Python 3.13 warns of a connection left to the garbage collector (and filterwarnings=error fails on it)."""
+    path = tmp_path / j.FILE_NAME
+    if content == "newer":
+        j.Journal(path).close()
+        with sqlite_db(path) as db:
+            db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    elif content == "not a database":
+        path.write_bytes(b"not a database at all, just bytes" * 100)
+    else:
+        sqlite3.connect(path).close()
+    opened: list[sqlite3.Connection] = []
+    real_connect = sqlite3.connect
+
+    def connect(*args: Any, **options: Any) -> sqlite3.Connection:
+        opened.append(real_connect(*args, **options))
+        return opened[-1]
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    with pytest.raises(FatalError):
+        j.Journal(path, read_only=read_only)
+    assert opened
+    for db in opened:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            db.execute("SELECT 1")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FAST_RUN, MANIFESTS, SIM_KEY
+from conftest import FAST_RUN, MANIFESTS, SIM_KEY, sqlite_db
 
 from batchvid import journal as j
 from batchvid.lock import FolderLock
@@ -35,7 +35,7 @@ def ledger(out: Path) -> list[dict[str, str]]:
 
 
 def states(out: Path) -> dict[str, str]:
-    with sqlite3.connect(out / "journal.sqlite") as db:
+    with sqlite_db(out / "journal.sqlite") as db:
         return dict(db.execute("SELECT id, state FROM shots"))
 
 
@@ -122,7 +122,7 @@ def test_interrupted_submit_is_uncertain_and_not_resent(simulator: Sim, run_batc
     sim = simulator()
     manifest = write_manifest("version: 1\nshots:\n  - {id: a, model: sora-2, prompt: p}\n")
     assert run_batch(manifest, sim, "--deadline-minutes", "0.0001")[0] == 1
-    with sqlite3.connect(tmp_path / "out" / "journal.sqlite") as db:  # as a kill -9 during the POST leaves it
+    with sqlite_db(tmp_path / "out" / "journal.sqlite") as db:  # as a kill -9 during the POST leaves it
         db.execute("UPDATE shots SET state='submitting', task_id=NULL")
     before = len(sim.record.submissions)
     code, out, err = run_batch(manifest, sim)
@@ -159,7 +159,7 @@ def test_half_written_download_is_finished(simulator: Sim, run_batch: Run, tmp_p
     video = out / "veo31-frames.mp4"
     (out / "veo31-frames.mp4.part").write_bytes(video.read_bytes()[:100])
     video.unlink()
-    with sqlite3.connect(out / "journal.sqlite") as db:
+    with sqlite_db(out / "journal.sqlite") as db:
         db.execute("UPDATE shots SET state='downloading' WHERE id='veo31-frames'")
     created = len(sim.record.created())
     assert run_batch(MANIFESTS / "veo.yaml", sim)[0] == 0
@@ -799,7 +799,7 @@ def test_status_reads_a_folder_whose_batch_is_writing_without_waiting(
     run_batch(MANIFESTS / "wan.yaml", simulator())
     journal = tmp_path / "out" / "journal.sqlite"
     before = journal.read_bytes()
-    with sqlite3.connect(journal, isolation_level=None) as writer:
+    with sqlite_db(journal, isolation_level=None) as writer:
         writer.execute("BEGIN IMMEDIATE")  # a running batch holds the write lock between its commits
         started = time.monotonic()
         code, out, _ = cli("status", tmp_path / "out")
@@ -962,7 +962,7 @@ def test_a_killed_rehearsal_resumes_like_a_real_run(tmp_path: Path, monkeypatch:
     command = [sys.executable, "-m", "batchvid", "run", str(MANIFESTS / "wan.yaml"), "--simulate", "--out", str(out),
                "--poll-interval", "0.2", "--rate", "100/s", "--concurrency", "3", "--no-progress"]
     signalled_run(command, out, 3, signal.SIGKILL)
-    with sqlite3.connect(out / "journal.sqlite") as db:
+    with sqlite_db(out / "journal.sqlite") as db:
         in_flight = dict(db.execute("SELECT id, task_id FROM shots WHERE state IN ('submitted', 'downloading')"))
     assert in_flight  # killed with tasks rendering: the next run must take them up
     # a machine slow enough to let a fourth submit start before the kill leaves it uncertain: that is right, and
@@ -972,7 +972,7 @@ def test_a_killed_rehearsal_resumes_like_a_real_run(tmp_path: Path, monkeypatch:
     assert again.returncode == 0, again.stdout + again.stderr
     assert set(states(out).values()) == {"done"} and len(list(out.glob("*.mp4"))) == 5
     # the tasks in flight were taken up again, not made anew
-    with sqlite3.connect(out / "journal.sqlite") as db:
+    with sqlite_db(out / "journal.sqlite") as db:
         final = dict(db.execute("SELECT id, task_id FROM shots"))
     assert {shot: final[shot] for shot in in_flight} == in_flight
     made = [json.loads(line)["task_id"] for line in (out / "simulator-tasks.jsonl").read_text().splitlines()]
