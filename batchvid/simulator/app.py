@@ -102,7 +102,9 @@ class Simulator:
         return self._window is not None and not self._window.admits()
 
     def _upstream_refuses(self, family: str) -> web.Response | None:
-        """The provider's 429, passed through, when this family's upstream has had its fill this second."""
+        """The provider's 429, passed through, when this family's upstream has had its fill this second.
+        Test it with `is not None`: a response is a mapping, and aiohttp before 3.12 calls an empty one false
+        (aiohttp#10119)."""
         window = self._upstream.get(family)
         if window is None or window.admits():
             return None
@@ -166,7 +168,7 @@ class Simulator:
             self.record.submitted(None, model, body, 400)
             return _error(400, f"model {model!r} is not supported", "invalid_request_error", "model_not_found")
         family = MODELS[model].family
-        if refused := self._upstream_refuses(family):
+        if (refused := self._upstream_refuses(family)) is not None:
             return refused
         try:
             asked = read_request(family, model, body, self.record.notes)
@@ -211,7 +213,7 @@ class Simulator:
         task = self.tasks.get(request.match_info["task_id"])
         if task is None:
             return _error(404, "Task does not exist", "not_found")
-        if refused := self._upstream_refuses(task.family):
+        if (refused := self._upstream_refuses(task.family)) is not None:
             return refused
         self.record.polls[task.task_id] += 1
         now = time.monotonic()
@@ -237,7 +239,7 @@ class Simulator:
             return _error(404, "Task does not exist", "not_found")
         if task.family != "sora":
             return _error(400, "download is for Sora 2 tasks only", "invalid_request_error")
-        if refused := self._upstream_refuses(task.family):
+        if (refused := self._upstream_refuses(task.family)) is not None:
             return refused
         if task.phase(time.monotonic()) != "succeeded":
             return _error(400, "task is not completed", "invalid_request_error")
