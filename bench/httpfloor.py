@@ -132,7 +132,7 @@ def main() -> int:
     rows += [(side, f"{median(values):.0f}", ", ".join(f"{v:.0f}" for v in values)) for side, values in results.items()]
     print(table(rows))
     print(f"a hand-written client would save about {3 * (ours - floor) / 1000:.2f} ms of CPU a shot "
-          "(submit, poll, download), against the ~1.2 ms a shot batchvid spends in bench/overhead.py")
+          "(submit, poll, download): compare with the CPU a shot that bench/overhead.py prints for batchvid")
     return 0
 
 
