@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import functools
 import operator
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -188,6 +189,10 @@ class Journal:
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
+        # SQLite opens a file it may not write read-only without a word, and the first change then fails
+        for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if file.exists() and not os.access(file, os.W_OK):
+                raise FatalError(_read_only(str(file)))
         try:
             db = sqlite3.connect(path, isolation_level=None, timeout=30)
             with _closed_on_error(db):
@@ -206,8 +211,11 @@ class Journal:
                         _refuse_newer(path, found[0], "continue this batch")
             return db
         except sqlite3.DatabaseError as exc:
-            raise FatalError(f"{path} is not a usable journal ({exc}); move it away to start the batch "
-                             "afresh (finished videos stay in the folder)") from None
+            # not damage: "move it away" would lose the batch
+            if (getattr(exc, "sqlite_errorname", None) or "").startswith("SQLITE_READONLY"):
+                raise FatalError(_read_only(f"{path} (or its -wal or -shm file)")) from None
+            raise FatalError(f"{path} is not a usable journal ({exc}): to start the batch afresh, paying for every "
+                             "shot again, move it and the videos out of the folder") from None
 
     def close(self) -> None:
         try:
@@ -318,6 +326,11 @@ class Journal:
 
 
 _VERSION_SQL = "SELECT value FROM meta WHERE key='schema_version'"
+
+
+def _read_only(what: str) -> str:
+    return (f"{what} is read-only, and the batch's state must be kept in it: make it writable (chmod u+w) to "
+            "continue; `batchvid status` reads it as it is")
 
 
 def _refuse_newer(path: Path, version: str, to: str) -> None:

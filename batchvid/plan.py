@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import journal as j
-from .errors import FatalError
+from .errors import FatalError, InputError
 
 if TYPE_CHECKING:  # only for types: a settled batch is resumed without them (settled.py)
     from .pricing import Quote
@@ -46,10 +46,13 @@ def make_plan(
     existing = {row.id: row for row in journal.rows()}
     plan = j.Plan()
     writes: list[j.Row] = []
+    unrecorded: list[str] = []
     for position, shot in enumerate(shots):
         fingerprint = shot.fingerprint()
         row = existing.get(shot.id)
         if row is None:
+            if os.path.lexists(out / f"{shot.id}.mp4"):
+                unrecorded.append(f"{shot.id}.mp4")
             writes.append(_fresh(shot, fingerprint, quotes[shot.id], position))
             plan.lines.append(j.PlanLine(shot.id, "new"))
             continue
@@ -71,6 +74,8 @@ def make_plan(
         if (row.state, row.error, row.position) != before:
             writes.append(row)  # only what changed: resuming a finished batch writes nothing
         plan.lines.append(j.PlanLine(shot.id, category, detail))
+    if unrecorded:
+        _refuse_unrecorded(out, unrecorded)
     ids = {shot.id for shot in shots}
     for row in list(existing.values()):
         if EARLIER in row.id and row.state in (j.SUBMITTED, j.DOWNLOADING):
@@ -84,6 +89,15 @@ def make_plan(
     if writes and not dry:
         journal.insert_many(writes)
     return plan
+
+
+def _refuse_unrecorded(out: Path, names: Sequence[str]) -> None:
+    """Videos of new shots already in the folder: its journal was lost or moved away, or they are not batchvid's.
+    Rendering those shots would pay for them again and replace the files."""
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    raise InputError(f"{out} has {len(names)} video(s) that its journal has no record of ({shown}): a run would pay "
+                     "for them again and replace them. Put back the journal they came with, or move them out of the "
+                     "folder, or give another --out")
 
 
 #: plan categories whose shots this run submits (and pays for)

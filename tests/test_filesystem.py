@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -39,6 +40,47 @@ def test_a_journal_from_a_newer_batchvid_is_refused(simulator: Sim, run_batch: R
     code, _, err = run_batch(MANIFESTS / "wan.yaml", sim, "--force", "wan-text")
     assert code == 1 and "written by a newer batchvid (journal version 99)" in err
     assert len(sim.record.submissions) == made
+
+
+def test_videos_that_the_journal_does_not_know_are_neither_paid_again_nor_replaced(
+        simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
+    """A journal moved away or lost (or an --out holding someone else's files): the shots look new, and rendering
+    them would pay again and write over the videos already there."""
+    sim = simulator()
+    assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0
+    out = tmp_path / "out"
+    videos = {path.name: path.read_bytes() for path in out.glob("*.mp4")}
+    made = len(sim.record.submissions)
+    (out / "journal.sqlite").rename(tmp_path / "journal.sqlite")
+    for flags in [(), ("--dry-run",)]:
+        code, _, err = run_batch(MANIFESTS / "wan.yaml", sim, *flags)
+        assert code == 2 and f"{out} has {len(videos)} video(s) that its journal has no record of (" in err
+        assert err.strip().endswith("Put back the journal they came with, or move them out of the folder, or give "
+                                    "another --out")
+    assert len(sim.record.submissions) == made
+    assert {path.name: path.read_bytes() for path in out.glob("*.mp4")} == videos
+    (tmp_path / "journal.sqlite").replace(out / "journal.sqlite")  # put back: all done, nothing sent
+    assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0 and len(sim.record.submissions) == made
+
+
+@pytest.mark.parametrize("name", ["journal.sqlite", "journal.sqlite-wal"])
+def test_a_read_only_journal_is_a_clear_message(simulator: Sim, run_batch: Run, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """SQLite opens it read-only without a word; the first change would then crash the run, and a read-only -wal or
+    -shm file was called an unusable journal, to be moved away (which would lose the batch). (The tests run as root,
+    which may write any file, so the permission is taken away where batchvid asks for it.)"""
+    sim = simulator()
+    assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0
+    path = tmp_path / "out" / name
+    path.touch()  # a -wal file is left by a run that was killed (empty: SQLite starts it afresh)
+    before, made = path.read_bytes(), len(sim.record.submissions)
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda where, mode: Path(where) != path and access(where, mode))
+    code, _, err = run_batch(MANIFESTS / "wan.yaml", sim, "--force", "wan-text")
+    assert code == 1 and err.strip().endswith(
+        f"{path} is read-only, and the batch's state must be kept in it: make it writable (chmod u+w) to continue; "
+        "`batchvid status` reads it as it is")
+    assert len(sim.record.submissions) == made and path.read_bytes() == before
 
 
 @pytest.mark.parametrize("video_bytes", [0, 1_000_000])  # small chunks are written on the loop, large in a thread
