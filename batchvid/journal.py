@@ -211,11 +211,7 @@ class Journal:
                         _refuse_newer(path, found[0], "continue this batch")
             return db
         except sqlite3.DatabaseError as exc:
-            # not damage: "move it away" would lose the batch
-            if (getattr(exc, "sqlite_errorname", None) or "").startswith("SQLITE_READONLY"):
-                raise FatalError(_read_only(f"{path} (or its -wal or -shm file)")) from None
-            raise FatalError(f"{path} is not a usable journal ({exc}): to start the batch afresh, paying for every "
-                             "shot again, move it and the videos out of the folder") from None
+            raise FatalError(_unusable(path, exc)) from None
 
     def close(self) -> None:
         try:
@@ -326,6 +322,18 @@ class Journal:
 
 
 _VERSION_SQL = "SELECT value FROM meta WHERE key='schema_version'"
+
+
+def _unusable(path: Path, exc: sqlite3.DatabaseError) -> str:
+    """Why the journal cannot be used. Only a damaged file may be given up: a full disk or a permission is mended,
+    and moving the journal away would lose what the batch has paid for."""
+    name = getattr(exc, "sqlite_errorname", None) or ""
+    if name.startswith("SQLITE_READONLY"):
+        return _read_only(f"{path} (or its -wal or -shm file)")
+    if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
+        return (f"{path} is not a usable journal ({exc}): to start the batch afresh, paying for every shot again, "
+                "move it and the videos out of the folder")
+    return f"cannot use the journal {path} ({exc}); mend that and run again: the batch's state is kept in it"
 
 
 def _read_only(what: str) -> str:

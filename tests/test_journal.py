@@ -73,3 +73,31 @@ def test_a_refused_journal_leaves_no_connection_open(tmp_path: Path, monkeypatch
     for db in opened:
         with pytest.raises(sqlite3.ProgrammingError, match="closed"):
             db.execute("SELECT 1")
+
+
+def test_only_a_damaged_journal_is_called_unusable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Moving the journal away loses what the batch paid for: that advice is for a damaged file alone, not for a full
+    disk (seen on a 64 KB tmpfs) or a permission."""
+    path = tmp_path / j.FILE_NAME
+    real_connect = sqlite3.connect
+    for name, text, said in [
+        ("SQLITE_FULL", "database or disk is full",
+         f"cannot use the journal {path} (database or disk is full); mend that and run again: the batch's state is "
+         "kept in it"),
+        ("SQLITE_READONLY_DBMOVED", "attempt to write a readonly database",
+         f"{path} (or its -wal or -shm file) is read-only, and the batch's state must be kept in it"),
+        ("SQLITE_NOTADB", "file is not a database",
+         f"{path} is not a usable journal (file is not a database): to start the batch afresh, paying for every "
+         "shot again, move it and the videos out of the folder"),
+    ]:
+        def failing(*args: Any, error_name: str = name, message: str = text, **options: Any) -> sqlite3.Connection:
+            db = real_connect(*args, **options)
+            db.close()
+            error = sqlite3.OperationalError(message)
+            error.sqlite_errorname = error_name
+            raise error
+
+        monkeypatch.setattr(sqlite3, "connect", failing)
+        with pytest.raises(FatalError) as raised:
+            j.Journal(path)
+        assert str(raised.value).startswith(said)
