@@ -41,9 +41,15 @@ _BASE_URL = re.compile(r"https?://[^/\s?#]+(/\S*)?", re.IGNORECASE)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def is_base_url(value: object) -> bool:
-    """An http(s) URL with a host and nothing blank in it (a gateway's base URL)."""
-    return isinstance(value, str) and _BASE_URL.fullmatch(value) is not None
+def base_url_problem(value: object) -> str | None:
+    """What keeps `value` from being a gateway's base URL (None: nothing): an http(s) URL with a host, nothing blank
+    in it, and no user name or password, which aiohttp would send beside the API key's header and refuse to."""
+    if not isinstance(value, str) or _BASE_URL.fullmatch(value) is None:
+        return f"must be an http(s) URL like https://gateway.example, not {value!r}"
+    if "@" in value.split("//", 1)[1].split("/", 1)[0]:  # not shown: the password would be on the screen
+        return (f"must not hold a user name or password: the API key goes in the environment ({DEFAULT_KEY_ENV}, or "
+                "the variable api_key_env names)")
+    return None
 
 
 @dataclass(frozen=True)
@@ -189,8 +195,8 @@ def _endpoint(node: Any, base: Endpoint, line: int, out: _Collector, what: str) 
                 out.add(where, f"{what}: unknown key {key!r}{did_you_mean(str(key), ('base_url', 'api_key_env'))}")
             continue
         value = _substitute(value, where, out)
-        if key == "base_url" and not is_base_url(value):
-            out.add(where, f"{what}: base_url must be an http(s) URL, not {value!r}")
+        if key == "base_url" and (problem := base_url_problem(value)) is not None:
+            out.add(where, f"{what}: base_url {problem}")
         elif key == "api_key_env" and not (isinstance(value, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value)):
             out.add(where, f"{what}: api_key_env must name an environment variable (the key itself never "
                     "goes in a manifest)")

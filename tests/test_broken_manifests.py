@@ -116,9 +116,15 @@ CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
                             ["m.yaml:2: gateway: api_key_env must name an environment variable (the key itself "
                              "never goes in a manifest)"]),
     "bad-base-url": ("version: 1\ngateway: {base_url: llm.example}\nshots:\n" + WAN + "}\n",
-                     ["m.yaml:2: gateway: base_url must be an http(s) URL, not 'llm.example'"]),
+                     ["m.yaml:2: gateway: base_url must be an http(s) URL like https://gateway.example, not "
+                      "'llm.example'"]),
     "base-url-with-a-space": ("version: 1\ngateway: {base_url: 'https://llm.ex ample'}\nshots:\n" + WAN + "}\n",
-                              ["m.yaml:2: gateway: base_url must be an http(s) URL, not 'https://llm.ex ample'"]),
+                              ["m.yaml:2: gateway: base_url must be an http(s) URL like https://gateway.example, "
+                               "not 'https://llm.ex ample'"]),
+    "base-url-with-a-password": ("version: 1\ngateway: {base_url: 'https://me:hunter2@llm.example/v1'}\nshots:\n"
+                                 + WAN + "}\n",
+                                 ["m.yaml:2: gateway: base_url must not hold a user name or password: the API key "
+                                  "goes in the environment (BATCHVID_API_KEY, or the variable api_key_env names)"]),
     "unknown-run-key": ("version: 1\nrun: {concurency: 3}\nshots:\n" + WAN + "}\n",
                         ["m.yaml:2: run: unknown key 'concurency' (did you mean 'concurrency'?)"]),
     "defaults-wrong-for-many": ("version: 1\ndefaults: {model: wan2.5-t2v-preview, duration: 7}\nshots:\n"

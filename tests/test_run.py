@@ -355,6 +355,22 @@ def test_missing_key_says_how_to_set_it(cli: Run, monkeypatch: pytest.MonkeyPatc
     assert not (tmp_path / "o").exists()  # said before anything was made
 
 
+def test_a_key_pasted_with_its_line_break_works_and_a_key_no_header_can_carry_is_refused(
+        simulator: Sim, run_batch: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """aiohttp refused the line break only as each request was made, after the shot was marked `submitting`: every
+    shot was left to come back uncertain, though nothing had been sent."""
+    sim = simulator()
+    for key in ("sk-bad\u00e9-key", "sk-bad key", "sk-bad\x1bkey"):
+        monkeypatch.setenv("BATCHVID_API_KEY", key)
+        code, _, err = run_batch(MANIFESTS / "wan.yaml", sim)
+        assert code == 2 and err.strip() == (
+            "batchvid: error: the API key in BATCHVID_API_KEY holds a blank, a control character or a non-ASCII "
+            "letter, which no API key has: set it again, copied as the gateway shows it"), err
+        assert sim.record.submissions == [] and not (tmp_path / "out").exists()
+    monkeypatch.setenv("BATCHVID_API_KEY", f" {SIM_KEY}\n")
+    assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0 and len(sim.record.created()) == 5
+
+
 def test_a_missing_key_for_an_unfinished_batch_is_said_after_its_plan(
         simulator: Sim, run_batch: Run, cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     sim = simulator(fail_rate=1.0)
@@ -560,13 +576,19 @@ def test_a_base_url_with_no_video_api_stops_the_run_and_one_with_v1_works(
     assert code == 0 and set(states(out).values()) == {"done"} and len(sim.record.created()) == 5, err
 
 
-@pytest.mark.parametrize("base", ["llm.ai-nebula.com", "ftp://llm.ai-nebula.com", "https://llm.ai-neb ula.com"])
+@pytest.mark.parametrize("base", ["llm.ai-nebula.com", "ftp://llm.ai-nebula.com", "https://llm.ai-neb ula.com",
+                                  "https://me:hunter2@llm.ai-nebula.com"])
 def test_a_base_url_no_request_can_go_to_is_refused_before_anything(cli: Run, tmp_path: Path, base: str,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user name and password in the URL: aiohttp refuses them beside the key's header, after the shot is marked
+    `submitting` (every shot was left to come back `uncertain`)."""
     monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
     code, _, err = cli("run", MANIFESTS / "wan.yaml", "--base-url", base, "--out", tmp_path / "out", *FAST_RUN)
-    assert code == 2 and err.strip() == (
-        f"batchvid: error: --base-url must be an http(s) URL like https://gateway.example, not {base!r}"), err
+    problem = (f"must be an http(s) URL like https://gateway.example, not {base!r}" if "@" not in base else
+               "must not hold a user name or password: the API key goes in the environment (BATCHVID_API_KEY, or the "
+               "variable api_key_env names)")
+    assert code == 2 and err.strip() == f"batchvid: error: --base-url {problem}", err
+    assert "hunter2" not in err
     assert not (tmp_path / "out").exists()  # before any folder, journal or request: no shot made `uncertain`
 
 

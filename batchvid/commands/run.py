@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-from .. import argtypes, settled, summary
+from .. import argtypes, keys, settled, summary
 from .. import journal as j
 from ..errors import FatalError, InputError, secret
 from ..lock import FolderLock
@@ -177,11 +177,11 @@ def _families(batch: Batch) -> list[str]:
 
 def _api_key(batch: Batch, family: str) -> str:
     variable = batch.manifest.gateway.for_family(family).api_key_env
-    key = os.environ.get(variable, "")
+    key = keys.from_env(variable)
     if not key:
         raise InputError(f"no API key for the {family} models: set the environment variable {variable} "
                          f"(export {variable}=sk-...), or rehearse for free with --simulate")
-    return secret(key)
+    return key
 
 
 def _inputs(args: argparse.Namespace, out: Path) -> dict[str, Any]:
@@ -227,10 +227,10 @@ def _manifest_given(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     _manifest_given(args)
     if args.base_url is not None:
-        from ..manifest import is_base_url
+        from ..manifest import base_url_problem
 
-        if not is_base_url(args.base_url):
-            raise InputError(f"--base-url must be an http(s) URL like https://gateway.example, not {args.base_url!r}")
+        if (problem := base_url_problem(args.base_url)) is not None:
+            raise InputError(f"--base-url {problem}")
     finished = _settled_already(args)
     if finished is not None:
         return finished
@@ -396,7 +396,7 @@ async def _execute(
     if args.simulate:
         from ..simulator import SimConfig, Simulator  # aiohttp's server side: a run against a gateway needs none
 
-        sim_key = secret(os.environ.get(DEFAULT_KEY_ENV) or "sk-sim-" + secrets.token_hex(8))
+        sim_key = keys.from_env(DEFAULT_KEY_ENV) or secret("sk-sim-" + secrets.token_hex(8))
         # the simulator keeps its tasks in the rehearsal's folder, so that a resumed rehearsal finds them rendered
         # on, as it would at the real gateway
         simulator = Simulator(SimConfig(api_key=sim_key, state_file=str(settings.out / SIMULATOR_TASKS)))

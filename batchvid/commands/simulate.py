@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import secrets
 import signal
 from typing import TYPE_CHECKING
 
+from .. import keys
 from ..argtypes import port, positive, seconds, share, whole
 from ..errors import InputError
 
@@ -144,7 +144,7 @@ async def _serve(args: argparse.Namespace, config: SimConfig, key_from_env: bool
 
 
 def run(args: argparse.Namespace) -> int:
-    env_key = os.environ.get("BATCHVID_API_KEY")
+    env_key = keys.from_env("BATCHVID_API_KEY")
     key = env_key or "sk-sim-" + secrets.token_hex(12)
-    asyncio.run(_serve(args, config_from(args, key), env_key is not None))
+    asyncio.run(_serve(args, config_from(args, key), bool(env_key)))
     return 0

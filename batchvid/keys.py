@@ -1,0 +1,21 @@
+"""API keys from the environment: trimmed, checked, and remembered as secrets (errors.secret) as they are read."""
+
+from __future__ import annotations
+
+import os
+
+from .errors import InputError, secret
+
+
+def from_env(variable: str) -> str:
+    """The key in `variable`, "" when it is unset or blank.
+
+    A key pasted with its line break, or read from a file with one, is trimmed. Any other blank, control character or
+    non-ASCII letter is refused here: aiohttp refuses it only as a request is made, once the shot is marked
+    `submitting`, and every shot would come back uncertain. The key itself is never shown.
+    """
+    key = os.environ.get(variable, "").strip()
+    if not all("!" <= character <= "~" for character in key):
+        raise InputError(f"the API key in {variable} holds a blank, a control character or a non-ASCII letter, "
+                         "which no API key has: set it again, copied as the gateway shows it")
+    return secret(key)
