@@ -89,6 +89,10 @@ def report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object
     for step in next_steps(counts):
         print(f"  next: {step}")
     if runner is not None:
+        unreached = {gateway.base_url for gateway in runner.gateways.values()
+                     if not gateway.answered and gateway.reach.down_since is not None}
+        for base_url in sorted(unreached):  # the shots ran out of tries before the run's own limit stopped it
+            print(f"  {base_url} never answered in this run: check the base URL and the network")
         shared = []
         for family, gateway in runner.gateways.items():
             limiter = gateway.limiter

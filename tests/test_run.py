@@ -545,6 +545,24 @@ def test_families_behind_one_unreachable_base_url_count_its_downtime_together(
     assert set(states(tmp_path / "out").values()) == {"pending"}
 
 
+def test_a_base_url_that_never_answered_is_named_when_the_shots_run_out_of_tries_first(
+        cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small batch spends its tries (about 30 s with jitter) before the 60 s that stop a run: it ended with
+    "run the same command again", not a word about the base URL."""
+    from batchvid import scheduler
+
+    monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
+    monkeypatch.setattr(scheduler, "MAX_SUBMIT_TRIES", 2)
+    monkeypatch.setattr(scheduler, "backoff", lambda *args, **kwargs: 0.05)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    code, out, _ = cli("run", MANIFESTS / "wan.yaml", "--base-url", f"http://127.0.0.1:{port}", "--out",
+                       tmp_path / "out", "--rate", "unlimited", "--no-progress")
+    assert code == 1 and set(states(tmp_path / "out").values()) == {"pending"}
+    assert f"  http://127.0.0.1:{port} never answered in this run: check the base URL and the network" in out
+
+
 def test_a_refused_key_stops_the_run_and_leaves_no_shot_uncertain(
         simulator: Sim, cli: Run, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     sim = simulator()
