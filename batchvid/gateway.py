@@ -83,14 +83,19 @@ def retry_after_seconds(value: str | None) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-def _message(data: Any, text: str) -> str:
+def said(data: Any) -> str:
+    """The gateway's own words in an answer (`error.message`, or `message` as Wan words it), one line; "" if none."""
     if isinstance(data, dict):
         error = data.get("error")
         if isinstance(error, dict) and error.get("message"):
             return one_line(str(error["message"]))
         if data.get("message"):
             return one_line(str(data["message"]))
-    return one_line(text[:1000]) or "no message"
+    return ""
+
+
+def _message(data: Any, text: str) -> str:
+    return said(data) or one_line(text[:1000]) or "no message"
 
 
 class Reach:

@@ -25,7 +25,7 @@ from . import download, ledger, polling
 from . import journal as j
 from .errors import FatalError, one_line
 from .families._base import TaskState, TaskView
-from .gateway import Gateway, Refused, Rejected, Transient, Uncertain
+from .gateway import Gateway, Refused, Rejected, Transient, Uncertain, said
 from .pricing import PriceTable, Quote, billed_usd
 from .primitives import PollQueue, Slots, backoff
 from .progress import Progress
@@ -383,7 +383,10 @@ class Runner:
         # an id of only dots cannot be a URL path segment: `..` would poll (and fail) another path
         if (not isinstance(task_id, str) or len(task_id) > MAX_TASK_ID or "\x00" in task_id
                 or not task_id.strip(".")):
-            self.journal.update(shot.id, state=j.UNCERTAIN, error="the submit answer had no usable task id")
+            # a 200 that reads like a refusal may still have made a task: uncertain, with the gateway's words
+            words = said(answer)
+            self.journal.update(shot.id, state=j.UNCERTAIN, error="the submit answer had no usable task id"
+                                + (f" (the gateway said: {words})" if words else ""))
             self.progress.event("uncertain", finished=True)
             return None
         self.journal.update(shot.id, state=j.SUBMITTED, task_id=task_id, submitted_at=j.now(), error=None)

@@ -76,6 +76,8 @@ class Servers:
             return web.json_response({"task_id": "../../../etc/passwd"})
         if prompt == "dots-task":  # as a URL path segment, `..` would poll another path
             return web.json_response({"task_id": ".."})
+        if prompt == "error-200":  # a refusal worded in a 200: it may or may not have made a task
+            return web.json_response({"code": "insufficient_quota", "message": "balance too low"})
         if prompt == "noisy-refusal":
             return web.json_response({"error": {"message": NOISY}}, status=400)
         if prompt == "echoed-key":  # as some gateways word a refusal: the key we sent, in our ledger
@@ -156,6 +158,7 @@ SCENARIOS = {
     "good": ("done", ""),
     "dotdot-task": ("done", ""),
     "dots-task": ("uncertain", "the submit answer had no usable task id"),
+    "error-200": ("uncertain", "the submit answer had no usable task id"),
     "file-url": ("failed", "download: refusing a video URL that has scheme 'file'"),
     "other-port": ("done", ""),
     "endless-download": ("failed", "download: video is over the 1,048,576 byte limit"),
@@ -195,6 +198,7 @@ def test_a_lying_gateway_fails_single_shots_and_never_leaks(liar: Servers, cli: 
         rows = {row["shot_id"]: row for row in csv.DictReader(handle)}
     for name, (state, reason) in SCENARIOS.items():
         assert (rows[name]["status"], rows[name]["error"].split(" (")[0]) == (state, reason), name
+    assert rows["error-200"]["error"] == "the submit answer had no usable task id (the gateway said: balance too low)"
     assert liar.elsewhere_auth == [] and liar.elsewhere_hits == 1  # only the other-port video, without the key
     files = sorted(p.name for p in out.iterdir() if not p.name.startswith("journal.sqlite-"))
     assert files == sorted([".batchvid.lock", "journal.sqlite", "ledger.csv", "good.mp4", "dotdot-task.mp4",
