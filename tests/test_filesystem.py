@@ -135,7 +135,8 @@ def test_a_journal_that_cannot_be_written_stops_the_run_and_pays_nothing_twice(
     created = [json.dumps(s.body, sort_keys=True) for s in sim.record.created()]
     assert len(created) == len(set(created)) <= 5  # no shot was paid twice
     # the tasks whose ids were lost are uncertain (not resent); every other shot is done
-    states = journal.Journal(tmp_path / "out" / journal.FILE_NAME).rows()
+    with journal.Journal(tmp_path / "out" / journal.FILE_NAME) as opened:
+        states = opened.rows()
     assert {row.state for row in states} <= {"done", "uncertain"} and any(r.state == "uncertain" for r in states)
     assert sum(r.state == "done" for r in states) == 5 - sum(r.state == "uncertain" for r in states)
 
