@@ -79,7 +79,6 @@ def test_only_a_damaged_journal_is_called_unusable(tmp_path: Path, monkeypatch: 
     """Moving the journal away loses what the batch paid for: that advice is for a damaged file alone, not for a full
     disk (seen on a 64 KB tmpfs) or a permission."""
     path = tmp_path / j.FILE_NAME
-    real_connect = sqlite3.connect
     for name, text, said in [
         ("SQLITE_FULL", "database or disk is full",
          f"cannot use the journal {path} (database or disk is full); mend that and run again: the batch's state is "
@@ -91,8 +90,6 @@ def test_only_a_damaged_journal_is_called_unusable(tmp_path: Path, monkeypatch: 
          "shot again, move it and the videos out of the folder"),
     ]:
         def failing(*args: Any, error_name: str = name, message: str = text, **options: Any) -> sqlite3.Connection:
-            db = real_connect(*args, **options)
-            db.close()
             error = sqlite3.OperationalError(message)
             error.sqlite_errorname = error_name
             raise error
