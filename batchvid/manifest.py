@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import argtypes, yamlsafe
 from .families._base import VOCABULARY
@@ -46,7 +47,7 @@ def base_url_problem(value: object) -> str | None:
     in it, and no user name or password, which aiohttp would send beside the API key's header and refuse to."""
     if not isinstance(value, str) or _BASE_URL.fullmatch(value) is None:
         return f"must be an http(s) URL like https://gateway.example, not {value!r}"
-    if "@" in value.split("//", 1)[1].split("/", 1)[0]:  # not shown: the password would be on the screen
+    if "@" in urlsplit(value).netloc:  # not shown: the password would be on the screen
         return (f"must not hold a user name or password: the API key goes in the environment ({DEFAULT_KEY_ENV}, or "
                 "the variable api_key_env names)")
     return None
