@@ -94,4 +94,17 @@ def rate(text: str) -> float | None:
     return number / per
 
 
+def adoption(text: str) -> tuple[str, str]:
+    """'SHOT=TASK_ID' -> (shot id, task id): a task the gateway made for an uncertain shot."""
+    from .journal import usable_task_id  # (argtypes is imported by the manifest's checks: keep it light)
+
+    shot_id, equals, task_id = text.partition("=")
+    shot_id, task_id = shot_id.strip(), task_id.strip()
+    if not equals or not shot_id or not task_id:
+        raise argparse.ArgumentTypeError(f"{text!r}: want SHOT=TASK_ID, like hero=video_68d2f...")
+    if not usable_task_id(task_id):
+        raise argparse.ArgumentTypeError(f"{text!r}: {task_id!r} cannot be a task id")
+    return shot_id, task_id
+
+
 port = whole(0, 65535)

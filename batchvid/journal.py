@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from . import polling
 from .errors import FatalError
@@ -29,6 +29,14 @@ FILE_NAME = "journal.sqlite"
 
 PENDING, SUBMITTING, SUBMITTED, DOWNLOADING, DONE, FAILED, UNCERTAIN = (
     "pending", "submitting", "submitted", "downloading", "done", "failed", "uncertain")
+
+MAX_TASK_ID = 512
+
+
+def usable_task_id(value: object) -> TypeGuard[str]:
+    """A task id the journal keeps and polls go to: text of a sane length, without NUL, and not only dots (`..` as a
+    URL path segment would poll, and fail, another path)."""
+    return isinstance(value, str) and 0 < len(value) <= MAX_TASK_ID and "\x00" not in value and bool(value.strip("."))
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -103,7 +111,7 @@ _row_values = operator.attrgetter(*COLUMNS)  # a row's values in COLUMNS order, 
 @dataclass
 class PlanLine:
     shot_id: str
-    category: str  # new, done, in-flight, download, failed, uncertain, changed, forced, retry
+    category: str  # new, done, in-flight, adopted, download, failed, uncertain, changed, forced, retry
     detail: str = ""
 
 
@@ -136,7 +144,8 @@ class Plan:
         return any(line.category not in SETTLED_CATEGORIES for line in self.lines)
 
     def summary(self) -> str:
-        order = ("new", "changed", "forced", "retry", "done", "in-flight", "download", "failed", "uncertain")
+        order = ("new", "changed", "forced", "retry", "done", "in-flight", "adopted", "download", "failed",
+                 "uncertain")
         parts = [f"{self.count(c)} {c}" for c in order if self.count(c)]
         text = "plan: " + (", ".join(parts) if parts else "nothing to do")
         if self.to_submit:

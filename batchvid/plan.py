@@ -8,7 +8,7 @@ import stat
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from . import journal as j
 from .errors import FatalError, InputError
@@ -23,6 +23,8 @@ class PlanOptions:
     resubmit_uncertain: bool = False
     retry_failed: bool = False
     force: frozenset[str] = frozenset()
+    #: shot id -> the id of a task the gateway made for it, which the journal does not have (--adopt)
+    adopt: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _fresh(shot: Shot, fingerprint: str, quote: Quote, position: int) -> j.Row:
@@ -44,12 +46,16 @@ def make_plan(
     `dry`: say all that, but change nothing (no journal write, no video renamed).
     """
     existing = {row.id: row for row in journal.rows()}
+    _check_adoptions(options, existing)
     plan = j.Plan()
     writes: list[j.Row] = []
     unrecorded: list[str] = []
     for position, shot in enumerate(shots):
         fingerprint = shot.fingerprint()
         row = existing.get(shot.id)
+        if shot.id in options.adopt and (row is None or row.fingerprint != fingerprint or shot.id in options.force):
+            _cannot_adopt(shot.id, "it is new" if row is None else "it is forced" if shot.id in options.force
+                          else "its request changed since that submit: the task was made from another one")
         if row is None:
             if os.path.lexists(out / f"{shot.id}.mp4"):
                 unrecorded.append(f"{shot.id}.mp4")
@@ -89,6 +95,20 @@ def make_plan(
     if writes and not dry:
         journal.insert_many(writes)
     return plan
+
+
+def _check_adoptions(options: PlanOptions, rows: Mapping[str, j.Row]) -> None:
+    """A task adopted twice, or one a shot has already, would give one video to two shots."""
+    owners = {row.task_id: row.id for row in rows.values() if row.task_id}
+    for shot_id, task_id in options.adopt.items():
+        owner = owners.setdefault(task_id, shot_id)
+        if owner != shot_id:
+            raise InputError(f"--adopt {shot_id}={task_id}: that task is {owner}'s already")
+
+
+def _cannot_adopt(shot_id: str, why: str) -> NoReturn:
+    raise InputError(f"--adopt {shot_id}: {why}; only an uncertain shot (its submit may have made a task) can adopt "
+                     "one")
 
 
 def _refuse_unrecorded(out: Path, names: Sequence[str]) -> None:
@@ -176,6 +196,13 @@ def _in_place(out: Path, row: j.Row) -> bool:
 
 def carry_on(row: j.Row, out: Path, options: PlanOptions) -> tuple[str, str]:
     """Adjust an unchanged shot's row for this run; return its plan category."""
+    task_id = options.adopt.get(row.id)
+    if task_id is not None:
+        if row.state not in (j.SUBMITTING, j.UNCERTAIN):
+            _cannot_adopt(row.id, f"it is {row.state}" + (f" with task {row.task_id}" if row.task_id else ""))
+        # polled from now on like any task in flight; when it was made is not known
+        row.state, row.task_id, row.error, row.submitted_at = j.SUBMITTED, task_id, None, j.now()
+        return "adopted", f"task {task_id} (--adopt)"
     if row.state == j.DONE:
         if _in_place(out, row):
             return "done", ""

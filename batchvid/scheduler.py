@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import shlex
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
@@ -34,7 +35,6 @@ from .shot import Shot
 
 log = logging.getLogger("batchvid")
 MAX_SUBMIT_TRIES = 8
-MAX_TASK_ID = 512
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class RunSettings:
     backoff_cap: float = 60.0
     ledger_every: float = 2.0
     fixed_polling: bool = False  # poll every poll_interval instead of adaptively (the baseline)
+    adopted: frozenset[str] = frozenset()  # shots following a task given with --adopt (made when, not known)
 
 
 class Retry(NamedTuple):
@@ -103,6 +104,8 @@ class Runner:
         self._commit_waiting: asyncio.Future[None] | None = None
         #: a commit that failed with nobody waiting for it; the run stops and reports it
         self.journal_error: Exception | None = None
+        #: task ids the gateway gave since the last commit: if the journal cannot take them, the user is told
+        self._unsaved: dict[str, str] = {}
         self._ledger = ledger.LiveLedger(journal, settings.out)
 
     # -- the run -----------------------------------------------------------------------------
@@ -133,8 +136,7 @@ class Runner:
                 await asyncio.wait(list(self._tasks.values()))
             if self.journal_error is not None:
                 raise FatalError(f"cannot write the journal {self.journal.path}: {self.journal_error}; free "
-                                 "some space and run again (a task whose id was not saved is reported uncertain, "
-                                 "not resent)")
+                                 "some space and run again" + self._lost_tasks())
             if self._errors:
                 raise self._errors[0]
         finally:
@@ -147,6 +149,15 @@ class Runner:
             except sqlite3.Error:
                 if self.journal_error is None:
                     raise
+
+    def _lost_tasks(self) -> str:
+        """The tasks the gateway made whose ids the journal could not keep: without them the next run can only call
+        those shots uncertain, so the user gets them, and the way to follow them instead of paying again."""
+        if not self._unsaved:
+            return ""
+        adopt = " ".join("--adopt " + shlex.quote(f"{shot}={task}") for shot, task in sorted(self._unsaved.items()))
+        return (f"; the gateway made {len(self._unsaved)} task(s) whose ids could not be saved: add {adopt} to "
+                "follow them instead of paying for them again")
 
     async def _feed(self, waiting: list[tuple[Shot, j.Row]]) -> None:
         """Start the shots still to submit, in manifest order, each once a slot is free: a task exists only for
@@ -196,7 +207,7 @@ class Runner:
     def _commit_now(self) -> None:
         waiting, self._commit_waiting = self._commit_waiting, None
         try:
-            self.journal.commit()
+            self._save()
         except Exception as exc:  # noqa: BLE001 - handed to every waiter, and stops the run
             self.journal_error = exc
             self.stop()
@@ -206,6 +217,10 @@ class Runner:
             return
         if waiting is not None:
             waiting.set_result(None)
+
+    def _save(self) -> None:
+        self.journal.commit()
+        self._unsaved.clear()
 
     def stop(self) -> None:
         """Ctrl-C: submit nothing more; let a POST under way record its task id; drop the rest."""
@@ -235,7 +250,7 @@ class Runner:
         if self._new_render_times:
             self.journal.add_render_times(self._new_render_times)
             self._new_render_times = []
-        self.journal.commit()
+        self._save()
         try:  # the ledger is derived: rewritten only when the journal moved (or the file went missing)
             self._ledger.write()
         except OSError as exc:  # a full disk must not hide why the run stopped; the journal has it all
@@ -380,17 +395,16 @@ class Runner:
 
     def _accept(self, shot: Shot, answer: Mapping[str, object]) -> str | None:
         task_id = answer.get("task_id") or answer.get("id")
-        # an id of only dots cannot be a URL path segment: `..` would poll (and fail) another path
-        if (not isinstance(task_id, str) or len(task_id) > MAX_TASK_ID or "\x00" in task_id
-                or not task_id.strip(".")):
-            # a 200 that reads like a refusal may still have made a task: uncertain, with the gateway's words
-            words = said(answer)
-            self.journal.update(shot.id, state=j.UNCERTAIN, error="the submit answer had no usable task id"
-                                + (f" (the gateway said: {words})" if words else ""))
-            self.progress.event("uncertain", finished=True)
-            return None
-        self.journal.update(shot.id, state=j.SUBMITTED, task_id=task_id, submitted_at=j.now(), error=None)
-        return task_id
+        if j.usable_task_id(task_id):
+            self.journal.update(shot.id, state=j.SUBMITTED, task_id=task_id, submitted_at=j.now(), error=None)
+            self._unsaved[shot.id] = task_id
+            return task_id
+        # a 200 that reads like a refusal may still have made a task: uncertain, with the gateway's words
+        words = said(answer)
+        self.journal.update(shot.id, state=j.UNCERTAIN, error="the submit answer had no usable task id"
+                            + (f" (the gateway said: {words})" if words else ""))
+        self.progress.event("uncertain", finished=True)
+        return None
 
     def _fail(self, shot_id: str, reason: str, billed: str = "0") -> None:
         self.journal.update(shot_id, state=j.FAILED, error=reason, billed_usd=billed, finished_at=j.now())
@@ -425,11 +439,18 @@ class Runner:
         started = loop.time() - _age(submitted_at)
         key = (shot.model, shot.resolution, shot.seconds)
         progress, last_poll = polling.Progress(), None
-        delay, errors = self.planner.next(key, loop.time() - started, progress), 0
+        adopted = shot.id in self.settings.adopted
+        # an adopted task was made at some time before this run: it may well be finished, so ask at once
+        delay, errors = 0.0 if adopted else self.planner.next(key, loop.time() - started, progress), 0
         while True:
             try:
                 view = await self._query(shot, gateway, task_id, delay)
             except Rejected as exc:
+                if adopted:  # a task id given by hand that the gateway refuses tells nothing about the shot
+                    self.journal.update(shot.id, state=j.UNCERTAIN, task_id=None,
+                                        error=f"--adopt {task_id}: the gateway refused that task id ({exc})")
+                    self.progress.event("uncertain", finished=True)
+                    return None
                 self._fail(shot.id, f"poll: {exc}")
                 return None
             if view is None:
@@ -441,7 +462,8 @@ class Runner:
                 interval = self.settings.poll_interval
                 delay = interval / 2 + backoff(errors, None, self.settings.backoff_cap, base=interval / 2)
             elif view.state is TaskState.SUCCEEDED:
-                self._learn(key, last_poll, loop.time() - started)
+                if not adopted:  # an adopted task's render time is not known
+                    self._learn(key, last_poll, loop.time() - started)
                 billed = self._billed(shot, view)
                 self.journal.update(shot.id, state=j.DOWNLOADING, billed_usd=None if billed is None else str(billed),
                                     error=None)

@@ -20,7 +20,7 @@ def print_plan(plan: j.Plan) -> None:
     """The plan's counts, and every shot whose plan needs explaining, on standard error."""
     print(plan.summary(), file=sys.stderr)
     for line in plan.lines:
-        if line.category in ("changed", "forced", "uncertain", "download") and line.detail:
+        if line.category in ("changed", "forced", "adopted", "uncertain", "download") and line.detail:
             print(f"  {line.shot_id}: {line.category}: {line.detail}", file=sys.stderr)
     if plan.elsewhere:  # another manifest's shots in the same --out, shots removed, or left out by --only
         many = plan.elsewhere != 1
@@ -45,7 +45,8 @@ def next_steps(counts: Counter[str]) -> list[str]:
         steps.append("add --retry-failed to submit the failed shots again (failed tasks are not charged)")
     if counts[j.UNCERTAIN]:
         steps.append("add --resubmit-uncertain to send the uncertain shots again (the gateway may have made them "
-                     "already: that may pay twice)")
+                     "already: that may pay twice), or --adopt ID=TASK_ID for one whose task id you know, to follow "
+                     "that task instead")
     return steps
 
 

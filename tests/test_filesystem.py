@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -130,15 +131,21 @@ def test_a_journal_that_cannot_be_written_stops_the_run_and_pays_nothing_twice(
     code, _, err = run_batch(MANIFESTS / "wan.yaml", sim)
     assert code == 1 and "cannot write the journal" in err and "database or disk is full" in err, err
     assert "Traceback" not in err
+    # the ids the journal could not keep are given to the user, with the way to follow those tasks
+    made = {task.task_id for task in sim.record.created()}
+    adopt = re.findall(r"--adopt (\S+)=(\S+)", err)
+    assert adopt and {task for _, task in adopt} <= made, err
     monkeypatch.setattr(journal.Journal, "commit", real_commit)
     code, out, err = run_batch(MANIFESTS / "wan.yaml", sim)
     created = [json.dumps(s.body, sort_keys=True) for s in sim.record.created()]
     assert len(created) == len(set(created)) <= 5  # no shot was paid twice
     # the tasks whose ids were lost are uncertain (not resent); every other shot is done
     with journal.Journal(tmp_path / "out" / journal.FILE_NAME) as opened:
-        states = opened.rows()
-    assert {row.state for row in states} <= {"done", "uncertain"} and any(r.state == "uncertain" for r in states)
-    assert sum(r.state == "done" for r in states) == 5 - sum(r.state == "uncertain" for r in states)
+        states = {row.id: row.state for row in opened.rows()}
+    assert {shot for shot, state in states.items() if state == "uncertain"} == {shot for shot, _ in adopt}
+    assert set(states.values()) <= {"done", "uncertain"}
+    code, out, err = run_batch(MANIFESTS / "wan.yaml", sim, *(f"--adopt={shot}={task}" for shot, task in adopt))
+    assert code == 0 and len(sim.record.created()) == len(created) == 5, out + err  # each shot paid once
 
 
 def test_a_stale_lock_from_a_killed_run_does_not_block(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:

@@ -152,6 +152,66 @@ def test_a_submit_whose_answer_is_lost_is_uncertain_and_never_sent_twice(
     assert code == 0 and len(sim.record.created()) == made + 6  # paid twice only for those the user chose to
 
 
+def test_an_uncertain_shot_adopts_the_task_the_gateway_made_and_nothing_is_paid_twice(
+        simulator: Sim, run_batch: Run, tmp_path: Path, write_manifest: Callable[..., Path]) -> None:
+    """The user finds the tasks that the lost answers made (the account's records at the gateway) and gives them
+    with --adopt: those shots are polled and downloaded, not sent again; a task id the gateway does not know leaves
+    its shot uncertain."""
+    sim = simulator(reset_rate=1.0, seed=4)
+    shots = "".join(f"  - {{id: s{i}, model: wan2.5-t2v-preview, prompt: shot {i}}}\n" for i in range(6))
+    manifest = write_manifest(f"version: 1\nshots:\n{shots}")
+    assert run_batch(manifest, sim)[0] == 1
+    made = {"s" + task.body["prompt"].split()[1]: task.task_id for task in sim.record.created()}
+    lost = sorted({f"s{i}" for i in range(6)} - set(made))
+    assert made and lost  # the seed makes some of the six and not others
+    sim.config.reset_rate = 0.0
+    requests, submissions = len(sim.record.request_times), len(sim.record.submissions)
+    adopt = [flag for shot, task in made.items() for flag in ("--adopt", f"{shot}={task}")]
+    code, _, err = run_batch(manifest, sim, *adopt, "--adopt", f"{lost[0]}=no-such-task", "--dry-run")
+    assert code == 0 and f"{len(made) + 1} adopted" in err and len(sim.record.request_times) == requests
+    assert set(states(tmp_path / "out").values()) == {"uncertain"}  # a dry run writes nothing
+
+    code, out, err = run_batch(manifest, sim, *adopt, "--adopt", f"{lost[0]}=no-such-task")
+    assert code == 1 and f"{len(made) + 1} adopted" in err and len(sim.record.submissions) == submissions, err
+    found = states(tmp_path / "out")
+    assert {shot for shot, state in found.items() if state == "done"} == set(made)
+    assert {shot for shot, state in found.items() if state == "uncertain"} == set(lost)
+    rows = {row["shot_id"]: row for row in ledger(tmp_path / "out")}
+    assert all(rows[shot]["task_id"] == task for shot, task in made.items())
+    assert "--adopt no-such-task: the gateway refused that task id (HTTP 404" in rows[lost[0]]["error"], rows
+    assert rows[lost[0]]["task_id"] == "" and "--adopt ID=TASK_ID" in out
+
+    code, _, err = run_batch(manifest, sim, "--resubmit-uncertain")
+    assert code == 0 and f"{len(lost)} retry" in err
+    assert len(sim.record.created()) == 6  # each shot paid for once
+
+
+@pytest.mark.parametrize(("adopt", "message"), [
+    ("s1=task-b", "--adopt s1: it is done with task "),
+    ("s9=task-b", "--adopt: no shot with id 's9'"),
+    ("s0", "--adopt: 's0': want SHOT=TASK_ID"),
+    ("s0=..", "--adopt: 's0=..': '..' cannot be a task id"),
+    ("s0=a --adopt s0=b", "--adopt: s0 is given two tasks"),
+    ("s0=TASK_OF_S1", "--adopt s0=TASK_OF_S1: that task is s1's already"),
+    ("s2=task-c", "--adopt s2: it is new; only an uncertain shot"),
+    ("s0=task-c --force s0", "--adopt s0: it is forced; only an uncertain shot"),
+])
+def test_adopting_a_task_is_refused_where_it_cannot_be_right(
+        simulator: Sim, run_batch: Run, tmp_path: Path, write_manifest: Callable[..., Path], adopt: str,
+        message: str) -> None:
+    sim = simulator()
+    shots = "".join(f"  - {{id: s{i}, model: wan2.5-t2v-preview, prompt: shot {i}}}\n" for i in range(2))
+    assert run_batch(write_manifest(f"version: 1\nshots:\n{shots}"), sim)[0] == 0
+    with sqlite_db(tmp_path / "out" / "journal.sqlite") as db:
+        db.execute("UPDATE shots SET state='uncertain', task_id=NULL WHERE id='s0'")
+        task_of_s1 = db.execute("SELECT task_id FROM shots WHERE id='s1'").fetchone()[0]
+    manifest = write_manifest(f"version: 1\nshots:\n{shots}  - {{id: s2, model: sora-2, prompt: new}}\n")
+    before = len(sim.record.submissions), sum(sim.record.polls.values())
+    code, _, err = run_batch(manifest, sim, "--adopt", *adopt.replace("TASK_OF_S1", task_of_s1).split())
+    assert code == 2 and message.replace("TASK_OF_S1", task_of_s1) in err and len(err.splitlines()) == 1, err
+    assert (len(sim.record.submissions), sum(sim.record.polls.values())) == before
+
+
 def test_half_written_download_is_finished(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
     sim = simulator()
     assert run_batch(MANIFESTS / "veo.yaml", sim)[0] == 0

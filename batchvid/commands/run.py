@@ -77,6 +77,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    "tasks in the folder, so a rehearsal resumes like a real run")
     p.add_argument("--resubmit-uncertain", action="store_true",
                    help="resend shots whose submit may or may not have reached the gateway (may pay twice)")
+    p.add_argument("--adopt", action="append", default=[], metavar="ID=TASK_ID",
+                   help="follow this task for the uncertain shot ID instead of sending it again: the task id from "
+                   "your account's records at the gateway, or as printed by a run whose journal could not save it; "
+                   "repeatable. If the gateway does not know the task, the shot is uncertain again")
     p.add_argument("--retry-failed", action="store_true", help="resubmit shots whose task failed")
     p.add_argument("--force", nargs="+", default=[], metavar="ID", help="rerun these shots from scratch (after "
                    "the manifest, or with the manifest last: a last word naming a file is taken as the manifest)")
@@ -126,7 +130,7 @@ def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
         deadline=deadline,
         max_cost=None if max_cost is None else parse_usd(str(max_cost)),
         max_video_bytes=int(max_video_mb * 1024**2), max_answer_bytes=int(max_answer_mb * 1024**2),
-        fixed_polling=args.fixed_polling,
+        fixed_polling=args.fixed_polling, adopted=frozenset(args.adopt),
     )
 
 
@@ -196,7 +200,7 @@ def _inputs(args: argparse.Namespace, out: Path) -> dict[str, Any]:
 
 def _settled_already(args: argparse.Namespace) -> int | None:
     """The exit code when this very batch is settled already (see settled.py); None to take the full path."""
-    if args.resubmit_uncertain or args.retry_failed or args.force or args.dry_run:
+    if args.resubmit_uncertain or args.retry_failed or args.force or args.adopt or args.dry_run:
         return None
     # Without --out the folder may come from the manifest's run.out, unknown until it is parsed: look where
     # it would be by default; the record there only matches a manifest that derived the same folder.
@@ -226,6 +230,7 @@ def _manifest_given(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     _manifest_given(args)
+    args.adopt = _adoptions(args.adopt)
     if args.base_url is not None:
         from ..manifest import base_url_problem
 
@@ -250,11 +255,12 @@ def run(args: argparse.Namespace) -> int:
     result = estimate(batch.shots, table)
     settings = _settings(args, batch, _out_folder(args, batch.manifest.run.get("out")))
     check_budget(result, settings.max_cost, args.allow_unpriced)
-    unknown = sorted(set(args.force) - {shot.id for shot in batch.shots})
-    if unknown:
-        hint = did_you_mean(unknown[0], (shot.id for shot in batch.shots))
-        raise InputError(f"--force: no shot with id {unknown[0]!r}{hint} in {args.manifest}"
-                         + (" among the shots --only chose" if args.only else ""))
+    for flag, named in (("--force", args.force), ("--adopt", args.adopt)):
+        unknown = sorted(set(named) - {shot.id for shot in batch.shots})
+        if unknown:
+            hint = did_you_mean(unknown[0], (shot.id for shot in batch.shots))
+            raise InputError(f"{flag}: no shot with id {unknown[0]!r}{hint} in {args.manifest}"
+                             + (" among the shots --only chose" if args.only else ""))
     if args.dry_run:
         return _dry_run(args, batch, result.quotes, settings.out)
     if not args.simulate and not (settings.out / j.FILE_NAME).exists():
@@ -273,6 +279,19 @@ def run(args: argparse.Namespace) -> int:
         raise FatalError(f"the output folder {settings.out} is not writable")
     with _collector_tuned():
         return asyncio.run(_run(args, batch, table, result.quotes, settings, made_from, proxies))
+
+
+def _adoptions(words: list[str]) -> dict[str, str]:
+    """--adopt SHOT=TASK_ID, as often as given -> {shot id: task id}."""
+    adopted: dict[str, str] = {}
+    for word in words:
+        try:
+            shot_id, task_id = argtypes.adoption(word)
+        except ArgumentTypeError as exc:
+            raise InputError(f"--adopt: {exc}") from None
+        if adopted.setdefault(shot_id, task_id) != task_id:
+            raise InputError(f"--adopt: {shot_id} is given two tasks; a shot adopts one")
+    return adopted
 
 
 def _only(batch: Batch, words: list[str], manifest: Path) -> Batch:
@@ -303,7 +322,7 @@ def _plan(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], out:
     from ..families import MODELS
     from ..plan import PlanOptions, make_plan
 
-    options = PlanOptions(args.resubmit_uncertain, args.retry_failed, frozenset(args.force))
+    options = PlanOptions(args.resubmit_uncertain, args.retry_failed, frozenset(args.force), args.adopt)
     families = set(_families(batch))
     return make_plan(journal, batch.shots, quotes, out, options,
                      lambda row: row.model in MODELS and MODELS[row.model].family in families, dry=dry)
