@@ -31,6 +31,9 @@ PENDING, SUBMITTING, SUBMITTED, DOWNLOADING, DONE, FAILED, UNCERTAIN = (
     "pending", "submitting", "submitted", "downloading", "done", "failed", "uncertain")
 
 MAX_TASK_ID = 512
+#: the error of a shot given a task with --adopt, until a poll finds that task: a task id the gateway refuses then
+#: makes the shot uncertain again, not failed (it tells nothing about the shot), in whichever run that poll comes
+ADOPTED = "adopted with --adopt: the gateway has not confirmed the task yet"
 
 
 def usable_task_id(value: object) -> TypeGuard[str]:

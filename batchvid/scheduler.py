@@ -53,7 +53,6 @@ class RunSettings:
     backoff_cap: float = 60.0
     ledger_every: float = 2.0
     fixed_polling: bool = False  # poll every poll_interval instead of adaptively (the baseline)
-    adopted: frozenset[str] = frozenset()  # shots following a task given with --adopt (made when, not known)
 
 
 class Retry(NamedTuple):
@@ -289,7 +288,7 @@ class Runner:
         if row.state in (j.PENDING, j.SUBMITTED):
             assert task_id is not None
             try:
-                view = await self._await_result(shot, gateway, task_id, row.submitted_at)
+                view = await self._await_result(shot, gateway, task_id, row.submitted_at, row.error == j.ADOPTED)
             finally:
                 self._slots.release()
             if view is None:
@@ -432,27 +431,32 @@ class Runner:
                 log.warning("status %r is not in the documents; treating it as still running", view.raw_status)
         return view
 
-    async def _await_result(self, shot: Shot, gateway: Gateway, task_id: str, submitted_at: str | None
-                            ) -> TaskView | None:
+    async def _await_result(self, shot: Shot, gateway: Gateway, task_id: str, submitted_at: str | None,
+                            adopted: bool = False) -> TaskView | None:
+        """Poll until the task ends: its answer when it succeeded, else None (the shot's row says why).
+        `adopted`: a task given with --adopt that no poll has found yet (journal.ADOPTED)."""
         deadline = self._deadline(shot, submitted_at)
         loop = asyncio.get_running_loop()
         started = loop.time() - _age(submitted_at)
         key = (shot.model, shot.resolution, shot.seconds)
         progress, last_poll = polling.Progress(), None
-        adopted = shot.id in self.settings.adopted
         # an adopted task was made at some time before this run: it may well be finished, so ask at once
         delay, errors = 0.0 if adopted else self.planner.next(key, loop.time() - started, progress), 0
+        unconfirmed = adopted
         while True:
             try:
                 view = await self._query(shot, gateway, task_id, delay)
             except Rejected as exc:
-                if adopted:  # a task id given by hand that the gateway refuses tells nothing about the shot
+                if unconfirmed:  # a task id given by hand that the gateway refuses tells nothing about the shot
                     self.journal.update(shot.id, state=j.UNCERTAIN, task_id=None,
                                         error=f"--adopt {task_id}: the gateway refused that task id ({exc})")
                     self.progress.event("uncertain", finished=True)
                     return None
                 self._fail(shot.id, f"poll: {exc}")
                 return None
+            if unconfirmed and view is not None:  # the gateway knows the task: it is the shot's now
+                unconfirmed = False
+                self.journal.update(shot.id, error=None)
             if view is None:
                 errors += 1
                 if errors >= self.settings.max_poll_errors:

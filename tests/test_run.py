@@ -177,13 +177,27 @@ def test_an_uncertain_shot_adopts_the_task_the_gateway_made_and_nothing_is_paid_
     assert {shot for shot, state in found.items() if state == "done"} == set(made)
     assert {shot for shot, state in found.items() if state == "uncertain"} == set(lost)
     rows = {row["shot_id"]: row for row in ledger(tmp_path / "out")}
-    assert all(rows[shot]["task_id"] == task for shot, task in made.items())
+    assert all(rows[shot]["task_id"] == task and rows[shot]["error"] == "" for shot, task in made.items())
     assert "--adopt no-such-task: the gateway refused that task id (HTTP 404" in rows[lost[0]]["error"], rows
     assert rows[lost[0]]["task_id"] == "" and "--adopt ID=TASK_ID" in out
 
     code, _, err = run_batch(manifest, sim, "--resubmit-uncertain")
     assert code == 0 and f"{len(lost)} retry" in err
     assert len(sim.record.created()) == 6  # each shot paid for once
+
+
+def test_an_adopted_task_is_checked_by_the_run_after_a_kill_too(
+        simulator: Sim, run_batch: Run, tmp_path: Path, write_manifest: Callable[..., Path]) -> None:
+    """Killed after the plan recorded the adoption, before any poll: the next run, without --adopt, still treats a
+    task id the gateway refuses as the user's guess (uncertain again), not as the shot's failure."""
+    sim = simulator()
+    manifest = write_manifest("version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: p}\n")
+    assert run_batch(manifest, sim)[0] == 0
+    with sqlite_db(tmp_path / "out" / "journal.sqlite") as db:  # as `--adopt a=no-such-task` and a kill leave it
+        db.execute("UPDATE shots SET state='submitted', task_id='no-such-task', error=?", (j.ADOPTED,))
+    code, out, _ = run_batch(manifest, sim)
+    assert code == 1 and states(tmp_path / "out") == {"a": "uncertain"}, out
+    assert "--adopt no-such-task: the gateway refused that task id" in ledger(tmp_path / "out")[0]["error"]
 
 
 @pytest.mark.parametrize(("adopt", "message"), [

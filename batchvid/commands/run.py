@@ -130,7 +130,7 @@ def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
         deadline=deadline,
         max_cost=None if max_cost is None else parse_usd(str(max_cost)),
         max_video_bytes=int(max_video_mb * 1024**2), max_answer_bytes=int(max_answer_mb * 1024**2),
-        fixed_polling=args.fixed_polling, adopted=frozenset(args.adopt),
+        fixed_polling=args.fixed_polling,
     )
 
 
