@@ -129,20 +129,32 @@ def load(text: str) -> Any:
 
 
 def _explained(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, str]:
-    """(line, problem) of a YAML error, put in the manifest writer's terms where libyaml's words are obscure."""
+    """(line, problem) of a YAML error, in the manifest writer's terms, and the same whichever parser PyYAML has:
+    libyaml's words are obscure ("did not find expected node content") and differ from the pure-Python ones."""
     mark = exc.problem_mark or exc.context_mark
     line = mark.line + 1 if mark else 1
     problem = exc.problem or exc.context or "syntax error"
     found = _char_at(text, mark.line, mark.column) if mark else ""
     if mark is not None and found == "\t":
         problem = f"a tab at column {mark.column + 1}: YAML indents with spaces only"
-    elif problem.startswith("mapping values are not allowed"):
-        problem += " (a ': ' inside a value? put the value in quotes)"
+    elif problem.startswith("mapping values are not allowed"):  # libyaml ends it "in this context", PyYAML "here"
+        problem = "mapping values are not allowed here (a ': ' inside a value? put the value in quotes)"
+    elif "sequence entries are not allowed" in problem:
+        problem = "a '- ' list item where a value goes (put the value in quotes, or start the list on its own line)"
     elif "cannot start any token" in problem and found:
         problem = f"{found!r} cannot start a value (put the value in quotes)"
     elif exc.context == "while scanning a quoted scalar" and exc.context_mark is not None:
         line = exc.context_mark.line + 1
         problem = "a quoted value is never closed"
+    elif "expected node content" in problem or "expected the node content" in problem:
+        problem = ("the file ends inside a [ ] or { }: a bracket is never closed" if not found.strip() else
+                   f"a value is missing before {found!r} (an extra comma?)")
+    elif exc.context in ("while parsing a flow sequence", "while parsing a flow mapping"):
+        close = "]" if exc.context.endswith("sequence") else "}"
+        problem = (f"a ',' or the closing {close!r} is missing before {found!r}" if found.strip() else
+                   f"the file ends before the closing {close!r}")
+    elif problem.startswith("found undefined alias"):
+        problem = "an alias (*name) with no anchor (&name) before it"
     return line, problem
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,13 +21,23 @@ CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
                                    "`version: 1` and `shots:`"]),
     "scalar-at-top": ("hello\n", ["m.yaml:1: the manifest is text; it must be a mapping with `version: 1` "
                                   "and `shots:`"]),
-    "not-yaml": ("version: 1\nshots: [\n", ["m.yaml:3: not valid YAML: did not find expected node content"]),
+    "not-yaml": ("version: 1\nshots: [\n", ["m.yaml:3: not valid YAML: the file ends inside a [ ] or { }: a bracket "
+                                           "is never closed"]),
+    "extra-comma": (HEAD + "  - {id: a, model: wan2.5-t2v-preview, , prompt: p}\n",
+                    ["m.yaml:3: not valid YAML: a value is missing before ',' (an extra comma?)"]),
+    "missing-comma": (HEAD + "  - {id: a, model: wan2.5-t2v-preview\n     prompt: p}\n",
+                      ["m.yaml:4: not valid YAML: a ',' or the closing '}' is missing before ':'"]),
+    "list-item-as-value": (HEAD + "  - id: a\n    prompt: - p\n",
+                           ["m.yaml:4: not valid YAML: a '- ' list item where a value goes (put the value in "
+                            "quotes, or start the list on its own line)"]),
+    "undefined-alias": (HEAD + "  - {id: a, model: *m, prompt: p}\n",
+                        ["m.yaml:3: not valid YAML: an alias (*name) with no anchor (&name) before it"]),
     "tab-indent": ("version: 1\nshots:\n\t- id: a\n", ["m.yaml:3: not valid YAML: a tab at column 1: YAML indents "
                                                        "with spaces only"]),
     "tab-inside": (HEAD + "  - id: a\n  \t model: x\n", ["m.yaml:4: not valid YAML: a tab at column 3: YAML indents "
                                                         "with spaces only"]),
     "colon-in-value": (HEAD + "  - id: a\n    prompt: a cat: sitting\n",
-                       ["m.yaml:4: not valid YAML: mapping values are not allowed in this context (a ': ' inside a "
+                       ["m.yaml:4: not valid YAML: mapping values are not allowed here (a ': ' inside a "
                         "value? put the value in quotes)"]),
     "at-sign-value": (HEAD + "  - id: a\n    prompt: @me\n",
                       ["m.yaml:4: not valid YAML: '@' cannot start a value (put the value in quotes)"]),
@@ -211,6 +223,28 @@ def test_broken_manifest(name: str, tmp_path: Path, cli: Callable[..., tuple[int
     shared = {"defaults-wrong-for-many": " (5 counting each shot)", "matrix-wrong-for-two": " (2 counting each shot)"}
     assert lines[-1] == f"{len(expected)} problem(s){shared.get(name, '')}; nothing was sent"
     assert "Traceback" not in out + err
+
+
+def test_yaml_mistakes_read_the_same_without_libyaml(tmp_path: Path) -> None:
+    """PyYAML built without libyaml parses in Python, whose messages are worded otherwise: the user reads the same."""
+    syntax = {name: case for name, case in CORPUS.items() if "not valid YAML" in case[1][0]}
+    for name, (text, _) in syntax.items():
+        (tmp_path / f"{name}.yaml").write_bytes(text if isinstance(text, bytes) else text.encode())
+    script = ("import contextlib, io, json, sys, yaml\n"
+              "del yaml.CSafeLoader  # as PyYAML is without libyaml\n"
+              "from batchvid.cli import main\n"
+              "said = {}\n"
+              "for name in sys.argv[1:]:\n"
+              "    out = io.StringIO()\n"
+              "    with contextlib.redirect_stdout(out):\n"
+              "        main(['validate', name + '.yaml'])\n"
+              "    said[name] = out.getvalue().splitlines()[:-1]\n"
+              "print(json.dumps(said))\n")
+    done = subprocess.run([sys.executable, "-c", script, *syntax], cwd=tmp_path, capture_output=True, text=True,
+                          check=True)
+    said = json.loads(done.stdout)
+    assert {name: [line.replace(f"{name}.yaml", "m.yaml") for line in lines] for name, lines in said.items()} == {
+        name: expected for name, (_, expected) in syntax.items()}
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
