@@ -200,8 +200,8 @@ def carry_on(row: j.Row, out: Path, options: PlanOptions) -> tuple[str, str]:
     if task_id is not None:
         if row.state not in (j.SUBMITTING, j.UNCERTAIN):
             _cannot_adopt(row.id, f"it is {row.state}" + (f" with task {row.task_id}" if row.task_id else ""))
-        # polled from now on like any task in flight; when it was made is not known
-        row.state, row.task_id, row.error, row.submitted_at = j.SUBMITTED, task_id, j.ADOPTED, j.now()
+        # polled from now on like any task in flight; when it was made is not known (submitted_at stays empty)
+        row.state, row.task_id, row.error = j.SUBMITTED, task_id, j.ADOPTED
         return "adopted", f"task {task_id} (--adopt)"
     if row.state == j.DONE:
         if _in_place(out, row):

@@ -178,6 +178,7 @@ def test_an_uncertain_shot_adopts_the_task_the_gateway_made_and_nothing_is_paid_
     assert {shot for shot, state in found.items() if state == "uncertain"} == set(lost)
     rows = {row["shot_id"]: row for row in ledger(tmp_path / "out")}
     assert all(rows[shot]["task_id"] == task and rows[shot]["error"] == "" for shot, task in made.items())
+    assert all(rows[shot]["submitted_at"] == "" for shot in made)  # when the gateway made them is not known
     assert "--adopt no-such-task: the gateway refused that task id (HTTP 404" in rows[lost[0]]["error"], rows
     assert rows[lost[0]]["task_id"] == "" and "--adopt ID=TASK_ID" in out
 
