@@ -3,6 +3,7 @@
 
     python bench/chaos.py                      # 200 shots, 50 kills (the figures in RELIABILITY.md)
     python bench/chaos.py --shots 30 --kills 5 # the reduced form the test suite runs
+    python bench/chaos.py --adopt-made         # uncertain shots the gateway made are adopted, not resent
 
 Prints one JSON report and exits 1 if any promise was broken: duplicate submissions, lost shots,
 videos that differ from what the simulator served, .part files left, a ledger out of step.
@@ -79,7 +80,19 @@ def settled(out: Path) -> bool:
     return (out / "ledger.csv").exists() and {r["status"] for r in ledger_rows(out)} <= {"done", "failed", "uncertain"}
 
 
-def storm(shots: int, kills: int, seed: int, resubmit_uncertain: bool) -> dict[str, Any]:
+def made_for(sim: Any, shots: list[str], out: Path) -> list[str]:
+    """`--adopt` flags for the uncertain shots that the gateway did make a task for (as a user finds them in the
+    account's records), each task one that no shot of the ledger has."""
+    owned = {row["task_id"] for row in ledger_rows(out) if row["task_id"]}
+    flags: dict[str, str] = {}
+    for submission in sim.record.created():
+        found = re.search(r"shot (s\d{4})", json.dumps(submission.body))
+        if found and found.group(1) in shots and submission.task_id not in owned:
+            flags.setdefault(found.group(1), f"--adopt={found.group(1)}={submission.task_id}")
+    return list(flags.values())
+
+
+def storm(shots: int, kills: int, seed: int, resubmit_uncertain: bool, adopt_made: bool = False) -> dict[str, Any]:
     rng = random.Random(seed)
     env = {**os.environ, "BATCHVID_API_KEY": KEY}
     with tempfile.TemporaryDirectory() as tmp, SimulatorThread(sim_config(seed)) as sim:
@@ -99,6 +112,7 @@ def storm(shots: int, kills: int, seed: int, resubmit_uncertain: bool) -> dict[s
             proc.wait()
         finals: list[int] = []
         uncertain_before: list[str] = []
+        adopted = 0
         for _ in range(5 if resubmit_uncertain else 1):  # a resubmit can meet a fault again: bounded rounds
             for _ in range(6):  # resume until nothing is left but what needs a decision
                 finals.append(subprocess.run(command, env=env, capture_output=True, text=True).returncode)
@@ -108,17 +122,21 @@ def storm(shots: int, kills: int, seed: int, resubmit_uncertain: bool) -> dict[s
             uncertain_before += [sid for sid in uncertain if sid not in uncertain_before]
             if not uncertain or not resubmit_uncertain:
                 break
-            # the resubmitted shots' tasks may still be in flight when it ends: the next round resumes them
-            finals.append(subprocess.run(command + ["--resubmit-uncertain"], env=env, capture_output=True,
+            # the adopted or resubmitted shots' tasks may still be in flight when it ends: the next round resumes
+            # them; the uncertain shots the gateway never made are resubmitted once none is left to adopt
+            adopt = made_for(sim, uncertain, out) if adopt_made else []
+            adopted += len(adopt)
+            finals.append(subprocess.run(command + (adopt or ["--resubmit-uncertain"]), env=env, capture_output=True,
                                          text=True).returncode)
         rows = ledger_rows(out)
         ledger_before = (out / "ledger.csv").read_text(encoding="utf-8")
         polls_before = sum(sim.record.polls.values())
         again = subprocess.run(command, env=env, capture_output=True, text=True)
         ledger_after = (out / "ledger.csv").read_text(encoding="utf-8")
-        return report(sim, rows, out, shots, killed, uncertain_before, finals, again.returncode,
-                      ledger_before == ledger_after, sum(sim.record.polls.values()) - polls_before,
-                      time.monotonic() - started)
+        result = report(sim, rows, out, shots, killed, uncertain_before, finals, again.returncode,
+                        ledger_before == ledger_after, sum(sim.record.polls.values()) - polls_before,
+                        time.monotonic() - started)
+        return {**result, "uncertain_adopted": adopted}
 
 
 def report(sim: Any, rows: list[dict[str, str]], out: Path, shots: int, killed: int, uncertain: list[str],
@@ -142,7 +160,7 @@ def report(sim: Any, rows: list[dict[str, str]], out: Path, shots: int, killed: 
         "shots": shots, "kills": killed, "seconds": round(seconds, 1),
         "tasks_created": len(sim.record.created()), "submissions": len(sim.record.submissions),
         "duplicate_submissions": sum(duplicates.values()),
-        "uncertain_resubmitted": len(uncertain),
+        "uncertain": len(uncertain),
         "duplicates_from_resubmitted_uncertain": sum(resubmitted_dups.values()),
         "lost": len(lost), "lost_detail": [f"{r['shot_id']}: {r['status']}: {r['error']}" for r in rows
                                            if r["shot_id"] in lost],
@@ -168,10 +186,13 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-resubmit-uncertain", action="store_true",
                         help="leave uncertain shots alone instead of resubmitting them at the end")
+    parser.add_argument("--adopt-made", action="store_true",
+                        help="before resubmitting uncertain shots, adopt (--adopt) the tasks the simulator made "
+                        "for them")
     args = parser.parse_args()
     # killed clients make the simulator's server log "connection lost": expected here, not news
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
-    result = storm(args.shots, args.kills, args.seed, not args.no_resubmit_uncertain)
+    result = storm(args.shots, args.kills, args.seed, not args.no_resubmit_uncertain, args.adopt_made)
     print(json.dumps(result, indent=2))
     return 0 if result["ok"] else 1
 
