@@ -42,8 +42,14 @@ def write(journal: Journal, out: Path, rows: list[Row] | None = None) -> Path:
 
 def _replace(out: Path, text: str) -> Path:
     path = out / FILE_NAME
+    data = text.encode("utf-8")
+    try:  # a resume of a finished batch writes nothing, so it also ends well on a disk that has filled up since
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return path
+    except OSError:
+        pass
     temporary = out / f".{FILE_NAME}.tmp"
-    temporary.write_text(text, encoding="utf-8")
+    temporary.write_bytes(data)
     os.replace(temporary, path)
     return path
 

@@ -134,8 +134,7 @@ class Runner:
             while self._tasks:
                 await asyncio.wait(list(self._tasks.values()))
             if self.journal_error is not None:
-                raise FatalError(f"cannot write the journal {self.journal.path}: {self.journal_error}; free "
-                                 "some space and run again" + self._lost_tasks())
+                raise self._journal_failure(self.journal_error)
             if self._errors:
                 raise self._errors[0]
         finally:
@@ -145,18 +144,22 @@ class Runner:
             await asyncio.gather(*running, return_exceptions=True)
             try:
                 self._flush()
-            except sqlite3.Error:
+            except sqlite3.Error as exc:  # the last commit, when nothing failed before it (a disk just full)
                 if self.journal_error is None:
-                    raise
+                    self.journal_error = exc
+                    raise self._journal_failure(exc) from None
 
-    def _lost_tasks(self) -> str:
-        """The tasks the gateway made whose ids the journal could not keep: without them the next run can only call
-        those shots uncertain, so the user gets them, and the way to follow them instead of paying again."""
-        if not self._unsaved:
-            return ""
-        adopt = " ".join("--adopt " + shlex.quote(f"{shot}={task}") for shot, task in sorted(self._unsaved.items()))
-        return (f"; the gateway made {len(self._unsaved)} task(s) whose ids could not be saved: add {adopt} to "
-                "follow them instead of paying for them again")
+    def _journal_failure(self, exc: Exception) -> FatalError:
+        """The run's end when the journal cannot be written, with the tasks the gateway made whose ids it could not
+        keep: without them the next run can only call those shots uncertain, so the user gets them, and the way to
+        follow them instead of paying again."""
+        said = f"cannot write the journal {self.journal.path}: {exc}; free some space and run again"
+        if self._unsaved:
+            adopt = " ".join("--adopt " + shlex.quote(f"{shot}={task}")
+                             for shot, task in sorted(self._unsaved.items()))
+            said += (f"; the gateway made {len(self._unsaved)} task(s) whose ids could not be saved: add {adopt} to "
+                     "follow them instead of paying for them again")
+        return FatalError(said)
 
     async def _feed(self, waiting: list[tuple[Shot, j.Row]]) -> None:
         """Start the shots still to submit, in manifest order, each once a slot is free: a task exists only for

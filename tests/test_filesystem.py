@@ -113,6 +113,39 @@ def test_a_full_disk_keeps_the_task_for_the_next_run(simulator: Sim, run_batch: 
     assert len(sim.record.created()) == 5 >= made
 
 
+def test_a_journal_that_fills_the_disk_at_the_last_commit_is_one_line_not_a_crash(
+        simulator: Sim, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The render times learned are committed last: a disk that fills up just then is said as any other."""
+    from batchvid import journal
+
+    def full(*_: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(journal.Journal, "add_render_times", full)
+    code, _, err = run_batch(MANIFESTS / "wan.yaml", simulator())
+    assert code == 1 and err.strip().splitlines()[-1].startswith("batchvid: error: cannot write the journal "), err
+    assert "database or disk is full; free some space and run again" in err and "unexpected" not in err
+
+
+def test_a_finished_batch_resumes_on_a_disk_that_filled_up_since(
+        simulator: Sim, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing changed, so nothing is written: the ledger as it is stays, and the resume ends well."""
+    from batchvid import ledger
+
+    sim = simulator()
+    assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0
+    before = (tmp_path / "out" / "ledger.csv").read_bytes()
+
+    def full(*_: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ledger.os, "replace", full)
+    for flags in ((), ("--retry-failed",)):  # the settled batch's short path, and the full one
+        code, out, err = run_batch(MANIFESTS / "wan.yaml", sim, *flags)
+        assert code == 0 and "5 done" in out and "error" not in err, err
+    assert (tmp_path / "out" / "ledger.csv").read_bytes() == before
+
+
 def test_a_journal_that_cannot_be_written_stops_the_run_and_pays_nothing_twice(
         simulator: Sim, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Commits are not awaited after a task id comes back, so a failing one must still stop everything."""
