@@ -206,22 +206,15 @@ class Journal:
             if file.exists() and not os.access(file, os.W_OK):
                 raise FatalError(_read_only(str(file)))
         try:
-            db = sqlite3.connect(path, isolation_level=None, timeout=30)
-            with _closed_on_error(db):
-                db.execute("PRAGMA journal_mode=WAL")
-                # NORMAL in WAL mode survives the process being killed (the OS has the writes);
-                # only a power cut can lose the last commits.
-                db.execute("PRAGMA synchronous=NORMAL")
-                with _transaction(db):
-                    for statement in _DDL.strip().split(";"):
-                        if statement.strip():
-                            db.execute(statement)
-                    found = db.execute(_VERSION_SQL).fetchone()
-                    if found is None:
-                        db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-                    else:
-                        _refuse_newer(path, found[0], "continue this batch")
-            return db
+            try:
+                return _set_up(sqlite3.connect(path, isolation_level=None, timeout=30), path, wal=True)
+            except sqlite3.OperationalError as exc:
+                if not getattr(exc, "sqlite_errorname", "").startswith("SQLITE_IOERR_SHM"):
+                    raise
+            # WAL keeps an index in a shared-memory file that some file systems cannot map (FAT or network drives
+            # through FUSE): there the journal keeps SQLite's older rollback journal, as safe, with slower commits
+            _leave_wal(path)
+            return _set_up(sqlite3.connect(path, isolation_level=None, timeout=30), path, wal=False)
         except sqlite3.DatabaseError as exc:
             raise FatalError(_unusable(path, exc)) from None
 
@@ -334,6 +327,37 @@ class Journal:
 
 
 _VERSION_SQL = "SELECT value FROM meta WHERE key='schema_version'"
+
+
+def _set_up(db: sqlite3.Connection, path: Path, *, wal: bool) -> sqlite3.Connection:
+    """The connection of a run: its journal mode, the tables, the version checked."""
+    with _closed_on_error(db):
+        if wal:
+            db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives the process being killed (the OS has the writes);
+            # only a power cut can lose the last commits.
+            db.execute("PRAGMA synchronous=NORMAL")
+        else:
+            db.execute("PRAGMA journal_mode=DELETE")
+            db.execute("PRAGMA synchronous=FULL")
+        with _transaction(db):
+            for statement in _DDL.strip().split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            found = db.execute(_VERSION_SQL).fetchone()
+            if found is None:
+                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            else:
+                _refuse_newer(path, found[0], "continue this batch")
+    return db
+
+
+def _leave_wal(path: Path) -> None:
+    """Turn a journal that an attempt left in WAL mode back to a rollback journal. A connection in exclusive locking
+    mode reads a WAL without the shared-memory file; anything a WAL holds is folded into the journal."""
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None, timeout=30)) as db:
+        db.execute("PRAGMA locking_mode=EXCLUSIVE")
+        db.execute("PRAGMA journal_mode=DELETE")
 
 
 def _unusable(path: Path, exc: sqlite3.DatabaseError) -> str:

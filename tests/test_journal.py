@@ -98,3 +98,41 @@ def test_only_a_damaged_journal_is_called_unusable(tmp_path: Path, monkeypatch: 
         with pytest.raises(FatalError) as raised:
             j.Journal(path)
         assert str(raised.value).startswith(said)
+
+
+def test_a_file_system_without_shared_memory_keeps_a_rollback_journal(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a FAT or network drive through FUSE, SQLite's WAL cannot map its index (SQLITE_IOERR_SHMOPEN, seen on a
+    fusefat mount): the journal falls back to a rollback journal there, and a run works as anywhere else."""
+    real = j._set_up
+
+    def no_shared_memory(db: sqlite3.Connection, path: Path, *, wal: bool) -> sqlite3.Connection:
+        if wal:  # what the attempt leaves: the file switched to WAL, its first write refused
+            db.execute("PRAGMA journal_mode=WAL")
+            db.close()
+            refused = sqlite3.OperationalError("disk I/O error")
+            refused.sqlite_errorname = "SQLITE_IOERR_SHMOPEN"
+            raise refused
+        return real(db, path, wal=wal)
+
+    monkeypatch.setattr(j, "_set_up", no_shared_memory)
+    path = tmp_path / j.FILE_NAME
+    for state in (j.PENDING, j.DONE):  # a new journal, then the same one opened again
+        with j.Journal(path) as journal:
+            assert journal.db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+            journal.insert_many([j.Row(id="a", fingerprint="f", model="m", state=state, position=0)])
+        assert on_disk(path)[0] == state
+    assert not path.with_name(j.FILE_NAME + "-wal").exists()
+
+
+def test_other_failures_to_open_are_not_taken_for_a_file_system_without_shared_memory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(db: sqlite3.Connection, path: Path, *, wal: bool) -> sqlite3.Connection:
+        db.close()
+        refused = sqlite3.OperationalError("disk I/O error")
+        refused.sqlite_errorname = "SQLITE_IOERR_WRITE"
+        raise refused
+
+    monkeypatch.setattr(j, "_set_up", failing)
+    with pytest.raises(FatalError, match="cannot use the journal .* mend that and run again"):
+        j.Journal(tmp_path / j.FILE_NAME)
