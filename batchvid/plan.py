@@ -45,6 +45,7 @@ def make_plan(
     `can_follow` says this run can reach their gateway (`plan.followers`): they were paid for.
     `dry`: say all that, but change nothing (no journal write, no video renamed).
     """
+    _refuse_case_twins(out, [shot.id for shot in shots])
     existing = {row.id: row for row in journal.rows()}
     _check_adoptions(options, existing)
     plan = j.Plan()
@@ -95,6 +96,27 @@ def make_plan(
     if writes and not dry:
         journal.insert_many(writes)
     return plan
+
+
+def case_blind(out: Path) -> bool:
+    """Whether the folder's file system takes Hero.mp4 and hero.mp4 for one file (macOS and Windows do, by default;
+    so do FAT drives). Its journal tells: it is there before a plan is made (under any other name the same)."""
+    # not samefile(): a FUSE file system may number one file differently under each name
+    return os.path.exists(out / j.FILE_NAME) and os.path.exists(out / j.FILE_NAME.upper())
+
+
+def _refuse_case_twins(out: Path, ids: Sequence[str]) -> None:
+    """Two shots whose ids differ only in letter case would write one video file there: the second would replace
+    the first, paid for."""
+    first: dict[str, str] = {}
+    twins = [(first.setdefault(shot_id.lower(), shot_id), shot_id) for shot_id in ids
+             if first.setdefault(shot_id.lower(), shot_id) != shot_id]
+    if twins and case_blind(out):
+        a, b = twins[0]
+        more = f" ({len(twins) - 1} more pairs like them)" if len(twins) > 1 else ""
+        raise InputError(f"shots {a!r} and {b!r} differ only in letter case{more}, and the file system of {out} takes "
+                         f"{a}.mp4 and {b}.mp4 for one file: one video would replace the other. Give one of them "
+                         "another id")
 
 
 def _check_adoptions(options: PlanOptions, rows: Mapping[str, j.Row]) -> None:

@@ -197,3 +197,20 @@ def test_a_stale_lock_from_a_killed_run_does_not_block(simulator: Sim, run_batch
     code, _, err = run_batch(MANIFESTS / "wan.yaml", sim)
     assert "another batchvid run" not in err
     assert code in (0, 1)
+
+
+def test_ids_that_differ_only_in_case_are_refused_where_they_would_share_a_file(
+        simulator: Sim, run_batch: Run, tmp_path: Path, write_manifest: Callable[..., Path]) -> None:
+    """On macOS, Windows or a FAT drive Hero.mp4 and hero.mp4 are one file: the second video would replace the
+    first, paid for (seen on a fusefat mount). Such a folder answers to JOURNAL.SQLITE as to journal.sqlite."""
+    sim = simulator()
+    manifest = write_manifest("version: 1\nshots:\n  - {id: Hero, model: wan2.5-t2v-preview, prompt: p}\n"
+                              "  - {id: hero, model: wan2.5-t2v-preview, prompt: q}\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "JOURNAL.SQLITE").touch()  # what a case-blind file system shows once the journal is made
+    code, _, err = run_batch(manifest, sim)
+    assert code == 2 and "shots 'Hero' and 'hero' differ only in letter case" in err and not sim.record.submissions
+    (out / "JOURNAL.SQLITE").unlink()  # a file system that tells them apart: both are made
+    assert run_batch(manifest, sim)[0] == 0
+    assert sorted(path.name for path in out.glob("*.mp4")) == ["Hero.mp4", "hero.mp4"]
