@@ -211,8 +211,8 @@ class Journal:
             except sqlite3.OperationalError as exc:
                 if not getattr(exc, "sqlite_errorname", "").startswith("SQLITE_IOERR_SHM"):
                     raise
-            # WAL keeps an index in a shared-memory file that some file systems cannot map (FAT or network drives
-            # through FUSE): there the journal keeps SQLite's older rollback journal, as safe, with slower commits
+            # WAL keeps an index in a shared-memory file that some file systems cannot map (some FUSE and network
+            # file systems): there the journal keeps SQLite's rollback journal, as safe, with slower commits
             _leave_wal(path)
             return _set_up(sqlite3.connect(path, isolation_level=None, timeout=30), path, wal=False)
         except sqlite3.DatabaseError as exc:
@@ -233,6 +233,9 @@ class Journal:
         except sqlite3.Error as exc:
             if error is None:  # otherwise the error on its way out already says why the run stopped
                 raise FatalError(f"cannot write the journal {self.path}: {exc}") from None
+        if isinstance(error, sqlite3.DatabaseError) and not isinstance(error, sqlite3.OperationalError):
+            # found damaged past its first page, only as rows were read or written: said as at opening
+            raise FatalError(_unusable(self.path, error)) from None
 
     # -- reading ---------------------------------------------------------------------------
     def rows(self) -> list[Row]:

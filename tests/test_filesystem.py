@@ -32,6 +32,28 @@ def test_a_corrupt_journal_is_a_clear_message(simulator: Sim, run_batch: Run, tm
     assert (out / "journal.sqlite").read_bytes().startswith(b"this is not")  # left as it was
 
 
+@pytest.mark.parametrize("flags", [(), ("--force", "wan-text"), ("--dry-run",)])  # the short path, the full, a look
+def test_a_journal_damaged_past_its_first_page_is_a_clear_message(
+        simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path, flags: tuple[str, ...]) -> None:
+    """Opening reads only the first page: the damage shows as the rows are read (seen on a faulty FUSE drive)."""
+    sim = simulator()
+    assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0
+    path = tmp_path / "out" / "journal.sqlite"
+    with sqlite_db(path) as db:
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name='shots'").fetchone()[0]
+    damaged = bytearray(path.read_bytes())
+    start = (root - 1) * page_size
+    damaged[start:start + page_size] = b"\xff" * page_size  # the shots' table; its version (meta) reads fine
+    path.write_bytes(damaged)
+    made = len(sim.record.submissions)
+    code, _, err = run_batch(MANIFESTS / "wan.yaml", sim, *flags)
+    assert code == 1 and err.strip().splitlines()[-1].startswith(f"batchvid: error: {path} is not a ")
+    assert "malformed" in err and "unexpected" not in err and len(sim.record.submissions) == made
+    code, _, err = cli("status", tmp_path / "out")
+    assert code == 1 and err.startswith(f"batchvid: error: {path} is not a usable journal") and "unexpected" not in err
+
+
 def test_a_journal_from_a_newer_batchvid_is_refused(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
     sim = simulator()
     assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0

@@ -102,8 +102,8 @@ def test_only_a_damaged_journal_is_called_unusable(tmp_path: Path, monkeypatch: 
 
 def test_a_file_system_without_shared_memory_keeps_a_rollback_journal(tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """On a FAT or network drive through FUSE, SQLite's WAL cannot map its index (SQLITE_IOERR_SHMOPEN, seen on a
-    fusefat mount): the journal falls back to a rollback journal there, and a run works as anywhere else."""
+    """On some FUSE and network file systems SQLite's WAL cannot map its index (SQLITE_IOERR_SHMOPEN, seen on a
+    fusefat mount): the journal falls back to a rollback journal there."""
     real = j._set_up
 
     def no_shared_memory(db: sqlite3.Connection, path: Path, *, wal: bool) -> sqlite3.Connection:
