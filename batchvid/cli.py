@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import os
 import sys
@@ -61,7 +62,16 @@ def _crash_log(exc: BaseException) -> Path | None:
     return Path(name)
 
 
+def _writable_anywhere() -> None:
+    """A prompt or a path that the terminal's encoding cannot show (PYTHONIOENCODING=ascii, a legacy code page) is
+    written escaped, not turned into a crash."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _writable_anywhere()
     _network_commands()
     args = build_parser().parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -279,3 +280,12 @@ def test_a_folder_given_as_the_manifest_is_named_so(tmp_path: Path, cli: Callabl
     assert code == 1 and out.splitlines()[0] == f"{tmp_path}:1: a folder, not a manifest: give its YAML file", out
     code, _, err = cli("estimate", tmp_path)
     assert code == 2 and err.splitlines()[0] == f"{tmp_path}:1: a folder, not a manifest: give its YAML file", err
+
+
+def test_a_value_the_terminal_cannot_show_is_escaped_not_a_crash(tmp_path: Path) -> None:
+    (tmp_path / "m.yaml").write_text("version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: 猫, "
+                                     "resolution: ７２０p}\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "batchvid", "validate", "m.yaml"], cwd=tmp_path, capture_output=True,
+                          env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert done.returncode == 1, done.stderr
+    assert b"resolution: must be one of 480p, 720p, 1080p; got '\\uff17\\uff12\\uff10p'" in done.stdout
