@@ -411,6 +411,7 @@ async def _execute(
     from ..ratelimit import Ceiling, RateLimiter
     from ..scheduler import Runner
 
+    _check_open_files(settings, args.simulate)
     sim_url = sim_key = None
     if args.simulate:
         from ..simulator import SimConfig, Simulator  # aiohttp's server side: a run against a gateway needs none
@@ -455,6 +456,20 @@ async def _execute(
         raise FatalError(str(exc)) from None
     progress.close()
     return runner, received[0] if received else None
+
+
+def _check_open_files(settings: RunSettings, simulate: bool) -> None:
+    """Past the limit on open files a connection cannot be made, or a submit's answer never comes (the shot is then
+    uncertain): the limit is raised as far as the system allows, and a run that would still not fit is refused."""
+    from .. import limits
+
+    have = limits.open_files()
+    need = limits.needed(settings.concurrency, settings.download_concurrency, simulate=simulate)
+    if have is not None and have < need:
+        raise InputError(f"--concurrency {settings.concurrency} with --download-concurrency "
+                         f"{settings.download_concurrency} may hold {need} files and connections open at once, and "
+                         f"this process may open only {have} (ulimit -n): lower them, or raise the limit "
+                         f"(ulimit -n {need}) and run again")
 
 
 def _warn_plain_http(bases: Iterable[str]) -> None:
