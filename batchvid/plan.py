@@ -109,8 +109,11 @@ def _refuse_case_twins(out: Path, ids: Sequence[str]) -> None:
     """Two shots whose ids differ only in letter case would write one video file there: the second would replace
     the first, paid for."""
     first: dict[str, str] = {}
-    twins = [(first.setdefault(shot_id.lower(), shot_id), shot_id) for shot_id in ids
-             if first.setdefault(shot_id.lower(), shot_id) != shot_id]
+    twins = []
+    for shot_id in ids:
+        seen = first.setdefault(shot_id.lower(), shot_id)
+        if seen != shot_id:
+            twins.append((seen, shot_id))
     if twins and case_blind(out):
         a, b = twins[0]
         more = f" ({len(twins) - 1} more pairs like them)" if len(twins) > 1 else ""
