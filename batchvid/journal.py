@@ -31,8 +31,8 @@ PENDING, SUBMITTING, SUBMITTED, DOWNLOADING, DONE, FAILED, UNCERTAIN = (
     "pending", "submitting", "submitted", "downloading", "done", "failed", "uncertain")
 
 MAX_TASK_ID = 512
-#: the error of a shot given a task with --adopt, until a poll finds that task: a task id the gateway refuses then
-#: makes the shot uncertain again, not failed (it tells nothing about the shot), in whichever run that poll comes
+#: how the error of a shot given a task with --adopt starts, until a poll finds that task: a task id the gateway
+#: refuses then makes the shot uncertain again, not failed (it tells nothing about the shot), in whichever run
 ADOPTED = "adopted with --adopt: the gateway has not confirmed the task yet"
 
 

@@ -291,7 +291,8 @@ class Runner:
         if row.state in (j.PENDING, j.SUBMITTED):
             assert task_id is not None
             try:
-                view = await self._await_result(shot, gateway, task_id, row.submitted_at, row.error == j.ADOPTED)
+                view = await self._await_result(shot, gateway, task_id, row.submitted_at,
+                                                (row.error or "").startswith(j.ADOPTED))
             finally:
                 self._slots.release()
             if view is None:
@@ -463,8 +464,9 @@ class Runner:
             if view is None:
                 errors += 1
                 if errors >= self.settings.max_poll_errors:
-                    self.journal.update(shot.id, error=f"{errors} polls in a row failed; task {task_id} is kept: "
-                                        "run again to re-attach")
+                    said = f"{errors} polls in a row failed; task {task_id} is kept: run again to re-attach"
+                    # still unconfirmed: the mark stays in front, for the run that finally reaches the gateway
+                    self.journal.update(shot.id, error=f"{j.ADOPTED}; {said}" if unconfirmed else said)
                     return None
                 interval = self.settings.poll_interval
                 delay = interval / 2 + backoff(errors, None, self.settings.backoff_cap, base=interval / 2)

@@ -194,11 +194,13 @@ def test_an_adopted_task_is_checked_by_the_run_after_a_kill_too(
     sim = simulator()
     manifest = write_manifest("version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: p}\n")
     assert run_batch(manifest, sim)[0] == 0
-    with sqlite_db(tmp_path / "out" / "journal.sqlite") as db:  # as `--adopt a=no-such-task` and a kill leave it
-        db.execute("UPDATE shots SET state='submitted', task_id='no-such-task', error=?", (j.ADOPTED,))
-    code, out, _ = run_batch(manifest, sim)
-    assert code == 1 and states(tmp_path / "out") == {"a": "uncertain"}, out
-    assert "--adopt no-such-task: the gateway refused that task id" in ledger(tmp_path / "out")[0]["error"]
+    for left in (j.ADOPTED, f"{j.ADOPTED}; 30 polls in a row failed; task no-such-task is kept: run again to "
+                 "re-attach"):  # as a kill leaves it, or a run whose polls all failed
+        with sqlite_db(tmp_path / "out" / "journal.sqlite") as db:
+            db.execute("UPDATE shots SET state='submitted', task_id='no-such-task', error=?", (left,))
+        code, out, _ = run_batch(manifest, sim)
+        assert code == 1 and states(tmp_path / "out") == {"a": "uncertain"}, out
+        assert "--adopt no-such-task: the gateway refused that task id" in ledger(tmp_path / "out")[0]["error"]
 
 
 @pytest.mark.parametrize(("adopt", "message"), [
