@@ -207,14 +207,14 @@ class Journal:
                 raise FatalError(_read_only(str(file)))
         try:
             try:
-                return _set_up(sqlite3.connect(path, isolation_level=None, timeout=30), path, wal=True)
+                return _set_up(_open(path), path, wal=True)
             except sqlite3.OperationalError as exc:
                 if not getattr(exc, "sqlite_errorname", "").startswith("SQLITE_IOERR_SHM"):
                     raise
             # WAL keeps an index in a shared-memory file that some file systems cannot map (some FUSE and network
             # file systems): there the journal keeps SQLite's rollback journal, as safe, with slower commits
             _leave_wal(path)
-            return _set_up(sqlite3.connect(path, isolation_level=None, timeout=30), path, wal=False)
+            return _set_up(_open(path), path, wal=False)
         except sqlite3.DatabaseError as exc:
             raise FatalError(_unusable(path, exc)) from None
 
@@ -332,6 +332,11 @@ class Journal:
 _VERSION_SQL = "SELECT value FROM meta WHERE key='schema_version'"
 
 
+def _open(path: Path) -> sqlite3.Connection:
+    """A connection of a run: transactions begun by hand; a lock held by another connection waited for up to 30 s."""
+    return sqlite3.connect(path, isolation_level=None, timeout=30)
+
+
 def _set_up(db: sqlite3.Connection, path: Path, *, wal: bool) -> sqlite3.Connection:
     """The connection of a run: its journal mode, the tables, the version checked."""
     with _closed_on_error(db):
@@ -358,7 +363,7 @@ def _set_up(db: sqlite3.Connection, path: Path, *, wal: bool) -> sqlite3.Connect
 def _leave_wal(path: Path) -> None:
     """Turn a journal that an attempt left in WAL mode back to a rollback journal. A connection in exclusive locking
     mode reads a WAL without the shared-memory file; anything a WAL holds is folded into the journal."""
-    with contextlib.closing(sqlite3.connect(path, isolation_level=None, timeout=30)) as db:
+    with contextlib.closing(_open(path)) as db:
         db.execute("PRAGMA locking_mode=EXCLUSIVE")
         db.execute("PRAGMA journal_mode=DELETE")
 
