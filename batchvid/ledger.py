@@ -104,8 +104,10 @@ def spend_line(rows: list[Row]) -> str:
     reported = sum(1 for r in rendered if r.billed_usd)  # Sora's answers, for one, say nothing of billing
     unpriced = sum(1 for r in rendered if not r.estimated_usd)
     shots = f"{len(rendered)} shot{'s' * (len(rendered) != 1)} rendered"
+    said = (f"billed ${billed:.2f} as the gateway reported it for {reported} of them" if reported or billed
+            else "no bill in the gateway's answers")
     return (f"estimated ${estimated:.2f} for the {shots}" + (f" ({unpriced} with no known price)" if unpriced else "")
-            + f", billed ${billed:.2f} as the gateway reported it for {reported} of them")
+            + f", {said}")
 
 
 def spend(rows: list[Row]) -> tuple[Decimal, Decimal]:

@@ -69,3 +69,6 @@ def test_the_spend_line_counts_billing_reports_among_the_rendered_shots_only() -
     assert ledger.spend_line(rows) == ("estimated $1.55 for the 4 shots rendered (1 with no known price), "
                                        "billed $1.80 as the gateway reported it for 3 of them")
     assert ledger.spend_line(rows[-2:]) == "no shot rendered, nothing billed"
+    # Sora and Vidu answers say nothing of billing: "billed $0.00 ... for 0 of them" would read as free
+    assert ledger.spend_line(rows[1:2]) == ("estimated $0.80 for the 1 shot rendered, "
+                                            "no bill in the gateway's answers")
