@@ -34,6 +34,15 @@ MAX_TASK_ID = 512
 #: how the error of a shot given a task with --adopt starts, until a poll finds that task: a task id the gateway
 #: refuses then makes the shot uncertain again, not failed (it tells nothing about the shot), in whichever run
 ADOPTED = "adopted with --adopt: the gateway has not confirmed the task yet"
+#: how the error of a failed shot starts when its task succeeded, and so was charged, but its video was refused for
+#: good (over --max-video-mb, a URL that cannot be fetched): --retry-failed fetches that video again, never
+#: rendering the shot anew (its journals from earlier versions say the same)
+VIDEO_REFUSED = "download: "
+
+
+def rendered(row: Row) -> bool:
+    """Whether the shot's task succeeded at the gateway, and so was charged, whether its video came in or not."""
+    return row.state in (DONE, DOWNLOADING) or (row.state == FAILED and (row.error or "").startswith(VIDEO_REFUSED))
 
 
 def usable_task_id(value: object) -> TypeGuard[str]:

@@ -8,7 +8,7 @@ import os
 from decimal import Decimal
 from pathlib import Path
 
-from .journal import Journal, Row
+from .journal import Journal, Row, rendered
 
 FILE_NAME = "ledger.csv"
 HEADER = (
@@ -96,14 +96,14 @@ class LiveLedger:
 
 def spend_line(rows: list[Row]) -> str:
     """What the batch cost, in words: the estimate and the gateway's own figures, over the same shots (those it
-    rendered: a failed task is not charged, and a rendered one is charged whether its video is in yet or not)."""
+    rendered: a failed task is not charged, and a rendered one is charged whether its video is in or not)."""
     billed, estimated = spend(rows)
-    rendered = [r for r in rows if r.state in ("done", "downloading")]
-    if not rendered and not billed:
+    made = [r for r in rows if rendered(r)]
+    if not made and not billed:
         return "no shot rendered, nothing billed"
-    reported = sum(1 for r in rendered if r.billed_usd)  # Sora's answers, for one, say nothing of billing
-    unpriced = sum(1 for r in rendered if not r.estimated_usd)
-    shots = f"{len(rendered)} shot{'s' * (len(rendered) != 1)} rendered"
+    reported = sum(1 for r in made if r.billed_usd)  # Sora's answers, for one, say nothing of billing
+    unpriced = sum(1 for r in made if not r.estimated_usd)
+    shots = f"{len(made)} shot{'s' * (len(made) != 1)} rendered"
     said = (f"billed ${billed:.2f} as the gateway reported it for {reported} of them" if reported or billed
             else "no bill in the gateway's answers")
     return (f"estimated ${estimated:.2f} for the {shots}" + (f" ({unpriced} with no known price)" if unpriced else "")
@@ -114,7 +114,7 @@ def spend(rows: list[Row]) -> tuple[Decimal, Decimal]:
     """(billed by the gateway, estimated) over finished shots."""
     billed = sum((Decimal(r.billed_usd) for r in rows if r.billed_usd), Decimal(0))
     estimated = sum(
-        (Decimal(r.estimated_usd) for r in rows if r.estimated_usd and r.state in ("done", "downloading")),
+        (Decimal(r.estimated_usd) for r in rows if r.estimated_usd and rendered(r)),
         Decimal(0),
     )
     return billed, estimated

@@ -245,6 +245,9 @@ def carry_on(row: j.Row, out: Path, options: PlanOptions) -> tuple[str, str]:
             return "retry", "resubmitting (--resubmit-uncertain)"
         return "uncertain", row.error or ""
     if row.state == j.FAILED:
+        if options.retry_failed and j.rendered(row):  # paid for: its video is fetched again, not rendered again
+            row.state, row.error = j.DOWNLOADING, None
+            return "download", f"task {row.task_id} was paid for: fetching its video again (--retry-failed)"
         if options.retry_failed:
             row.state, row.task_id, row.error = j.PENDING, None, None
             return "retry", "resubmitting (--retry-failed)"

@@ -114,7 +114,7 @@ class Runner:
         # the cap covers this manifest's shots: what is done or may be charged is reserved already
         self.reserved = sum(
             (Decimal(r.estimated_usd) for r in rows.values()
-             if r.estimated_usd and r.state in (j.SUBMITTED, j.DOWNLOADING, j.DONE, j.UNCERTAIN)),
+             if r.estimated_usd and (r.state in (j.SUBMITTED, j.UNCERTAIN) or j.rendered(r))),
             Decimal(0),
         )
         helpers = [asyncio.create_task(self._keep_ledger())]
@@ -541,7 +541,7 @@ class Runner:
         except download.DownloadError as exc:
             if exc.final:
                 row = self.journal.row(shot.id)
-                self._fail(shot.id, f"download: {exc}", billed=(row.billed_usd if row else None) or "")
+                self._fail(shot.id, f"{j.VIDEO_REFUSED}{exc}", billed=(row.billed_usd if row else None) or "")
                 return None
             return Retry(None if exc.expired else view, str(exc))  # expired: ask the gateway for a fresh URL
         except (Transient, Rejected) as exc:

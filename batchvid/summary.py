@@ -36,13 +36,21 @@ def write_ledger(journal: j.Journal, out: Path, rows: list[j.Row] | None = None)
         raise FatalError(f"cannot write {out / ledger.FILE_NAME}: {exc.strerror}") from None
 
 
-def next_steps(counts: Counter[str]) -> list[str]:
+def next_steps(rows: list[j.Row]) -> list[str]:
     """What the user can do about shots that are not done, by their states."""
+    counts = Counter(row.state for row in rows)
+    paid = sum(1 for row in rows if row.state == j.FAILED and j.rendered(row))
     steps = []
     if counts[j.PENDING] or counts[j.SUBMITTED] or counts[j.DOWNLOADING] or counts[j.SUBMITTING]:
         steps.append("run the same command again to continue (tasks in flight are polled, never resent)")
-    if counts[j.FAILED]:
+    if counts[j.FAILED] > paid:
         steps.append("add --retry-failed to submit the failed shots again (failed tasks are not charged)")
+    if paid:
+        one = paid == 1
+        steps.append(f"{paid} failed shot{'' if one else 's'} {'was' if one else 'were'} rendered and charged, but "
+                     f"{'its video was' if one else 'their videos were'} refused: fix the cause (such as "
+                     f"--max-video-mb), then add --retry-failed to fetch {'it' if one else 'them'} from the same "
+                     f"task{'' if one else 's'}, without paying again")
     if counts[j.UNCERTAIN]:
         steps.append("add --resubmit-uncertain to send the uncertain shots again (the gateway may have made them "
                      "already: that may pay twice), or --adopt ID=TASK_ID for one whose task id you know, to follow "
@@ -87,7 +95,7 @@ def report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object
     problems = [row for row in shots if row.state != j.DONE]
     for line in problem_lines(problems):
         print(line)
-    for step in next_steps(counts):
+    for step in next_steps(shots):
         print(f"  next: {step}")
     if runner is not None:
         unreached = {gateway.base_url for gateway in runner.gateways.values()

@@ -117,6 +117,26 @@ def test_shots_in_flight_are_polled_not_resubmitted(simulator: Sim, run_batch: R
     assert len(sim.record.created()) == 5
 
 
+def test_a_rendered_video_refused_for_good_is_fetched_again_by_retry_failed_not_paid_for_again(
+        simulator: Sim, run_batch: Run, tmp_path: Path, write_manifest: Callable[..., Path]) -> None:
+    """Over --max-video-mb the video is refused for good, but its task succeeded and was charged: the ledger counts
+    it, and --retry-failed fetches it from the same task (it used to submit the shot again and forget the first
+    task's cost)."""
+    sim = simulator(video_bytes=3_000_000)
+    manifest = write_manifest("version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: p, duration: 5}\n"
+                              "  - {id: b, model: wan2.5-t2v-preview, prompt: q, duration: 5}\n")
+    code, out, _ = run_batch(manifest, sim, "--max-video-mb", "1")
+    assert code == 1 and "2 failed; estimated $0.74 for the 2 shots rendered, billed $0.74" in out
+    assert "next: 2 failed shots were rendered and charged, but their videos were refused" in out
+    assert "failed tasks are not charged" not in out
+    first = {row["shot_id"]: (row["task_id"], row["billed_usd"]) for row in ledger(tmp_path / "out")}
+    code, out, err = run_batch(manifest, sim, "--max-video-mb", "10", "--retry-failed")
+    assert code == 0 and "plan: 2 download" in err and "was paid for: fetching its video again" in err
+    assert len(sim.record.submissions) == 2  # nothing rendered twice
+    assert {row["shot_id"]: (row["task_id"], row["billed_usd"]) for row in ledger(tmp_path / "out")} == first
+    assert all(os.path.getsize(tmp_path / "out" / f"{shot}.mp4") == 3_000_000 for shot in "ab")
+
+
 def test_interrupted_submit_is_uncertain_and_not_resent(simulator: Sim, run_batch: Run, tmp_path: Path,
                                                          write_manifest: Callable[..., Path]) -> None:
     sim = simulator()

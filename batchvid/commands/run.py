@@ -81,7 +81,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="follow this task for the uncertain shot ID instead of sending it again: the task id from "
                    "your account's records at the gateway, or as printed by a run whose journal could not save it; "
                    "repeatable. If the gateway does not know the task, the shot is uncertain again")
-    p.add_argument("--retry-failed", action="store_true", help="resubmit shots whose task failed")
+    p.add_argument("--retry-failed", action="store_true", help="resubmit shots whose task failed (not charged); "
+                   "a video refused after its task succeeded (over --max-video-mb) is fetched again, not rerendered")
     p.add_argument("--force", nargs="+", default=[], metavar="ID", help="rerun these shots from scratch (after "
                    "the manifest, or with the manifest last: a last word naming a file is taken as the manifest)")
     p.add_argument("--only", action="append", default=[], metavar="IDS", help="run only these shots: ids or "

@@ -90,6 +90,6 @@ def run(args: argparse.Namespace) -> int:
     print(spent[0].upper() + spent[1:] + (" (earlier versions included)" if earlier else ""))
     for line in problem_lines(shots):
         print(line)
-    for step in next_steps(counts):
+    for step in next_steps(shots):
         print(f"  next: {step}")
     return 0
