@@ -191,20 +191,39 @@ def billed_usd(
     model_price: str | None, seconds: str | None, group_ratio: str | None, tokens: int | None,
     shot: Shot, table: PriceTable,
 ) -> Decimal | None:
-    """What the gateway says it charged: model_price x seconds x group_ratio, or tokens for Seedance."""
+    """What the gateway says it charged: model_price x seconds x group_ratio, or tokens for Seedance. None when it
+    says nothing, or nothing that is an amount (NaN, a negative figure, one past any price)."""
     try:
         if tokens is not None:
             row, factor, _ = _row_for(shot.model, table)
             rate = row.rate(shot.resolution) if row and row.unit == "per_million_tokens" else None
             if rate is None:
                 return None
-            ratio = Decimal(group_ratio) if group_ratio else table.group_ratio
-            return Decimal(tokens) * rate / MILLION * factor * ratio
+            ratio = _figure(group_ratio) if group_ratio else table.group_ratio
+            return _amount(_figure(str(tokens)) * rate / MILLION * factor * ratio)
         if model_price is not None and seconds is not None:
-            return Decimal(model_price) * Decimal(seconds) * Decimal(group_ratio or 1)
+            return _amount(_figure(model_price) * _figure(seconds) * _figure(group_ratio or "1"))
     except InvalidOperation:
         return None
     return None
+
+
+#: more than any one video costs: a bill past it is a broken figure (and 1e999999 would print a million digits)
+MAX_BILL = Decimal(1_000_000)
+
+
+def _figure(text: str) -> Decimal:
+    """A gateway's number, refused (InvalidOperation) unless finite and not negative."""
+    value = Decimal(text)
+    if not value.is_finite() or value < 0:
+        raise InvalidOperation(text)
+    return value
+
+
+def _amount(value: Decimal) -> Decimal:
+    if value > MAX_BILL:
+        raise InvalidOperation(str(value))
+    return value
 
 
 def cents(amount: Decimal | None) -> str:

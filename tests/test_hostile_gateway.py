@@ -91,6 +91,9 @@ class Servers:
         done = {"task_id": task, "status": "succeeded", "format": "mp4", "metadata": {}}
         if scenario == "good" or task == "../../../etc/passwd":
             return web.json_response({**done, "url": self.urls["storage"] + "/good.mp4"})
+        if scenario in BILLS:  # the video is fine; what the gateway says it charged is not a price
+            billing = {"model_price": BILLS[scenario], "requested_seconds": 5, "group_ratio": "1"}
+            return web.json_response({**done, "url": self.urls["storage"] + "/good.mp4", "metadata": billing})
         if scenario == "file-url":
             return web.json_response({**done, "url": "file:///etc/passwd"})
         if scenario == "other-port":
@@ -154,8 +157,12 @@ NOISY = "content\x1b[2J policy\r\n\n  violation\t" + "x" * 5000
 NOISY_SHOWN = "content [2J policy violation " + "x" * 270 + "…"
 NOISY_FAILURE = "E 1: content [2J policy violation " + "x" * 265 + "…"  # the code and the message, cut as one
 
+#: model_price figures that are no price: the ledger must leave them out, not add them to the spend
+BILLS = {"nan-bill": "NaN", "endless-bill": "Infinity", "huge-bill": "1e999999", "negative-bill": "-0.5"}
+
 SCENARIOS = {
     "good": ("done", ""),
+    **{name: ("done", "") for name in BILLS},
     "dotdot-task": ("done", ""),
     "dots-task": ("uncertain", "the submit answer had no usable task id"),
     "error-200": ("uncertain", "the submit answer had no usable task id"),
@@ -202,7 +209,9 @@ def test_a_lying_gateway_fails_single_shots_and_never_leaks(liar: Servers, cli: 
     assert liar.elsewhere_auth == [] and liar.elsewhere_hits == 1  # only the other-port video, without the key
     files = sorted(p.name for p in out.iterdir() if not p.name.startswith("journal.sqlite-"))
     assert files == sorted([".batchvid.lock", "journal.sqlite", "ledger.csv", "good.mp4", "dotdot-task.mp4",
-                            "other-port.mp4"])
+                            "other-port.mp4", *(f"{name}.mp4" for name in BILLS)])
+    assert {name: rows[name]["billed_usd"] for name in BILLS} == dict.fromkeys(BILLS, "")
+    assert "no bill in the gateway's answers" in stdout and len(stdout) < 5000
     assert not (tmp_path / "etc").exists() and SIM_KEY not in stdout + stderr
     for path in out.iterdir():  # the journal and the ledger too, where the gateway's messages are kept
         assert SIM_KEY.encode() not in path.read_bytes(), path
