@@ -66,6 +66,11 @@ class Quote:
     unit_label: str
 
 
+#: past any price, ratio or bill of one video: a figure above it is a typo or broken, and refused (1e999999 would not
+#: even print: the sums are rounded to cents in 28 digits)
+MAX_FIGURE = Decimal(1_000_000)
+
+
 def _decimal(value: Any, where: str) -> Decimal:
     if isinstance(value, bool):
         raise InputError(f"{where}: {value!r} is not a number")
@@ -75,7 +80,16 @@ def _decimal(value: Any, where: str) -> Decimal:
         raise InputError(f"{where}: {value!r} is not a number") from None
     if not number.is_finite() or number < 0:
         raise InputError(f"{where}: {value!r} must be a number >= 0")
+    if number > MAX_FIGURE:
+        raise InputError(f"{where}: {value!r} is past any price (at most {MAX_FIGURE:,})")
     return number
+
+
+def _fps(value: Any, where: str) -> int:
+    """Frames a second, for pricing by tokens: a negative or zero figure would price a video below nothing."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 240:
+        raise InputError(f"{where}: {value!r}: want a whole number of frames a second, from 1 to 240")
+    return value
 
 
 def _rates(value: Any, where: str) -> dict[str, Decimal]:
@@ -102,7 +116,7 @@ def _parse_row(model: str, row: Any, where: str) -> PriceRow:
         unit=unit,
         rates=_rates(row[unit], f"{where}.{unit}"),
         usd_per_credit=None if credit is None else _decimal(credit, f"{where}.usd_per_credit"),
-        fps=int(row.get("fps", 24)),
+        fps=_fps(row.get("fps", 24), f"{where}.fps"),
         kind=str(row.get("kind", "override")),
         source=str(row.get("source", where)),
         as_of=str(row.get("as_of", "")),
@@ -208,10 +222,6 @@ def billed_usd(
     return None
 
 
-#: more than any one video costs: a bill past it is a broken figure (and 1e999999 would print a million digits)
-MAX_BILL = Decimal(1_000_000)
-
-
 def _figure(text: str) -> Decimal:
     """A gateway's number, refused (InvalidOperation) unless finite and not negative."""
     value = Decimal(text)
@@ -221,7 +231,7 @@ def _figure(text: str) -> Decimal:
 
 
 def _amount(value: Decimal) -> Decimal:
-    if value > MAX_BILL:
+    if value > MAX_FIGURE:
         raise InvalidOperation(str(value))
     return value
 

@@ -72,11 +72,25 @@ def load_batch(path: Path) -> Batch:
         checker = _ShotChecker(raw)
         checker.problems.extend(raw.problems)
         shots = [shot for shot in (checker.check(item) for item in raw.shots) if shot is not None]
+        checker.problems.extend(_price_problems(raw))
     if checker.problems:
         raise ManifestInvalid(checker.problems)
     files = sorted({(image.path, image.stamp) for image in checker.images.values()
                     if isinstance(image, images.LocalImage)})
     return Batch(raw, tuple(shots), tuple(files))
+
+
+def _price_problems(raw: RawManifest) -> list[Problem]:
+    """The manifest's `prices:` block, read as estimate and run will read it: `validate` finds what they refuse."""
+    if raw.prices is None:
+        return []
+    from .pricing import builtin_table
+
+    try:
+        builtin_table().merged(raw.prices, "prices")
+    except InputError as exc:
+        return [Problem(str(raw.path), raw.prices_line, str(exc).removeprefix("prices: "), field="prices")]
+    return []
 
 
 class _ShotChecker:

@@ -131,12 +131,27 @@ def test_max_cost(write_manifest: Callable[..., Path], cli: Cli) -> None:
     assert cli("estimate", mixed, "--max-cost", "100", "--allow-unpriced")[0] == 0
 
 
-def test_bad_price_file_is_one_line(write_manifest: Callable[..., Path], tmp_path: Path, cli: Cli) -> None:
+SEEDANCE_PRO = "models: {doubao-seedance-1-0-pro-250528: {per_million_tokens: '2.5', fps: %s}}"
+FPS_WANTED = "want a whole number of frames a second, from 1 to 240"
+
+
+@pytest.mark.parametrize(("table", "said"), [
+    ("models: {sora-2: {per_second: cheap}}", "models.sora-2.per_second: 'cheap' is not a number"),
+    # past any price: a sum of such figures cannot even be rounded to cents (it was a crash, exit 3)
+    ("models: {sora-2: {per_second: '1e99999'}}", "models.sora-2.per_second: '1e99999' is past any price (at most "
+     "1,000,000)"),
+    ("{group_ratio: '1e99999', models: {}}", "group_ratio: '1e99999' is past any price (at most 1,000,000)"),
+    (SEEDANCE_PRO % "abc", f"models.doubao-seedance-1-0-pro-250528.fps: 'abc': {FPS_WANTED}"),  # was a crash
+    (SEEDANCE_PRO % "-24", f"models.doubao-seedance-1-0-pro-250528.fps: -24: {FPS_WANTED}"),  # was a negative cost
+    (SEEDANCE_PRO % "true", f"models.doubao-seedance-1-0-pro-250528.fps: True: {FPS_WANTED}"),
+])
+def test_bad_price_file_is_one_line(write_manifest: Callable[..., Path], tmp_path: Path, cli: Cli, table: str,
+                                    said: str) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("models: {sora-2: {per_second: cheap}}\n")
+    bad.write_text(table + "\n")
     code, _, err = cli("estimate", write_manifest(MIXED), "--prices", bad)
     assert code == 2
-    assert err.strip() == f"batchvid: error: {bad}: models.sora-2.per_second: 'cheap' is not a number"
+    assert err.strip() == f"batchvid: error: {bad}: {said}"
 
 
 def test_a_price_for_a_model_that_does_not_exist_is_refused(write_manifest: Callable[..., Path], tmp_path: Path,
@@ -152,6 +167,11 @@ def test_a_price_for_a_model_that_does_not_exist_is_refused(write_manifest: Call
     code, _, err = cli("run", manifest, "--simulate", "--out", tmp_path / "out")
     assert code == 2 and "prices: models.sora2: no such model (did you mean 'sora-2'?)" in err
     assert not (tmp_path / "out").exists()
+    # `validate` reads the block as a run will, and names its line
+    code, out, _ = cli("validate", manifest)
+    line = textwrap.dedent(MIXED).count("\n") + 1
+    assert code == 1 and out.splitlines()[0] == (f"{manifest}:{line}: prices: models.sora2: no such model (did you "
+                                                 "mean 'sora-2'?); see `batchvid models`")
 
 
 def test_money_adds_unrounded_costs(tmp_path: Path) -> None:
