@@ -36,6 +36,16 @@ def positive(text: str) -> float:
     return value
 
 
+def poll_interval(text: str) -> float:
+    """Seconds between polls: above 0, at most an hour. The documents advise 3-5 s; 4000 is more likely meant in
+    milliseconds than as a poll every 67 minutes."""
+    value = _number(text)
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r}: want a number of seconds above 0, at most 3600 (the gateway "
+                                         "advises 3-5)")
+    return value
+
+
 def share(text: str) -> float:
     """A share from 0 to 1."""
     value = _number(text)

@@ -35,7 +35,7 @@ SHOT_META = ("id", "model", "matrix")
 RUN_KEYS = ("out", "concurrency", "download_concurrency", "rate", "max_cost", "poll_interval", "deadline_minutes")
 RUN_CHECKS: dict[str, Callable[[str], object]] = {
     "concurrency": argtypes.whole(1), "download_concurrency": argtypes.whole(1), "rate": argtypes.rate,
-    "max_cost": argtypes.usd, "poll_interval": argtypes.positive, "deadline_minutes": argtypes.positive,
+    "max_cost": argtypes.usd, "poll_interval": argtypes.poll_interval, "deadline_minutes": argtypes.positive,
 }
 _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _BASE_URL = re.compile(r"https?://[^/\s?#]+(/\S*)?", re.IGNORECASE)

@@ -719,7 +719,10 @@ def test_an_output_folder_that_is_a_file_is_bad_input(simulator: Sim, cli: Run, 
 
 @pytest.mark.parametrize("flags, message", [
     (["--poll-interval", "nan"], "--poll-interval: 'nan' is not a number"),
-    (["--poll-interval", "inf"], "--poll-interval: 'inf': want a number above 0"),
+    (["--poll-interval", "inf"], "--poll-interval: 'inf': want a number of seconds above 0, at most 3600 (the "
+                                 "gateway advises 3-5)"),
+    (["--poll-interval", "4000"], "--poll-interval: '4000': want a number of seconds above 0, at most 3600 (the "
+                                  "gateway advises 3-5)"),
     (["--deadline-minutes", "nan"], "--deadline-minutes: 'nan' is not a number"),
     (["--concurrency", "0"], "--concurrency: '0': want a whole number 1 or more"),
     (["--rate", "inf/s"], "--rate: 'inf/s': want a rate above 0 like 2/s or 120/min, or 'unlimited'"),
@@ -744,12 +747,13 @@ def test_the_manifests_run_block_is_checked_with_the_manifest(simulator: Sim, cl
     """Found by `validate` and `estimate` too, at its line, before a run would refuse it (it was named as a flag,
     `--max-cost`, and only when the batch was about to run)."""
     manifest = write_manifest("version: 1\nrun:\n  concurrency: 2.5\n  max_cost: ten\n  rate: 5/day\n  out: 7\n"
-                              "  poll_interval: 0\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: p}\n")
+                              "  poll_interval: 4000\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: p}\n")
     wanted = [f"{manifest}:3: run: concurrency: '2.5' is not a whole number",
               f"{manifest}:4: run: max_cost: 'ten' is not an amount of USD",
               f"{manifest}:5: run: rate: '5/day': unknown unit 'day' (use /s, /min or /h)",
               f"{manifest}:6: run: out: 7: want a folder name",
-              f"{manifest}:7: run: poll_interval: '0': want a number above 0"]
+              f"{manifest}:7: run: poll_interval: '4000': want a number of seconds above 0, at most 3600 (the gateway "
+              "advises 3-5)"]
     sim = simulator()
     code, _, err = cli("run", manifest, "--base-url", sim.base_url, "--out", tmp_path / "out")
     assert code == 2 and err.splitlines()[:5] == wanted, err

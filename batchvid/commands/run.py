@@ -66,8 +66,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--rate", help="requests per second or minute to each gateway, e.g. 2/s or 120/min "
                    "(default 2/s; submits, polls and downloads share it; no burst above it; 'unlimited' for "
                    "a gateway of your own)")
-    p.add_argument("--poll-interval", type=float, help="the base poll interval in seconds (default 4, as the "
-                   "documents advise); polls adapt around it from progress and learned render times")
+    p.add_argument("--poll-interval", help="the base poll interval in seconds (default 4, as the documents "
+                   "advise; at most 3600); polls adapt around it from progress and learned render times")
     p.add_argument("--fixed-polling", action="store_true", help="poll every --poll-interval, no adapting")
     p.add_argument("--deadline-minutes", type=float, help="give up waiting for a task after this long "
                    "(default 120; -offpeak models 49 h); its task id is kept for the next run")
@@ -121,7 +121,7 @@ def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
     concurrency = _parsed(args, batch, "concurrency", argtypes.whole(1))
     downloads = _parsed(args, batch, "download_concurrency", argtypes.whole(1))
     rate = _parsed(args, batch, "rate", argtypes.rate)
-    poll = _parsed(args, batch, "poll_interval", argtypes.positive)
+    poll = _parsed(args, batch, "poll_interval", argtypes.poll_interval)
     deadline = _parsed(args, batch, "deadline_minutes", argtypes.positive) * 60
     max_cost = _setting(args, batch, "max_cost")
     max_video_mb = _parsed(args, batch, "max_video_mb", argtypes.positive)
