@@ -63,6 +63,8 @@ class Retry(NamedTuple):
     retry_after: float | None = None
     #: the gateway could not be asked where the video is: a failed poll, counted as polls are, not as a try
     unasked: bool = False
+    #: the storage refused the URL (401, 403, 404, 410): it expired, or the video is gone
+    expired: bool = False
 
 
 OFFPEAK_DEADLINE = 49 * 3600.0  # Vidu off-peak tasks may take up to 48 h
@@ -522,7 +524,12 @@ class Runner:
                 unasked += 1
             else:
                 tries, unasked = tries + 1, 0
-        self.journal.update(shot.id, error=f"download failed: {failed.reason}; run again to retry")
+        said = f"download failed: {failed.reason}"
+        if failed.expired:  # fresh URLs refused too: a run days later may find the video past the gateway's keeping
+            kept = shot.family.video_kept
+            said += ("; the storage refused the URLs the gateway gave for it: the video may be past the time the "
+                     "gateway keeps it" + (f" ({shot.spec.family} videos: {kept})" if kept else ""))
+        self.journal.update(shot.id, error=f"{said}; run again to retry")
 
     async def _download_once(self, shot: Shot, gateway: Gateway, task_id: str, view: TaskView | None, attempt: int
                              ) -> Retry | None:
@@ -543,7 +550,8 @@ class Runner:
                 row = self.journal.row(shot.id)
                 self._fail(shot.id, f"{j.VIDEO_REFUSED}{exc}", billed=(row.billed_usd if row else None) or "")
                 return None
-            return Retry(None if exc.expired else view, str(exc))  # expired: ask the gateway for a fresh URL
+            # expired: ask the gateway for a fresh URL
+            return Retry(None if exc.expired else view, str(exc), expired=exc.expired)
         except (Transient, Rejected) as exc:
             return Retry(view, str(exc), exc.retry_after)
         self.journal.update(shot.id, state=j.DONE, output=saved.path.name, bytes=saved.size,

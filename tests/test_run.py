@@ -383,6 +383,23 @@ def test_a_paid_video_is_not_given_up_while_the_gateway_cannot_say_where_it_is(
     assert len(sim.record.created()) == 1
 
 
+def test_a_video_whose_every_url_is_refused_says_it_may_be_past_the_gateways_keeping(
+        simulator: Sim, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Resumed days later, a Veo video (kept about 12 h) is gone: each fresh URL is refused as the first was. The
+    shot stays `downloading` (the storage may yet serve it), and the reason says what is likely."""
+    from batchvid import scheduler
+
+    monkeypatch.setattr(scheduler, "backoff", lambda *args, **kwargs: 0.01)
+    sim = simulator(url_ttl=-60.0)  # every URL the gateway gives has expired already
+    code, out, _ = run_batch(MANIFESTS / "veo.yaml", sim, "--only", "veo30-text")
+    assert code == 1 and states(tmp_path / "out") == {"veo30-text": "downloading"}
+    error = ledger(tmp_path / "out")[0]["error"]
+    assert error.startswith("download failed: storage answered HTTP 403 for ") and error.endswith(
+        "; the storage refused the URLs the gateway gave for it: the video may be past the time the gateway keeps it "
+        "(veo videos: about 12 h); run again to retry"), error
+    assert len(sim.record.created()) == 1
+
+
 def test_failed_tasks_cost_nothing_and_exit_1(simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path) -> None:
     sim = simulator(fail_rate=1.0)
     code, out, _ = run_batch(MANIFESTS / "sora.yaml", sim)

@@ -130,6 +130,10 @@ class Family(Protocol):
         """Every model it serves."""
 
     @property
+    def video_kept(self) -> str:
+        """How long the gateway keeps a finished video ("about 24 h"), as API-NOTES says; "" where not known."""
+
+    @property
     def aliases(self) -> Mapping[str, tuple[str, Converter | None]]:
         """Native field -> (vocabulary field, converter): a document's own names are accepted too."""
 

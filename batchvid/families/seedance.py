@@ -14,6 +14,7 @@ from ._base import Audio, Converter, Mode, ModelSpec, TaskView
 from ._envelope import read_envelope
 
 name = "seedance"
+video_kept = "about 24 h"  # its signed URLs expire after about 24 h (API-NOTES)
 
 _RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive")
 _EXTRA = frozenset({"watermark", "camera_fixed", "fps"})

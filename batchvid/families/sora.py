@@ -11,6 +11,7 @@ from ._convert import size_to_aspect, to_int
 from ._envelope import read_envelope
 
 name = "sora"
+video_kept = ""  # fetched through the gateway's download endpoint: no time is published
 
 _SIZES = {"1280x720": "16:9", "720x1280": "9:16"}
 _SIZE_OF = {aspect: size for size, aspect in _SIZES.items()}

@@ -10,6 +10,7 @@ from ._convert import to_int
 from ._envelope import read_envelope
 
 name = "veo"
+video_kept = "about 12 h"  # Veo videos are kept about 12 h, then `url` is unusable (API-NOTES)
 
 
 def _veo(model_id: str, modes: set[Mode]) -> ModelSpec:

@@ -9,6 +9,7 @@ from ._base import Audio, Converter, Mode, ModelSpec, TaskView
 from ._envelope import read_envelope
 
 name = "vidu"
+video_kept = ""  # not published
 
 _RESOLUTIONS = ("540p", "720p", "1080p")
 _RATIOS = ("16:9", "9:16", "1:1")

@@ -11,6 +11,7 @@ from ._convert import to_int
 from ._envelope import dig, read_envelope
 
 name = "wan"
+video_kept = "about 24 h"  # its signed URLs expire after about 24 h (API-NOTES)
 
 
 def _wan(model_id: str, modes: set[Mode], aspect_ratios: tuple[str, ...]) -> ModelSpec:
