@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import os
@@ -390,6 +391,8 @@ def test_a_video_whose_every_url_is_refused_says_it_may_be_past_the_gateways_kee
     from batchvid import scheduler
 
     monkeypatch.setattr(scheduler, "backoff", lambda *args, **kwargs: 0.01)
+    # each fresh URL is asked for 1 s after the last try: two tries, not five, keep the test short
+    monkeypatch.setattr(scheduler, "RunSettings", functools.partial(scheduler.RunSettings, download_tries=2))
     sim = simulator(url_ttl=-60.0)  # every URL the gateway gives has expired already
     code, out, _ = run_batch(MANIFESTS / "veo.yaml", sim, "--only", "veo30-text")
     assert code == 1 and states(tmp_path / "out") == {"veo30-text": "downloading"}
