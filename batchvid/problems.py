@@ -43,7 +43,8 @@ class ManifestInvalid(InputError):
     """Every problem of a manifest, found before anything is sent."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(problems, key=lambda p: p.line)
+        # one shot can say the same thing twice (a missing file listed twice): said once
+        self.problems = sorted(dict.fromkeys(problems), key=lambda p: p.line)
         super().__init__("\n".join(self.lines()))
 
     def lines(self) -> list[str]:

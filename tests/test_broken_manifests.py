@@ -147,6 +147,10 @@ CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
     "matrix-wrong-for-two": (HEAD + WAN + ", matrix: {seed: [1, 2], duration: [7]}}\n",
                              ["m.yaml:3: shots 'a-1-7', 'a-2-7' (wan2.5-t2v-preview): duration: must be one of 5, "
                               "10; got 7"]),
+    "same-missing-file-twice": (HEAD + "  - {id: a, model: viduq3p-mix-720p, prompt: p, reference_images: [gone.png, "
+                                "gone.png]}\n",  # one problem of one shot, said once (it read "shots 'a', 'a'")
+                                ["m.yaml:3: shot 'a' (viduq3p-mix-720p): reference_images: image file 'gone.png' not "
+                                 "found"]),
     "defaults-typo": ("version: 1\ndefaults: {resolutoin: 720p}\nshots:\n" + WAN + "}\n",
                       ["m.yaml:2: defaults: unknown field 'resolutoin' (did you mean 'resolution'?)"]),
     "huge-file": (b"# " + b"x" * (21 * 1024 * 1024) + b"\n",
