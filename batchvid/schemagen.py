@@ -240,7 +240,7 @@ def manifest_schema() -> dict[str, Any]:
                     "download_concurrency": {"type": "integer", "minimum": 1},
                     "rate": {"type": ["string", "number"], "description": "like 2/s, 120/min, or 'unlimited'"},
                     "max_cost": {"type": ["number", "string"], "description": "USD"},
-                    "poll_interval": {"type": "number", "exclusiveMinimum": 0},
+                    "poll_interval": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
                     "deadline_minutes": {"type": "number", "exclusiveMinimum": 0},
                 },
                 "additionalProperties": False,
