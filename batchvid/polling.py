@@ -79,13 +79,16 @@ class PollPlanner:
         """Seconds from now to the next poll of a task submitted `elapsed` seconds ago."""
         if self.fixed:
             return self.interval
-        target = progress.eta()
+        target, margin = progress.eta(), self.dense
         if target is None:
-            target = self.times.earliest(key)
+            # a low quantile of learned times: early already, and a margin would only cost polls
+            target, margin = self.times.earliest(key), 0.0
             if target is None:
                 return self.interval
         wait = target - elapsed
         if wait <= self.dense:
             return self.dense
-        # aim a little early: a late poll costs latency, an early one costs a single request
-        return min(self.longest, max(self.dense, wait * 0.9))
+        # aim a little early: a late poll costs latency, an early one costs a single request. An extrapolated
+        # finish may be late by seconds (progress comes in whole percent and need not reach 100 as the task ends):
+        # polls go dense one interval before it, not in one long step past it
+        return min(self.longest, max(self.dense, min(wait * 0.9, wait - margin)))

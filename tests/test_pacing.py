@@ -25,7 +25,12 @@ def test_progress_is_extrapolated_to_the_finish() -> None:
     progress = Progress()
     progress.add(10.0, 20)
     progress.add(20.0, 40)  # 2 %/s: 100 % at 50 s
-    assert planner.next(KEY, 20.0, progress) == pytest.approx(27.0)  # 90 % of the 30 s left
+    # 30 s left: a dense interval (3.4 s) before the finish, as 90 % of it (27 s) would be later
+    assert planner.next(KEY, 20.0, progress) == pytest.approx(26.6)
+    # 6 s before an extrapolated finish, which may be late by seconds: dense from now, not 90 % of the way (5.4 s),
+    # one step that a task finishing a little early would wait out (bench/polling.py: Sora's median latency 1.9 s
+    # -> 1.2 s)
+    assert planner.next(KEY, 44.0, progress) == pytest.approx(3.4)
     progress.add(48.0, 96)
     assert planner.next(KEY, 48.0, progress) == pytest.approx(3.4)  # near the end: a little under the interval
 
@@ -36,7 +41,7 @@ def test_learned_render_times_delay_the_first_poll() -> None:
         times.add(KEY, seconds)
     planner = PollPlanner(4.0, times)
     assert planner.next(KEY, 0.0, Progress()) == 60.0  # capped at 15 intervals
-    assert planner.next(KEY, 90.0, Progress()) == 9.0
+    assert planner.next(KEY, 90.0, Progress()) == 9.0  # a low quantile: early already, 90 % of the way
     assert planner.next(KEY, 120.0, Progress()) == pytest.approx(3.4)
     assert planner.next(("sora-2", "720p", 4), 0.0, Progress()) == 4.0  # another model knows nothing yet
     assert planner.next(("wan2.5-t2v-preview", "480p", 5), 0.0, Progress()) == 60.0  # same model: its fastest
