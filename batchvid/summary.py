@@ -16,12 +16,24 @@ if TYPE_CHECKING:
     from .scheduler import Runner
 
 
+#: the shots whose plan is explained, at most, for each category: an edit to `defaults` changes every shot, and
+#: ten thousand lines alike would bury the rest (the plan's counts say how many; status and the ledger list them)
+PLAN_LINES_EACH = 10
+
+
 def print_plan(plan: j.Plan) -> None:
-    """The plan's counts, and every shot whose plan needs explaining, on standard error."""
+    """The plan's counts, and the shots whose plan needs explaining (the first few of each kind), on standard
+    error."""
     print(plan.summary(), file=sys.stderr)
+    said: Counter[str] = Counter()
     for line in plan.lines:
         if line.category in ("changed", "forced", "adopted", "uncertain", "download") and line.detail:
-            print(f"  {line.shot_id}: {line.category}: {line.detail}", file=sys.stderr)
+            said[line.category] += 1
+            if said[line.category] <= PLAN_LINES_EACH:
+                print(f"  {line.shot_id}: {line.category}: {line.detail}", file=sys.stderr)
+    for category, count in said.items():
+        if count > PLAN_LINES_EACH:
+            print(f"  ... and {count - PLAN_LINES_EACH:,} more {category} shots", file=sys.stderr)
     if plan.elsewhere:  # another manifest's shots in the same --out, shots removed, or left out by --only
         many = plan.elsewhere != 1
         print(f"  {plan.elsewhere} other shot{'s' * many} in this folder's journal {'are' if many else 'is'} not part "

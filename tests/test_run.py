@@ -138,6 +138,21 @@ def test_a_rendered_video_refused_for_good_is_fetched_again_by_retry_failed_not_
     assert all(os.path.getsize(tmp_path / "out" / f"{shot}.mp4") == 3_000_000 for shot in "ab")
 
 
+def test_a_plan_explains_the_first_ten_shots_of_a_kind_and_counts_the_rest(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path]) -> None:
+    """An edit to `defaults` changes every shot: ten thousand lines alike would bury the plan."""
+    shots = "".join(f"  - {{id: s{i:02d}, prompt: p{i}}}\n" for i in range(13))
+    manifest = write_manifest(f"version: 1\ndefaults: {{model: wan2.5-t2v-preview, seed: 1}}\nshots:\n{shots}")
+    sim = simulator()
+    assert run_batch(manifest, sim)[0] == 0
+    manifest.write_text(manifest.read_text().replace("seed: 1", "seed: 2"))
+    code, _, err = run_batch(manifest, sim, "--dry-run")
+    lines = err.splitlines()
+    assert code == 0 and lines[0] == "plan: 13 changed; to submit: 13 shots, estimated $4.80"
+    assert [line.split(":")[0] for line in lines[1:11]] == [f"  s{i:02d}" for i in range(10)]
+    assert lines[11:] == ["  ... and 3 more changed shots"]
+
+
 def test_interrupted_submit_is_uncertain_and_not_resent(simulator: Sim, run_batch: Run, tmp_path: Path,
                                                          write_manifest: Callable[..., Path]) -> None:
     sim = simulator()
