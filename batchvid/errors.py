@@ -17,6 +17,9 @@ class InputError(FatalError):
     exit_code = 2
 
 
+#: how the gateway's refusal of the key or the account (401, 403) is said: the next step is then to check them
+KEY_REFUSED = "the gateway refused the API key or the account"
+
 #: the credentials read in this process (API keys), left out of what is written for people
 _SECRETS: set[str] = set()
 _BEARER = re.compile(r"(?i)(bearer\s+)\S+")

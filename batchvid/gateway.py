@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from .errors import one_line
+from .errors import KEY_REFUSED, one_line
 from .proxy import shown
 from .ratelimit import RateLimiter
 
@@ -270,7 +270,7 @@ class Gateway:
         if status == 429:
             raise Transient(message, status, retry_after_seconds(retry_after))
         if status in (401, 403):  # a wrong key, or no balance left: every further request would fail too
-            raise Refused(f"the gateway refused the API key or the account: {message}", status)
+            raise Refused(f"{KEY_REFUSED}: {message}", status)
         if sent and status in (404, 405):
             # The documents answer 404 only for an unknown task: a submit that draws one went to a path with no
             # video API behind it, and so would every other shot

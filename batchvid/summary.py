@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from . import journal as j
 from . import ledger
-from .errors import FatalError
+from .errors import KEY_REFUSED, FatalError
 from .plan import EARLIER
 
 if TYPE_CHECKING:
@@ -54,7 +54,10 @@ def next_steps(rows: list[j.Row]) -> list[str]:
     paid = sum(1 for row in rows if row.state == j.FAILED and j.rendered(row))
     steps = []
     if counts[j.PENDING] or counts[j.SUBMITTED] or counts[j.DOWNLOADING] or counts[j.SUBMITTING]:
-        steps.append("run the same command again to continue (tasks in flight are polled, never resent)")
+        refused = any(row.state == j.PENDING and KEY_REFUSED in (row.error or "") for row in rows)
+        steps.append(("check the API key and the account's balance at the gateway, then run the same command again"
+                      if refused else "run the same command again to continue")
+                     + " (tasks in flight are polled, never resent)")
     if counts[j.FAILED] > paid:
         steps.append("add --retry-failed to submit the failed shots again (failed tasks are not charged)")
     if paid:

@@ -704,6 +704,10 @@ def test_a_refused_key_stops_the_run_and_leaves_no_shot_uncertain(
     assert code == 1 and err.splitlines()[-1] == (
         "batchvid: error: the gateway refused the API key or the account: HTTP 401: Invalid API key"), err
     assert set(states(out).values()) == {"pending"}  # a 401 created nothing: no shot is left `submitting`
+    # status's next step is the key, not only "run the same command again" (which would draw the same 401)
+    assert cli("status", out)[1].splitlines()[-1] == (
+        "  next: check the API key and the account's balance at the gateway, then run the same command again (tasks "
+        "in flight are polled, never resent)")
     monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
     code, _, err = run_batch(MANIFESTS / "wan.yaml", sim)
     assert code == 0 and "uncertain" not in err and len(sim.record.created()) == 5, err
