@@ -24,7 +24,7 @@ import aiohttp
 
 from . import download, ledger, polling
 from . import journal as j
-from .errors import FatalError, one_line
+from .errors import KEY_REFUSED, FatalError, one_line
 from .families._base import TaskState, TaskView
 from .gateway import Gateway, Refused, Rejected, Transient, Uncertain, said
 from .pricing import PriceTable, Quote, billed_usd
@@ -385,6 +385,9 @@ class Runner:
             self.reserved -= cost
             self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
             self._commit_soon()
+            if str(exc).startswith(KEY_REFUSED):  # which model drew it: a key may be refused one model only (a
+                # token limited to some models), and the user can then leave that model's shots out with --only
+                raise Refused(f"{exc} (at the submit of {shot.id}, a {shot.model} shot)", exc.status) from None
             raise
         task_id = self._accept(shot, answer)
         self._commit_soon()  # the task id is on disk before this shot's next request leaves

@@ -702,7 +702,8 @@ def test_a_refused_key_stops_the_run_and_leaves_no_shot_uncertain(
     monkeypatch.setenv("BATCHVID_API_KEY", "sk-wrong-0000000000")
     code, _, err = cli("run", MANIFESTS / "wan.yaml", "--base-url", sim.base_url, "--out", out, *FAST_RUN)
     assert code == 1 and err.splitlines()[-1] == (
-        "batchvid: error: the gateway refused the API key or the account: HTTP 401: Invalid API key"), err
+        "batchvid: error: the gateway refused the API key or the account: HTTP 401: Invalid API key (at the submit "
+        "of wan-text, a wan2.5-t2v-preview shot)"), err
     assert set(states(out).values()) == {"pending"}  # a 401 created nothing: no shot is left `submitting`
     # status's next step is the key, not only "run the same command again" (which would draw the same 401)
     assert cli("status", out)[1].splitlines()[-1] == (
