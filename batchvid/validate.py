@@ -19,7 +19,7 @@ from jsonschema import ValidationError
 
 from . import catalog, images
 from .errors import InputError
-from .families import MODELS
+from .families import MODELS, seedance
 from .families._base import IMAGE_FIELDS, ModelSpec
 from .manifest import RawManifest, RawShot, parse
 from .problems import ManifestInvalid, Problem, did_you_mean
@@ -129,6 +129,7 @@ class _ShotChecker:
         for field, message in self._schema_problems(spec, raw.id, fields):
             self.add(raw, field, message, model)
         self._check_sora_frame(raw, spec, fields)
+        self._check_seedance_prompt(raw, spec, fields)
         if len(self.problems) > before:
             return None
         fields.pop("model")
@@ -201,6 +202,18 @@ class _ShotChecker:
             self.add(raw, key, found, spec.id)
             return "data:image/png;base64,"  # a placeholder that passes the schema; the problem is recorded
         return found.data_uri
+
+    def _check_seedance_prompt(self, raw: RawShot, spec: ModelSpec, fields: dict[str, Any]) -> None:
+        """A Seedance prompt holds no setting's marker: batchvid writes them after it, from the shot's fields."""
+        prompt = fields.get("prompt")
+        if spec.family != "seedance" or not isinstance(prompt, str) or "--" not in prompt:
+            return
+        found = seedance.marker_in(prompt)
+        if found is not None:
+            marker, field = found
+            self.add(raw, "prompt", f"holds the marker {marker!r}: set {field} on the shot instead (batchvid writes "
+                     "the markers from the shot's fields; a second one could render, and bill, other than the "
+                     "estimate)", spec.id)
 
     def _check_sora_frame(self, raw: RawShot, spec: ModelSpec, fields: dict[str, Any]) -> None:
         """Sora takes only an image of exactly the output's dimensions (seeds/001)."""

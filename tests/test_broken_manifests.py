@@ -151,6 +151,13 @@ CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
                                 "gone.png]}\n",  # one problem of one shot, said once (it read "shots 'a', 'a'")
                                 ["m.yaml:3: shot 'a' (viduq3p-mix-720p): reference_images: image file 'gone.png' not "
                                  "found"]),
+    # the gateway's pages teach writing markers in the prompt; batchvid writes its own after it: two would leave the
+    # provider to choose, and perhaps render (and bill) 12 s at 1080p for an estimate of 5 s at 480p
+    "seedance-marker-in-prompt": (HEAD + "  - {id: a, model: doubao-seedance-1-0-pro-250528, prompt: 'a cat --dur 12 "
+                                  "--rs 1080p', duration: 5}\n",
+                                  ["m.yaml:3: shot 'a' (doubao-seedance-1-0-pro-250528): prompt: holds the marker "
+                                   "'--dur 12': set duration on the shot instead (batchvid writes the markers from the "
+                                   "shot's fields; a second one could render, and bill, other than the estimate)"]),
     "defaults-typo": ("version: 1\ndefaults: {resolutoin: 720p}\nshots:\n" + WAN + "}\n",
                       ["m.yaml:2: defaults: unknown field 'resolutoin' (did you mean 'resolution'?)"]),
     "huge-file": (b"# " + b"x" * (21 * 1024 * 1024) + b"\n",

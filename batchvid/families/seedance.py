@@ -7,6 +7,7 @@ gateway, so build_request always writes it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -96,6 +97,25 @@ aliases: dict[str, tuple[str, Converter | None]] = {
     "cf": ("camera_fixed", None),
     "wm": ("watermark", None),
 }
+
+
+#: a setting's marker, short or long form, as a prompt may already hold one (the gateway's pages teach writing them)
+_MARKER_IN_TEXT = re.compile(
+    r"(?<!\S)--(rs|resolution|ratio|rt|dur|duration|fps|framepersecond|seed|wm|watermark|cf|camerafixed)"
+    r"(?:\s+(\S+))?(?!\S)", re.IGNORECASE)
+_MARKER_FIELD = {"rs": "resolution", "resolution": "resolution", "ratio": "aspect_ratio", "rt": "aspect_ratio",
+                 "dur": "duration", "duration": "duration", "fps": "fps", "framepersecond": "fps", "seed": "seed",
+                 "wm": "watermark", "watermark": "watermark", "cf": "camera_fixed", "camerafixed": "camera_fixed"}
+
+
+def marker_in(prompt: str) -> tuple[str, str] | None:
+    """(the marker a prompt holds, the field that sets it), or None. batchvid writes every marker itself, after the
+    prompt: one already in it would make two, and the one the provider takes could render, and bill, another
+    duration or resolution than the estimate's."""
+    found = _MARKER_IN_TEXT.search(prompt)
+    if found is None:
+        return None
+    return found.group(0).strip(), _MARKER_FIELD[found.group(1).lower()]
 
 
 def _flag(value: Any) -> str:
