@@ -64,6 +64,20 @@ def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]
     return merged
 
 
+def overridden(body: Mapping[str, Any], extra: Mapping[str, Any]) -> str | None:
+    """The first field of `extra` (dotted) that deep_merge would lay over one of `body`'s own, or None."""
+    for key, value in extra.items():
+        if key not in body:
+            continue
+        if isinstance(value, Mapping) and isinstance(body[key], dict):
+            inner = overridden(body[key], value)
+            if inner is not None:
+                return f"{key}.{inner}"
+        else:
+            return str(key)
+    return None
+
+
 @dataclass(frozen=True, eq=False)
 class Shot:
     id: str

@@ -19,11 +19,11 @@ from jsonschema import ValidationError
 
 from . import catalog, images
 from .errors import InputError
-from .families import MODELS, seedance
+from .families import FAMILIES, MODELS, seedance
 from .families._base import IMAGE_FIELDS, ModelSpec
 from .manifest import RawManifest, RawShot, parse
 from .problems import ManifestInvalid, Problem, did_you_mean
-from .shot import Shot
+from .shot import Shot, overridden
 
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -130,7 +130,7 @@ class _ShotChecker:
             self.add(raw, field, message, model)
         self._check_sora_frame(raw, spec, fields)
         self._check_seedance_prompt(raw, spec, fields)
-        if len(self.problems) > before:
+        if len(self.problems) > before or not self._params_add_only(raw, spec, fields):
             return None
         fields.pop("model")
         return Shot(raw.id, model, fields, raw.line)
@@ -202,6 +202,21 @@ class _ShotChecker:
             self.add(raw, key, found, spec.id)
             return "data:image/png;base64,"  # a placeholder that passes the schema; the problem is recorded
         return found.data_uri
+
+    def _params_add_only(self, raw: RawShot, spec: ModelSpec, fields: dict[str, Any]) -> bool:
+        """`params` add native fields; they do not replace those batchvid writes from the shot's own, which the model's
+        rules and the estimate were checked on (a `seconds: 12` there would be billed for 12 s, estimated for 4)."""
+        params = fields.get("params")
+        if not params or not isinstance(params, dict):
+            return True
+        family = FAMILIES[spec.family]
+        body = family.build_request(spec.id, {k: v for k, v in fields.items() if k != "params"})
+        # a document's other name for a field (Veo's duration_seconds beside durationSeconds) would override it too
+        field = overridden(body, params) or next((str(key) for key in params if key in family.aliases), None)
+        if field is not None:
+            self.add(raw, "params", f"{field} is written by batchvid from the shot's own fields: set those instead (a "
+                     "value here would go around the model's rules and the estimate)", spec.id)
+        return field is None
 
     def _check_seedance_prompt(self, raw: RawShot, spec: ModelSpec, fields: dict[str, Any]) -> None:
         """A Seedance prompt holds no setting's marker: batchvid writes them after it, from the shot's fields."""

@@ -127,8 +127,28 @@ def test_vidu_first_last_and_mix_match_seed_004(tmp_path: Path) -> None:
 
 
 def test_params_pass_native_fields_verbatim_and_merge_last(tmp_path: Path) -> None:
-    got = body(tmp_path, "wan2.5-t2v-preview", params={"user": "u-1", "duration": 10})
-    assert got["user"] == "u-1" and got["duration"] == 10
+    got = body(tmp_path, "wan2.5-t2v-preview", params={"user": "u-1", "extra": {"a": 1}})
+    assert got["user"] == "u-1" and got["extra"] == {"a": 1}
+    assert body(tmp_path, "doubao-seedance-1-0-pro-250528", params={"metadata": {"user": "u-1"}})["metadata"][
+        "user"] == "u-1"  # one level deep: beside the content batchvid writes
+
+
+@pytest.mark.parametrize(("model", "params", "field"), [
+    ("wan2.5-t2v-preview", {"duration": 10}, "duration"),  # estimated for 5 s, billed for 10
+    ("sora-2", {"seconds": "12"}, "seconds"),
+    ("viduq3p-720p", {"model": "viduq3p-1080p"}, "model"),  # Vidu's resolution is in the model id
+    ("doubao-seedance-1-0-pro-250528", {"metadata": {"content": [{"type": "text", "text": "x --dur 12"}]}},
+     "metadata.content"),
+    ("veo-3.1-fast-generate-preview", {"duration_seconds": 8}, "duration_seconds"),  # the gateway's other spelling
+])
+def test_params_cannot_replace_what_batchvid_writes_from_the_shots_fields(
+        tmp_path: Path, model: str, params: dict[str, Any], field: str) -> None:
+    """The model's rules and the estimate are checked on the shot's own fields: a params value laid over them
+    would be sent, and billed, unchecked."""
+    shot, problems = one_shot(tmp_path, model, params=params)
+    assert shot is None and problems == [
+        f"shot 's' ({model}): params: {field} is written by batchvid from the shot's own fields: set those instead "
+        "(a value here would go around the model's rules and the estimate)"]
 
 
 def test_fingerprint_changes_with_the_request_and_not_otherwise(tmp_path: Path) -> None:

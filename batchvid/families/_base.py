@@ -31,7 +31,7 @@ VOCABULARY: dict[str, str] = {
     "person_generation": "Whether people may be generated (allow_all, allow_adult, dont_allow).",
     "fps": "Frames per second of the output.",
     "bgm": "Add background music.",
-    "params": "Native request fields, passed through verbatim (merged last).",
+    "params": "Native request fields batchvid does not write itself, passed through verbatim.",
 }
 
 IMAGE_FIELDS = ("image", "last_image", "reference_images")
