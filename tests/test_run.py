@@ -153,6 +153,22 @@ def test_a_plan_explains_the_first_ten_shots_of_a_kind_and_counts_the_rest(
     assert lines[11:] == ["  ... and 3 more changed shots"]
 
 
+def test_off_peak_shots_that_would_hold_the_slots_for_days_are_pointed_out(
+        cli: Run, tmp_path: Path, write_manifest: Callable[..., Path]) -> None:
+    """An off-peak task may take 48 h and holds its --concurrency slot meanwhile: the shots behind it would wait."""
+    manifest = write_manifest("version: 1\ndefaults: {model: viduq3t-540p-offpeak, duration: 4}\nshots:\n"
+                              "  - {id: a, prompt: one}\n  - {id: b, prompt: two}\n"
+                              "  - {id: c, model: wan2.5-t2v-preview, prompt: three, duration: 5}\n")
+    code, _, err = cli("run", manifest, "--simulate", "--dry-run", "--concurrency", "2", "--out", tmp_path / "o")
+    assert code == 0 and err.splitlines()[1] == (
+        "note: 2 off-peak shots to submit, with the others 2 at a time (--concurrency), and each may take up to 48 h: "
+        "the last could start days from now. The gateway queues off-peak tasks, so --concurrency 3 submits every shot "
+        "at once (the run may be stopped once they are submitted: the next one collects the videos)"), err
+    for enough in ("3", "10"):  # every shot goes at once: nothing waits behind them
+        code, _, err = cli("run", manifest, "--simulate", "--dry-run", "--concurrency", enough, "--out", tmp_path / "o")
+        assert code == 0 and "off-peak" not in err
+
+
 def test_interrupted_submit_is_uncertain_and_not_resent(simulator: Sim, run_batch: Run, tmp_path: Path,
                                                          write_manifest: Callable[..., Path]) -> None:
     sim = simulator()

@@ -263,7 +263,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{flag}: no shot with id {unknown[0]!r}{hint} in {args.manifest}"
                              + (" among the shots --only chose" if args.only else ""))
     if args.dry_run:
-        return _dry_run(args, batch, result.quotes, settings.out)
+        return _dry_run(args, batch, result.quotes, settings.out, settings.concurrency)
     if not args.simulate and not (settings.out / j.FILE_NAME).exists():
         # a new batch: every shot will be sent, so a missing key is said before any folder is made (with a
         # journal, the plan decides: a batch with nothing left to send needs no key)
@@ -306,13 +306,14 @@ def _only(batch: Batch, words: list[str], manifest: Path) -> Batch:
     return chosen
 
 
-def _dry_run(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], out: Path) -> int:
+def _dry_run(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], out: Path, concurrency: int) -> int:
     """The plan a run would make now, from the folder's journal (read-only) or from nothing; no network, no key."""
     path = out / j.FILE_NAME
     with j.Journal(path, read_only=True) if path.is_file() else j.Journal(Path(":memory:")) as journal:
         _check_origin(journal, args.simulate, out, record=False)
         plan = _plan(args, batch, quotes, out, journal, dry=True)
     summary.print_plan(plan)
+    _offpeak_note(plan, batch, concurrency)
     print(f"batchvid: dry run: nothing sent, nothing written ({out})")
     return 0
 
@@ -360,6 +361,7 @@ async def _run(
         settled.forget(journal)  # this run may change the batch: an old record must not outlive it
         plan = _plan(args, batch, quotes, settings.out, journal)
         summary.print_plan(plan)
+        _offpeak_note(plan, batch, settings.concurrency)
         shots = [*batch.shots, *(_follower(row, quotes) for row in plan.followers)]
         runner, stopped_by = None, None
         if plan.has_work:
@@ -375,6 +377,20 @@ async def _run(
             settled.remember(journal, made_from, _inputs(args, settings.out), ids)
         return code if stopped_by is None else 128 + stopped_by
     return 1
+
+
+def _offpeak_note(plan: j.Plan, batch: Batch, concurrency: int) -> None:
+    """Off-peak tasks may take up to 48 h each, and --concurrency counts them while they wait: a batch of many, a
+    few at a time, could take weeks. Say so, and the way out: the gateway queues off-peak tasks itself."""
+    from ..plan import TO_SUBMIT
+
+    offpeak = {shot.id for shot in batch.shots if shot.model.endswith("-offpeak")}
+    count = sum(1 for line in plan.lines if line.category in TO_SUBMIT and line.shot_id in offpeak)
+    if count and plan.to_submit > concurrency:  # some shot would wait for a slot behind an off-peak task
+        print(f"note: {count} off-peak shots to submit, with the others {concurrency} at a time (--concurrency), and "
+              "each may take up to 48 h: the last could start days from now. The gateway queues off-peak tasks, so "
+              f"--concurrency {plan.to_submit} submits every shot at once (the run may be stopped once they are "
+              "submitted: the next one collects the videos)", file=sys.stderr)
 
 
 def _long_rehearsal_note(shots: int, settings: RunSettings, shortest_render: float, faster: list[str]) -> None:
