@@ -25,7 +25,8 @@ import aiohttp
 from . import download, ledger, polling
 from . import journal as j
 from .errors import KEY_REFUSED, FatalError, one_line
-from .families._base import TaskState, TaskView
+from .families._base import Billing, TaskState, TaskView
+from .families._envelope import read_billing
 from .gateway import Gateway, Refused, Rejected, Transient, Uncertain, said
 from .pricing import PriceTable, Quote, billed_usd
 from .primitives import PollQueue, Slots, backoff
@@ -92,6 +93,11 @@ class Runner:
         self.stopping = False
         self.reserved = Decimal(0)
         self.over_budget = 0
+        #: what each shot submitted in this run holds of --max-cost: its estimate, raised to its bill once known
+        self._held: dict[str, Decimal] = {}
+        #: per model, the gateway's bill over the estimate, where above 1 (an account's group ratio, a price above
+        #: the table's): later reservations count it, and the summary says it
+        self.bill_ratio: dict[str, Decimal] = {}
         self._slots = Slots(settings.concurrency)
         self._downloads = asyncio.Semaphore(settings.download_concurrency)
         self._polls = PollQueue()
@@ -113,12 +119,15 @@ class Runner:
     async def run(self) -> None:
         ids = {shot.id for shot in self.shots}
         rows = {row.id: row for row in self.journal.rows() if row.id in ids}
-        # the cap covers this manifest's shots: what is done or may be charged is reserved already
-        self.reserved = sum(
-            (Decimal(r.estimated_usd) for r in rows.values()
-             if r.estimated_usd and (r.state in (j.SUBMITTED, j.UNCERTAIN) or j.rendered(r))),
-            Decimal(0),
-        )
+        # the cap covers this manifest's shots: what is done or may be charged is reserved already, at its bill
+        # where the gateway said it (the journal keeps what earlier runs learned)
+        self.reserved = Decimal(0)
+        for r in rows.values():
+            if r.state in (j.SUBMITTED, j.UNCERTAIN) or j.rendered(r):
+                estimate = Decimal(r.estimated_usd or 0)
+                self.reserved += max(estimate, Decimal(r.billed_usd or 0))
+                if r.billed_usd and estimate:
+                    self._note_ratio(r.model, Decimal(r.billed_usd) / estimate)
         helpers = [asyncio.create_task(self._keep_ledger())]
         try:
             waiting = []
@@ -304,14 +313,36 @@ class Runner:
 
     # -- submit --------------------------------------------------------------------------------
     def _reserve(self, shot: Shot) -> bool:
-        cost = self.quotes[shot.id].cost_usd or Decimal(0)
+        cost = (self.quotes[shot.id].cost_usd or Decimal(0)) * self.bill_ratio.get(shot.model, Decimal(1))
         cap = self.settings.max_cost
         if cap is not None and self.reserved + cost > cap:
             self.over_budget += 1
-            self.journal.update(shot.id, error=f"not submitted: would take the batch past --max-cost ${cap}")
+            self.journal.update(shot.id, error=f"{j.OVER_BUDGET} ${cap}")
             return False
         self.reserved += cost
+        self._held[shot.id] = cost
         return True
+
+    def _release(self, shot: Shot) -> None:
+        """Nothing was made and nothing will be: the shot's hold on --max-cost is given back."""
+        self.reserved -= self._held.pop(shot.id, Decimal(0))
+
+    def _heed_bill(self, shot: Shot, billed: Decimal | None) -> None:
+        """A bill the gateway reported (in a submit's answer, as it will charge; or once rendered): the shot's hold on
+        --max-cost rises to it, and later reservations of its model follow its ratio to the estimate."""
+        if billed is None:
+            return
+        estimate = self.quotes[shot.id].cost_usd
+        held = self._held.get(shot.id, estimate or Decimal(0))
+        if billed > held:
+            self.reserved += billed - held
+            self._held[shot.id] = billed
+        if estimate:
+            self._note_ratio(shot.model, billed / estimate)
+
+    def _note_ratio(self, model: str, ratio: Decimal) -> None:
+        if ratio > self.bill_ratio.get(model, Decimal(1)):
+            self.bill_ratio[model] = ratio
 
     async def _submit(self, shot: Shot, gateway: Gateway) -> str | None:
         """POST the shot; it holds a slot already (`_feed`), released here unless a task was created."""
@@ -330,13 +361,12 @@ class Runner:
 
     async def _post(self, shot: Shot, gateway: Gateway) -> str | None:
         body = shot.request()
-        cost = self.quotes[shot.id].cost_usd or Decimal(0)
         for attempt in range(MAX_SUBMIT_TRIES):
             # Wait for the rate-limit slot first: only a POST about to leave is `submitting`, so a kill
             # while waiting does not make the shot uncertain; and a stop while waiting sends nothing.
             await gateway.limiter.acquire()
             if self.stopping:
-                self.reserved -= cost
+                self._release(shot)
                 return None
             self._posting.add(shot.id)  # from here the POST is let finish and recorded, whatever stops the run
             try:
@@ -352,11 +382,10 @@ class Runner:
                          attempt: int) -> tuple[str | None, float | None]:
         """One POST, recorded: (the task id if one was made, the seconds to wait before trying again if worth it).
         The shot's reservation against --max-cost is given back when nothing was made and nothing will be."""
-        cost = self.quotes[shot.id].cost_usd or Decimal(0)
         self.journal.mark_submitting(shot.id)
         await self._durable()  # committed BEFORE the POST
         if self.stopping:  # the stop came while the commit was written: the POST has not left, and will not
-            self.reserved -= cost
+            self._release(shot)
             self.journal.unmark_submitting(shot.id)
             self._commit_soon()
             return None, None
@@ -368,7 +397,7 @@ class Runner:
             self._commit_soon()  # nothing was created: a kill now must not leave it `submitting`
             self._still_reachable(gateway, exc)
             if attempt + 1 == MAX_SUBMIT_TRIES or self.stopping:
-                self.reserved -= cost
+                self._release(shot)
                 return None, None
             return None, backoff(attempt, exc.retry_after, self.settings.backoff_cap)
         except Uncertain as exc:
@@ -377,12 +406,12 @@ class Runner:
             self._commit_soon()
             return None, None
         except Rejected as exc:
-            self.reserved -= cost
+            self._release(shot)
             self._fail(shot.id, f"rejected at submit: {exc}")
             self._commit_soon()
             return None, None
         except Refused as exc:  # (key, balance, proxy, base URL): nothing was created, the run stops
-            self.reserved -= cost
+            self._release(shot)
             self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
             self._commit_soon()
             if str(exc).startswith(KEY_REFUSED):  # which model drew it: a key may be refused one model only (a
@@ -406,6 +435,8 @@ class Runner:
         if j.usable_task_id(task_id):
             self.journal.update(shot.id, state=j.SUBMITTED, task_id=task_id, submitted_at=j.now(), error=None)
             self._unsaved[shot.id] = task_id
+            # Wan's answer says what the task will cost (price, seconds, group ratio) before anything is charged
+            self._heed_bill(shot, self._billed(shot, read_billing(answer)))
             return task_id
         # a 200 that reads like a refusal may still have made a task: uncertain, with the gateway's words
         words = said(answer)
@@ -478,7 +509,8 @@ class Runner:
             elif view.state is TaskState.SUCCEEDED:
                 if not adopted:  # an adopted task's render time is not known
                     self._learn(key, last_poll, loop.time() - started)
-                billed = self._billed(shot, view)
+                billed = self._billed(shot, view.billing)
+                self._heed_bill(shot, billed)
                 self.journal.update(shot.id, state=j.DOWNLOADING, billed_usd=None if billed is None else str(billed),
                                     error=None)
                 self._commit_soon()
@@ -504,8 +536,7 @@ class Runner:
         self.planner.times.add(key, seconds)
         self._new_render_times.append((*key, seconds))
 
-    def _billed(self, shot: Shot, view: TaskView) -> Decimal | None:
-        b = view.billing
+    def _billed(self, shot: Shot, b: Billing) -> Decimal | None:
         return billed_usd(b.model_price, b.seconds, b.group_ratio, b.total_tokens, shot, self.table)
 
     # -- download ------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
 #: the shots whose plan is explained, at most, for each category: an edit to `defaults` changes every shot, and
 #: ten thousand lines alike would bury the rest (the plan's counts say how many; status and the ledger list them)
 PLAN_LINES_EACH = 10
+
+
+#: a bill this far above its estimate is said: rounding of the gateway's figures stays under it
+BILL_RATIO_SAID = Decimal("1.01")
 
 
 def print_plan(plan: j.Plan) -> None:
@@ -53,7 +58,11 @@ def next_steps(rows: list[j.Row]) -> list[str]:
     counts = Counter(row.state for row in rows)
     paid = sum(1 for row in rows if row.state == j.FAILED and j.rendered(row))
     steps = []
-    if counts[j.PENDING] or counts[j.SUBMITTED] or counts[j.DOWNLOADING] or counts[j.SUBMITTING]:
+    held_back = sum(1 for row in rows if row.state == j.PENDING and (row.error or "").startswith(j.OVER_BUDGET))
+    if held_back:
+        steps.append(f"raise --max-cost (or the manifest's run.max_cost) to submit the {held_back} shot(s) it held "
+                     "back: the same cap would hold them back again")
+    if counts[j.PENDING] - held_back or counts[j.SUBMITTED] or counts[j.DOWNLOADING] or counts[j.SUBMITTING]:
         refused = any(row.state == j.PENDING and KEY_REFUSED in (row.error or "") for row in rows)
         steps.append(("check the API key and the account's balance at the gateway, then run the same command again"
                       if refused else "run the same command again to continue")
@@ -128,6 +137,12 @@ def report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object
                 shared.append(ceiling)
                 print(f"  {gateway.base_url}: 429s of several families at once, a limit they share; the pace of all "
                       f"together settled at {ceiling.rate:.2f}/s (--rate {ceiling.limit:.2f}/s)")
+        for model, ratio in sorted(runner.bill_ratio.items()):
+            if ratio > BILL_RATIO_SAID:
+                counted = "; --max-cost counted it" if max_cost is not None else ""
+                print(f"  {model}: the gateway bills {ratio:.2f}x the estimate (an account's group ratio, or a price "
+                      f"above the table's){counted}. Set it in the prices (group_ratio, or a row for the model) and "
+                      "estimates will count it too")
         if runner.over_budget:
             print(f"  {runner.over_budget} shot(s) not submitted: --max-cost ${max_cost} reached")
     return 0 if not problems else 1

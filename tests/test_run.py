@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -491,6 +492,27 @@ def test_max_cost_refuses_before_any_submit(simulator: Sim, run_batch: Run) -> N
     assert sim.record.submissions == []
     assert run_batch(MANIFESTS / "wan.yaml", sim, "--max-cost", "3.2595", "--concurrency", "8")[0] == 0
     assert len(sim.record.created()) == 5
+
+
+def test_max_cost_counts_what_the_gateway_bills_not_only_the_estimate(
+        simulator: Sim, run_batch: Run, tmp_path: Path, write_manifest: Callable[..., Path]) -> None:
+    """An account whose group ratio is 2 is billed twice the table's prices. The estimate ($0.74) fits a cap of
+    $0.75, and all four shots used to be sent: $1.48. Wan's submit answer says the bill before anything is charged;
+    reservations follow it, so the cap holds against the bills."""
+    sim = simulator(group_ratio=2.0)
+    shots = "".join(f"  - {{id: s{i}, prompt: p{i}}}\n" for i in range(4))
+    manifest = write_manifest("version: 1\ndefaults: {model: wan2.5-t2v-preview, resolution: 480p, duration: 5}\n"
+                              f"shots:\n{shots}")
+    code, out, _ = run_batch(manifest, sim, "--max-cost", "0.75", "--concurrency", "1")
+    billed = sum(Decimal(row["billed_usd"] or 0) for row in ledger(tmp_path / "out"))
+    assert code == 1 and len(sim.record.created()) == 2 and billed == Decimal("0.738") <= Decimal("0.75")
+    assert ("  next: raise --max-cost (or the manifest's run.max_cost) to submit the 2 shot(s) it held back: the same "
+            "cap would hold them back again") in out.splitlines()
+    assert ("  wan2.5-t2v-preview: the gateway bills 2.00x the estimate (an account's group ratio, or a price above "
+            "the table's); --max-cost counted it.") in out
+    # the next run knows the bills from the journal: the same cap sends nothing more; a cap that fits sends the rest
+    assert run_batch(manifest, sim, "--max-cost", "0.75")[0] == 1 and len(sim.record.created()) == 2
+    assert run_batch(manifest, sim, "--max-cost", "1.48")[0] == 0 and len(sim.record.created()) == 4
 
 
 def test_missing_key_says_how_to_set_it(cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

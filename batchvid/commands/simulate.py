@@ -74,6 +74,8 @@ def add_fault_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--video-bytes", type=whole(0), default=0, help="pad every video to this size")
     g.add_argument("--storage-mbps", type=positive, default=None, metavar="MB/S",
                    help="hold each video download from storage to this many megabytes a second")
+    g.add_argument("--group-ratio", type=positive, default=1.0, help="the account's group ratio: every per-second "
+                   "price is multiplied by it, as the gateway does per account (default 1)")
     g.add_argument("--seed", type=int, default=0, help="makes every random choice reproducible")
 
 
@@ -89,7 +91,7 @@ def config_from(args: argparse.Namespace, api_key: str) -> SimConfig:
         hang_rate=args.hang_rate, hang_seconds=args.hang_seconds, truncate_rate=args.truncate_rate,
         malformed_rate=args.malformed_rate, unknown_status_rate=args.unknown_status_rate, url_ttl=args.url_ttl,
         expire_first_urls=args.expire_first_urls,
-        video_bytes=args.video_bytes, state_file=args.state,
+        video_bytes=args.video_bytes, state_file=args.state, group_ratio=args.group_ratio,
         storage_bytes_per_second=None if args.storage_mbps is None else args.storage_mbps * 1024**2,
     )
 

@@ -46,6 +46,8 @@ class SimConfig:
     storage_bytes_per_second: float | None = None
     #: a file that keeps every task made, so that a simulator started again with it still knows them (None: none)
     state_file: str | None = None
+    #: the account's group ratio: the gateway multiplies every per-second price by it, and says so in its answers
+    group_ratio: float = 1.0
     #: how Veo reports its video: "string", "list", "data" or "mixed" (chosen per task)
     veo_url_style: str = "mixed"
 

@@ -22,7 +22,8 @@ def _billing(task: SimTask, pending: bool) -> dict[str, Any]:
     price = _model_price(task)
     if price is None:
         return {"billing_pending": pending}
-    return {"model_price": price, "group_ratio": 1, "requested_seconds": task.seconds, "billing_pending": pending}
+    ratio = task.extra.get("group_ratio", 1)
+    return {"model_price": price, "group_ratio": ratio, "requested_seconds": task.seconds, "billing_pending": pending}
 
 
 def submit_answer(task: SimTask) -> dict[str, Any]:
