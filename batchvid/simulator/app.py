@@ -196,7 +196,8 @@ class Simulator:
             video=Video(task_id, self.config.video_bytes),
             unknown_status=self._chance(self.config.unknown_status_rate), veo_style=style,
         )
-        task.extra["group_ratio"] = self.config.group_ratio  # in `extra`: kept in --state files
+        ratio = self.config.group_ratio  # kept in `extra`, which --state files keep; 1, not 1.0, as the gateway writes
+        task.extra["group_ratio"] = int(ratio) if float(ratio).is_integer() else ratio
         if family == "seedance":
             per_second = tokens_per_second(task.resolution, task.aspect_ratio, asked.get("fps", 24))
             task.extra["tokens"] = int(per_second * task.seconds)
