@@ -98,6 +98,8 @@ class Runner:
         #: per model, the gateway's bill over the estimate, where above 1 (an account's group ratio, a price above
         #: the table's): later reservations count it, and the summary says it
         self.bill_ratio: dict[str, Decimal] = {}
+        #: under --max-cost, per model: the shot whose submit goes first and alone, and its answer's arrival
+        self._first_submit: dict[str, tuple[str, asyncio.Future[None]]] = {}
         self._slots = Slots(settings.concurrency)
         self._downloads = asyncio.Semaphore(settings.download_concurrency)
         self._polls = PollQueue()
@@ -323,6 +325,21 @@ class Runner:
         self._held[shot.id] = cost
         return True
 
+    async def _after_first_submit(self, shot: Shot) -> None:
+        """Under --max-cost, the first submit of each model goes alone: its answer may say the bill (Wan's does,
+        before anything is charged), and the shots after it reserve by that bill, not by the estimate alone."""
+        first = self._first_submit.get(shot.model)
+        if first is None:
+            self._first_submit[shot.model] = (shot.id, asyncio.get_running_loop().create_future())
+        elif first[0] != shot.id and not first[1].done():
+            await asyncio.wait([first[1]])  # not `await`: a stop cancelling this shot must not cancel the future
+
+    def _first_answered(self, shot: Shot) -> None:
+        """The model's first submit has its answer (or will not send): the others go on."""
+        first = self._first_submit.get(shot.model)
+        if first is not None and first[0] == shot.id and not first[1].done():
+            first[1].set_result(None)
+
     def _release(self, shot: Shot) -> None:
         """Nothing was made and nothing will be: the shot's hold on --max-cost is given back."""
         self.reserved -= self._held.pop(shot.id, Decimal(0))
@@ -346,15 +363,20 @@ class Runner:
 
     async def _submit(self, shot: Shot, gateway: Gateway) -> str | None:
         """POST the shot; it holds a slot already (`_feed`), released here unless a task was created."""
-        if self.stopping or not self._reserve(shot):
-            self._slots.release()
-            return None
+        if self.settings.max_cost is not None:
+            await self._after_first_submit(shot)
         task_id = None
         try:
-            task_id = await self._post(shot, gateway)
-        finally:
-            if task_id is None:
+            if self.stopping or not self._reserve(shot):
                 self._slots.release()
+                return None
+            try:
+                task_id = await self._post(shot, gateway)
+            finally:
+                if task_id is None:
+                    self._slots.release()
+        finally:
+            self._first_answered(shot)
         if task_id is not None:
             self.progress.event("submitted")
         return task_id
@@ -390,7 +412,10 @@ class Runner:
             self._commit_soon()
             return None, None
         try:
-            answer = await gateway.submit(body, paced=True)
+            try:
+                answer = await gateway.submit(body, paced=True)
+            finally:  # the first answer of its model, whatever it says: the others need not wait for its retries
+                self._first_answered(shot)
         except Transient as exc:
             # Nothing was created (429, 5xx, refused connection): safe to send again.
             self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")

@@ -494,16 +494,18 @@ def test_max_cost_refuses_before_any_submit(simulator: Sim, run_batch: Run) -> N
     assert len(sim.record.created()) == 5
 
 
+@pytest.mark.parametrize("concurrency", ["1", "4"])
 def test_max_cost_counts_what_the_gateway_bills_not_only_the_estimate(
-        simulator: Sim, run_batch: Run, tmp_path: Path, write_manifest: Callable[..., Path]) -> None:
+        simulator: Sim, run_batch: Run, tmp_path: Path, write_manifest: Callable[..., Path], concurrency: str) -> None:
     """An account whose group ratio is 2 is billed twice the table's prices. The estimate ($0.74) fits a cap of
     $0.75, and all four shots used to be sent: $1.48. Wan's submit answer says the bill before anything is charged;
-    reservations follow it, so the cap holds against the bills."""
+    reservations follow it, so the cap holds against the bills (under a cap, a model's first submit goes alone, so
+    the four slots do not all reserve at the estimate before that answer)."""
     sim = simulator(group_ratio=2.0)
     shots = "".join(f"  - {{id: s{i}, prompt: p{i}}}\n" for i in range(4))
     manifest = write_manifest("version: 1\ndefaults: {model: wan2.5-t2v-preview, resolution: 480p, duration: 5}\n"
                               f"shots:\n{shots}")
-    code, out, _ = run_batch(manifest, sim, "--max-cost", "0.75", "--concurrency", "1")
+    code, out, _ = run_batch(manifest, sim, "--max-cost", "0.75", "--concurrency", concurrency)
     billed = sum(Decimal(row["billed_usd"] or 0) for row in ledger(tmp_path / "out"))
     assert code == 1 and len(sim.record.created()) == 2 and billed == Decimal("0.738") <= Decimal("0.75")
     assert ("  next: raise --max-cost (or the manifest's run.max_cost) to submit the 2 shot(s) it held back: the same "
