@@ -47,6 +47,18 @@ def rendered(row: Row) -> bool:
     return row.state in (DONE, DOWNLOADING) or (row.state == FAILED and (row.error or "").startswith(VIDEO_REFUSED))
 
 
+def bill_ratios(rows: Iterable[Row]) -> dict[str, Decimal]:
+    """Per model, the highest bill over its estimate that the gateway reported, where above 1 (an account's group
+    ratio, a price above the table's): what later shots of the model will likely cost, beyond their estimates."""
+    ratios: dict[str, Decimal] = {}
+    for row in rows:
+        if row.billed_usd and row.estimated_usd and Decimal(row.estimated_usd) > 0:
+            ratio = Decimal(row.billed_usd) / Decimal(row.estimated_usd)
+            if ratio > ratios.get(row.model, Decimal(1)):
+                ratios[row.model] = ratio
+    return ratios
+
+
 def usable_task_id(value: object) -> TypeGuard[str]:
     """A task id the journal keeps and polls go to: text of a sane length, without NUL, and not only dots (`..` as a
     URL path segment would poll, and fail, another path)."""
@@ -143,6 +155,8 @@ class Plan:
     #: shots this run will submit, and their estimated cost (None: a price is unknown)
     to_submit: int = 0
     to_submit_usd: Decimal | None = Decimal(0)
+    #: the same at the gateway's bills so far (j.bill_ratios), when they run above the estimates
+    to_submit_billed: Decimal | None = None
     #: earlier versions of changed shots still rendering, which this run follows to their videos
     followers: list[Row] = field(default_factory=list)
     #: shots in the folder's journal that this manifest does not have (another manifest's, or removed from this
@@ -165,6 +179,8 @@ class Plan:
         if self.to_submit:
             cost = "price unknown for some" if self.to_submit_usd is None else f"estimated ${self.to_submit_usd:.2f}"
             text += f"; to submit: {self.to_submit} shot{'s' * (self.to_submit != 1)}, {cost}"
+            if self.to_submit_billed is not None:
+                text += f" (about ${self.to_submit_billed:.2f} at the gateway's bills so far)"
         return text
 
 

@@ -7,6 +7,7 @@ import os
 import stat
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -88,11 +89,17 @@ def make_plan(
         if EARLIER in row.id and row.state in (j.SUBMITTED, j.DOWNLOADING):
             _follow_or_not(row, can_follow(row), plan, writes)
     plan.elsewhere = elsewhere(existing, ids)
+    ratios = j.bill_ratios(existing.values())
+    models = {shot.id: shot.model for shot in shots} if ratios else {}
+    billed = Decimal(0)
     for line in plan.lines:
         if line.category in TO_SUBMIT:
             cost = quotes[line.shot_id].cost_usd
             plan.to_submit += 1
             plan.to_submit_usd = None if cost is None or plan.to_submit_usd is None else plan.to_submit_usd + cost
+            billed += (cost or Decimal(0)) * ratios.get(models.get(line.shot_id, ""), Decimal(1))
+    if plan.to_submit_usd is not None and billed > plan.to_submit_usd:
+        plan.to_submit_billed = billed
     if writes and not dry:
         journal.insert_many(writes)
     return plan

@@ -123,13 +123,9 @@ class Runner:
         rows = {row.id: row for row in self.journal.rows() if row.id in ids}
         # the cap covers this manifest's shots: what is done or may be charged is reserved already, at its bill
         # where the gateway said it (the journal keeps what earlier runs learned)
-        self.reserved = Decimal(0)
-        for r in rows.values():
-            if r.state in (j.SUBMITTED, j.UNCERTAIN) or j.rendered(r):
-                estimate = Decimal(r.estimated_usd or 0)
-                self.reserved += max(estimate, Decimal(r.billed_usd or 0))
-                if r.billed_usd and estimate:
-                    self._note_ratio(r.model, Decimal(r.billed_usd) / estimate)
+        self.reserved = sum((max(Decimal(r.estimated_usd or 0), Decimal(r.billed_usd or 0)) for r in rows.values()
+                             if r.state in (j.SUBMITTED, j.UNCERTAIN) or j.rendered(r)), Decimal(0))
+        self.bill_ratio = j.bill_ratios(rows.values())
         helpers = [asyncio.create_task(self._keep_ledger())]
         try:
             waiting = []
@@ -354,12 +350,8 @@ class Runner:
         if billed > held:
             self.reserved += billed - held
             self._held[shot.id] = billed
-        if estimate:
-            self._note_ratio(shot.model, billed / estimate)
-
-    def _note_ratio(self, model: str, ratio: Decimal) -> None:
-        if ratio > self.bill_ratio.get(model, Decimal(1)):
-            self.bill_ratio[model] = ratio
+        if estimate and billed / estimate > self.bill_ratio.get(shot.model, Decimal(1)):
+            self.bill_ratio[shot.model] = billed / estimate
 
     async def _submit(self, shot: Shot, gateway: Gateway) -> str | None:
         """POST the shot; it holds a slot already (`_feed`), released here unless a task was created."""

@@ -512,7 +512,11 @@ def test_max_cost_counts_what_the_gateway_bills_not_only_the_estimate(
             "cap would hold them back again") in out.splitlines()
     assert ("  wan2.5-t2v-preview: the gateway bills 2.00x the estimate (an account's group ratio, or a price above "
             "the table's); --max-cost counted it.") in out
-    # the next run knows the bills from the journal: the same cap sends nothing more; a cap that fits sends the rest
+    # the next run knows the bills from the journal: its plan says what the rest will likely cost; the same cap
+    # sends nothing more, and a cap that fits sends the rest
+    code, _, err = run_batch(manifest, sim, "--dry-run")
+    assert err.splitlines()[0] == ("plan: 2 new, 2 done; to submit: 2 shots, estimated $0.37 (about $0.74 at the "
+                                   "gateway's bills so far)")
     assert run_batch(manifest, sim, "--max-cost", "0.75")[0] == 1 and len(sim.record.created()) == 2
     assert run_batch(manifest, sim, "--max-cost", "1.48")[0] == 0 and len(sim.record.created()) == 4
 
