@@ -99,13 +99,12 @@ aliases: dict[str, tuple[str, Converter | None]] = {
 }
 
 
-#: a setting's marker, short or long form, as a prompt may already hold one (the gateway's pages teach writing them)
-_MARKER_IN_TEXT = re.compile(
-    r"(?<!\S)--(rs|resolution|ratio|rt|dur|duration|fps|framepersecond|seed|wm|watermark|cf|camerafixed)"
-    r"(?:\s+(\S+))?(?!\S)", re.IGNORECASE)
-_MARKER_FIELD = {"rs": "resolution", "resolution": "resolution", "ratio": "aspect_ratio", "rt": "aspect_ratio",
-                 "dur": "duration", "duration": "duration", "fps": "fps", "framepersecond": "fps", "seed": "seed",
-                 "wm": "watermark", "watermark": "watermark", "cf": "camera_fixed", "camerafixed": "camera_fixed"}
+#: every setting's marker, short or long form, and the field that sets it: the short forms are the aliases above
+_MARKER_FIELD = {**{marker: field for marker, (field, _) in aliases.items()}, "resolution": "resolution",
+                 "rt": "aspect_ratio", "duration": "duration", "fps": "fps", "framepersecond": "fps", "seed": "seed",
+                 "watermark": "watermark", "camerafixed": "camera_fixed"}
+#: a marker as a prompt may already hold one (the gateway's pages teach writing them)
+_MARKER_IN_TEXT = re.compile(rf"(?<!\S)--({'|'.join(_MARKER_FIELD)})(?:\s+(\S+))?(?!\S)", re.IGNORECASE)
 
 
 def marker_in(prompt: str) -> tuple[str, str] | None:
