@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from argparse import ArgumentTypeError
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from . import argtypes
 from .errors import InputError
 from .pricing import PriceTable, Quote, builtin_table, load_override, quote
 from .shot import Shot
@@ -96,13 +94,6 @@ def estimate(shots: Iterable[Shot], table: PriceTable) -> Estimate:
                 group.subtotal += q.cost_usd
     result.groups = sorted(groups.values(), key=lambda g: (g.model, g.resolution))
     return result
-
-
-def parse_usd(text: str, what: str = "--max-cost") -> Decimal:
-    try:
-        return argtypes.usd(text)
-    except ArgumentTypeError as exc:
-        raise InputError(f"{what}: {exc}") from None
 
 
 def check_budget(result: Estimate, max_cost: Decimal | None, allow_unpriced: bool) -> None:

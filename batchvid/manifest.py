@@ -12,13 +12,13 @@ import json
 import os
 import re
 from argparse import ArgumentTypeError
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import argtypes, yamlsafe
+from . import runsettings, yamlsafe
 from .families._base import VOCABULARY
 from .problems import ManifestInvalid, Problem, did_you_mean
 
@@ -32,11 +32,6 @@ DEFAULT_KEY_ENV = "BATCHVID_API_KEY"
 
 TOP_KEYS = ("version", "defaults", "shots", "gateway", "run", "prices")
 SHOT_META = ("id", "model", "matrix")
-RUN_KEYS = ("out", "concurrency", "download_concurrency", "rate", "max_cost", "poll_interval", "deadline_minutes")
-RUN_CHECKS: dict[str, Callable[[str], object]] = {
-    "concurrency": argtypes.whole(1), "download_concurrency": argtypes.whole(1), "rate": argtypes.rate,
-    "max_cost": argtypes.usd, "poll_interval": argtypes.poll_interval, "deadline_minutes": argtypes.positive,
-}
 _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _BASE_URL = re.compile(r"https?://[^/\s?#]+(/\S*)?", re.IGNORECASE)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -234,8 +229,8 @@ def _run(node: Any, doc: yamlsafe.LineMap, out: _Collector) -> dict[str, Any]:
     settings = {}
     for key, value in node.items():
         line = node.key_lines[key]
-        if key not in RUN_KEYS:
-            out.add(line, f"run: unknown key {key!r}{did_you_mean(str(key), RUN_KEYS)}")
+        if key not in runsettings.RUN_KEYS:
+            out.add(line, f"run: unknown key {key!r}{did_you_mean(str(key), runsettings.RUN_KEYS)}")
             continue
         known = len(out.problems)
         settings[key] = value = _substitute(value, line, out)
@@ -246,7 +241,7 @@ def _run(node: Any, doc: yamlsafe.LineMap, out: _Collector) -> dict[str, Any]:
                 out.add(line, f"run: out: {value!r}: want a folder name")
         elif value is not None:  # checked as its flag will be, so that `validate` finds it before a run does
             try:
-                RUN_CHECKS[key](str(value))
+                runsettings.BY_NAME[key].parse(str(value))
             except ArgumentTypeError as exc:
                 out.add(line, f"run: {key}: {exc}")
     return settings

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import runsettings
 from .families import MODELS
 from .families._base import VOCABULARY, Audio, Mode, ModelSpec
 
@@ -236,12 +237,7 @@ def manifest_schema() -> dict[str, Any]:
                 "description": "Settings of `batchvid run`; command-line flags win.",
                 "properties": {
                     "out": {"type": "string", "minLength": 1},
-                    "concurrency": {"type": "integer", "minimum": 1},
-                    "download_concurrency": {"type": "integer", "minimum": 1},
-                    "rate": {"type": ["string", "number"], "description": "like 2/s, 120/min, or 'unlimited'"},
-                    "max_cost": {"type": ["number", "string"], "description": "USD"},
-                    "poll_interval": {"type": "number", "exclusiveMinimum": 0, "maximum": 3600},
-                    "deadline_minutes": {"type": "number", "exclusiveMinimum": 0},
+                    **{setting.name: setting.schema for setting in runsettings.IN_MANIFEST},
                 },
                 "additionalProperties": False,
             },

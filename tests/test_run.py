@@ -25,6 +25,7 @@ import pytest
 from conftest import FAST_RUN, MANIFESTS, SIM_KEY, sqlite_db
 
 from batchvid import journal as j
+from batchvid import runsettings
 from batchvid.lock import FolderLock
 
 Run = Callable[..., tuple[int, str, str]]
@@ -846,6 +847,29 @@ def test_the_manifests_run_block_is_checked_with_the_manifest(simulator: Sim, cl
     assert code == 1 and text.splitlines()[:5] == wanted
     code, _, err = cli("estimate", manifest)
     assert code == 2 and err.splitlines()[:5] == wanted
+
+
+@pytest.mark.parametrize("setting", [s.name for s in runsettings.IN_MANIFEST])
+def test_a_run_setting_reads_alike_as_a_flag_and_in_the_run_block(
+        cli: Run, write_manifest: Callable[..., Path], tmp_path: Path, setting: str) -> None:
+    """One rule for each setting (runsettings.py): `validate` refuses in the run block exactly what `run` refuses as
+    the flag, in the same words, and a value it takes there acts as the flag would (a max_cost of 0 refuses the
+    batch either way)."""
+    flag = "--" + setting.replace("_", "-")
+    shots = "shots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: p}\n"
+    plain = write_manifest("version: 1\n" + shots, name="plain.yaml")
+    for value in ["0", "1", "2.5", "-1", "4000", "2/s", "1e3", "nan", "fast"]:
+        manifest = write_manifest(f"version: 1\nrun:\n  {setting}: '{value}'\n" + shots)
+        code, text, _ = cli("validate", manifest)
+        as_flag = cli("run", plain, "--simulate", "--dry-run", "--out", tmp_path / "o", flag, value)
+        in_block = cli("run", manifest, "--simulate", "--dry-run", "--out", tmp_path / "o")
+        if code == 0:
+            assert in_block == as_flag, (value, in_block, as_flag)
+        else:
+            said = text.splitlines()[0].split(f"run: {setting}: ", 1)[1]
+            assert as_flag[0] == 2 and as_flag[2].strip() == f"batchvid: error: {flag}: {said}", (value, as_flag)
+            assert in_block[0] == 2 and f"run: {setting}: {said}" in in_block[2], (value, in_block)
+    assert not (tmp_path / "o").exists()
 
 
 def test_a_gateway_that_never_answers_the_connection_leaves_every_shot_to_send(

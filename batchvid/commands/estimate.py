@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .. import runsettings
+
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
@@ -23,7 +25,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def add_budget_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prices", type=Path, metavar="FILE", help="YAML price rows that override or add to the table")
-    p.add_argument("--max-cost", metavar="USD", help="refuse (exit 2) when the estimate exceeds this")
+    p.add_argument("--max-cost", metavar="USD", help="refuse (exit 2) a batch whose estimate exceeds this; "
+                   "during a run, shots that would pass it at the gateway's bills are held back")
     p.add_argument(
         "--allow-unpriced", action="store_true", help="with --max-cost, accept shots whose price is unknown"
     )
@@ -31,7 +34,7 @@ def add_budget_flags(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # imported here: jsonschema and YAML are not needed to start the command line
-    from ..estimate import check_budget, estimate, parse_usd, price_table
+    from ..estimate import check_budget, estimate, price_table
     from ..output import print_json, table
     from ..pricing import cents
     from ..validate import load_batch, only
@@ -57,6 +60,6 @@ def run(args: argparse.Namespace) -> int:
         if not result.complete:
             total += f" (incomplete: {result.unpriced} shot(s) have no known price)"
         print(total)
-    max_cost = args.max_cost if args.max_cost is not None else batch.manifest.run.get("max_cost")
-    check_budget(result, None if max_cost is None else parse_usd(str(max_cost)), args.allow_unpriced)
+    check_budget(result, runsettings.given(runsettings.MAX_COST, args.max_cost, batch.manifest.run),
+                 args.allow_unpriced)
     return 0

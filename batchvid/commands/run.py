@@ -10,7 +10,7 @@ import secrets
 import signal
 import sys
 from argparse import ArgumentTypeError
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from .. import argtypes, keys, settled, summary
 from .. import journal as j
+from .. import runsettings as rs
 from ..errors import FatalError, InputError, secret
 from ..lock import FolderLock
 from ..problems import did_you_mean
@@ -37,8 +38,6 @@ if TYPE_CHECKING:
 #: where a rehearsal's simulator keeps the tasks it made, in the rehearsal's folder
 SIMULATOR_TASKS = "simulator-tasks.jsonl"
 T = TypeVar("T")
-DEFAULTS = {"concurrency": 4, "download_concurrency": 4, "rate": "2/s", "poll_interval": 4.0,
-            "deadline_minutes": 120.0}
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -60,17 +59,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    "with --simulate, the same name ending in -simulated)")
     p.add_argument("--base-url", help="gateway base URL for every family, like https://llm.ai-nebula.com (a "
                    "trailing /v1 is taken off; overrides the manifest)")
-    p.add_argument("--concurrency", type=int, help="tasks in flight at the gateway at once (default 4)")
-    p.add_argument("--download-concurrency", type=int, help="videos downloaded at once (default 4); separate "
-                   "from --concurrency: a finished task waiting for its download holds no gateway slot")
-    p.add_argument("--rate", help="requests per second or minute to each gateway, e.g. 2/s or 120/min "
-                   "(default 2/s; submits, polls and downloads share it; no burst above it; 'unlimited' for "
-                   "a gateway of your own)")
-    p.add_argument("--poll-interval", help="the base poll interval in seconds (default 4, as the documents "
-                   "advise; at most 3600); polls adapt around it from progress and learned render times")
+    p.add_argument("--concurrency",
+                   help=f"tasks in flight at the gateway at once (default {rs.CONCURRENCY.default})")
+    p.add_argument("--download-concurrency",
+                   help=f"videos downloaded at once (default {rs.DOWNLOAD_CONCURRENCY.default}); separate from "
+                   "--concurrency: a finished task waiting for its download holds no gateway slot")
+    p.add_argument("--rate", help="requests per second or minute to each gateway, e.g. 2/s or 120/min (default "
+                   f"{rs.RATE.default}; submits, polls and downloads share it; no burst above it; 'unlimited' for a "
+                   "gateway of your own)")
+    p.add_argument("--poll-interval", help=f"the base poll interval in seconds (default {rs.POLL_INTERVAL.default}, "
+                   "as the documents advise; at most 3600); polls adapt around it from progress and learned render "
+                   "times")
     p.add_argument("--fixed-polling", action="store_true", help="poll every --poll-interval, no adapting")
-    p.add_argument("--deadline-minutes", type=float, help="give up waiting for a task after this long "
-                   "(default 120; -offpeak models 49 h); its task id is kept for the next run")
+    p.add_argument("--deadline-minutes", help="give up waiting for a task after this long (default "
+                   f"{rs.DEADLINE_MINUTES.default}; -offpeak models 49 h); its task id is kept for the next run")
     add_budget_flags(p)
     p.add_argument("--simulate", action="store_true",
                    help="run against a built-in gateway simulator on loopback (free, no key needed); it keeps its "
@@ -97,42 +99,26 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    "print what would be submitted and its estimated cost, then stop: nothing is sent or written")
 
 
-def _setting(args: argparse.Namespace, batch: Batch, name: str) -> object:
-    value = getattr(args, name, None)
-    if value is None:
-        value = batch.manifest.run.get(name)
-    return DEFAULTS.get(name) if value is None else value
-
-
-def _parsed(args: argparse.Namespace, batch: Batch, name: str, parse: Callable[[str], T]) -> T:
-    """A setting from its flag or the manifest's `run:` block (checked with the manifest already, with the same
-    `parse`); a flag's wrong value is refused in one line that names the flag."""
-    value = _setting(args, batch, name)
-    try:
-        return parse(str(value))
-    except ArgumentTypeError as exc:
-        raise InputError(f"--{name.replace('_', '-')}: {exc}") from None
-
-
 def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
-    from ..estimate import parse_usd
     from ..scheduler import RunSettings
 
-    concurrency = _parsed(args, batch, "concurrency", argtypes.whole(1))
-    downloads = _parsed(args, batch, "download_concurrency", argtypes.whole(1))
-    rate = _parsed(args, batch, "rate", argtypes.rate)
-    poll = _parsed(args, batch, "poll_interval", argtypes.poll_interval)
-    deadline = _parsed(args, batch, "deadline_minutes", argtypes.positive) * 60
-    max_cost = _setting(args, batch, "max_cost")
-    max_video_mb = _parsed(args, batch, "max_video_mb", argtypes.positive)
-    max_answer_mb = _parsed(args, batch, "max_answer_mb", argtypes.positive)
+    def flag(setting: rs.Setting[T]) -> T:
+        return rs.required(setting, getattr(args, setting.name), batch.manifest.run)
+
+    max_cost = rs.given(rs.MAX_COST, args.max_cost, batch.manifest.run)
     return RunSettings(
-        out=out, concurrency=concurrency, download_concurrency=downloads, rate=rate, poll_interval=poll,
-        deadline=deadline,
-        max_cost=None if max_cost is None else parse_usd(str(max_cost)),
-        max_video_bytes=int(max_video_mb * 1024**2), max_answer_bytes=int(max_answer_mb * 1024**2),
-        fixed_polling=args.fixed_polling,
+        out=out, concurrency=flag(rs.CONCURRENCY), download_concurrency=flag(rs.DOWNLOAD_CONCURRENCY),
+        rate=flag(rs.RATE), poll_interval=flag(rs.POLL_INTERVAL), deadline=flag(rs.DEADLINE_MINUTES) * 60,
+        max_cost=max_cost, max_video_bytes=_megabytes("--max-video-mb", args.max_video_mb),
+        max_answer_bytes=_megabytes("--max-answer-mb", args.max_answer_mb), fixed_polling=args.fixed_polling,
     )
+
+
+def _megabytes(flag: str, value: object) -> int:
+    try:
+        return int(argtypes.positive(str(value)) * 1024**2)
+    except ArgumentTypeError as exc:
+        raise InputError(f"{flag}: {exc}") from None
 
 
 SIMULATED_SUFFIX = "-simulated"
