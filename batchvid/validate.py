@@ -130,6 +130,11 @@ class _ShotChecker:
             self.add(raw, field, message, model)
         self._check_sora_frame(raw, spec, fields)
         self._check_seedance_prompt(raw, spec, fields)
+        if len(self.problems) == before and spec.family == "seedance" and fields.get("reference_images"):
+            # only on a shot the schema took: the images are then a list of at most the model's number
+            problem = seedance.reference_problem(fields["prompt"], len(fields["reference_images"]))
+            if problem is not None:
+                self.add(raw, "prompt", problem, spec.id)
         if len(self.problems) > before or not self._params_add_only(raw, spec, fields):
             return None
         fields.pop("model")

@@ -58,7 +58,13 @@ CASES: list[tuple[str, dict[str, Any], str | None]] = [
     # Seedance 1.0 lite i2v: first / first+last / reference images; needs one of them
     ("doubao-seedance-1-0-lite-i2v-250428", {"image": URL, "aspect_ratio": "adaptive"}, None),
     ("doubao-seedance-1-0-lite-i2v-250428", {"image": URL, "last_image": URL2}, None),
-    ("doubao-seedance-1-0-lite-i2v-250428", {"reference_images": [URL, URL2]}, None),
+    ("doubao-seedance-1-0-lite-i2v-250428", {"reference_images": [URL, URL2], "prompt": "[图1] meets [图 2]"}, None),
+    # the pages: "reference image mode requires using markers like [图1], [图2] in the prompt"
+    ("doubao-seedance-1-0-lite-i2v-250428", {"reference_images": [URL, URL2], "prompt": "two friends meet"},
+     "prompt: names none of its 2 reference image(s): write [图1], [图2]... where each figures (Seedance's "
+     "reference image mode requires them)"),
+    ("doubao-seedance-1-0-lite-i2v-250428", {"reference_images": [URL, URL2], "prompt": "[图1] meets [图3]"},
+     "prompt: names [图3], but the shot has 2 reference image(s)"),
     ("doubao-seedance-1-0-lite-i2v-250428", {},
      "needs `image` or `reference_images` (this model is image-to-video)"),
     ("doubao-seedance-1-0-lite-i2v-250428", {"image": URL, "reference_images": [URL2]},

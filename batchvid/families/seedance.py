@@ -117,6 +117,25 @@ def marker_in(prompt: str) -> tuple[str, str] | None:
     return found.group(0).strip(), _MARKER_FIELD[found.group(1).lower()]
 
 
+#: how a prompt names its reference images: [图1], [图2]... ("图" is "image")
+_REFERENCE_IN_TEXT = re.compile(r"\[图\s*(\d+)\s*\]")
+
+
+def reference_problem(prompt: str, references: int) -> str | None:
+    """What keeps a prompt from naming its `references` reference images as the pages require ("reference image mode
+    requires using markers like [图1], [图2] in the prompt"), or None. Without them the provider is not told how the
+    images figure in the video, and a video that leaves them out is paid for all the same."""
+    named = {int(number) for number in _REFERENCE_IN_TEXT.findall(prompt)}
+    if not named:
+        return (f"names none of its {references} reference image(s): write [图1]"
+                f"{', [图2]' if references > 1 else ''}... where each figures (Seedance's reference image mode "
+                "requires them)")
+    beyond = sorted(n for n in named if not 1 <= n <= references)
+    if beyond:
+        return f"names [图{beyond[0]}], but the shot has {references} reference image(s)"
+    return None
+
+
 def _flag(value: Any) -> str:
     return "true" if value else "false"
 
