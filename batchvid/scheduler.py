@@ -28,6 +28,7 @@ from .errors import KEY_REFUSED, FatalError, one_line
 from .families._base import Billing, TaskState, TaskView
 from .families._envelope import read_billing
 from .gateway import Gateway, Refused, Rejected, Transient, Uncertain, said
+from .outage import ModelOutages
 from .pricing import PriceTable, Quote, billed_usd
 from .primitives import PollQueue, Slots, backoff
 from .progress import Progress
@@ -100,6 +101,7 @@ class Runner:
         self.bill_ratio: dict[str, Decimal] = {}
         #: under --max-cost, per model: the shot whose submit goes first and alone, and its answer's arrival
         self._first_submit: dict[str, tuple[str, asyncio.Future[None]]] = {}
+        self.outages = ModelOutages()
         self._slots = Slots(settings.concurrency)
         self._downloads = asyncio.Semaphore(settings.download_concurrency)
         self._polls = PollQueue()
@@ -376,6 +378,8 @@ class Runner:
     async def _post(self, shot: Shot, gateway: Gateway) -> str | None:
         body = shot.request()
         for attempt in range(MAX_SUBMIT_TRIES):
+            if self._model_out(shot):
+                return None
             # Wait for the rate-limit slot first: only a POST about to leave is `submitting`, so a kill
             # while waiting does not make the shot uncertain; and a stop while waiting sends nothing.
             await gateway.limiter.acquire()
@@ -413,7 +417,9 @@ class Runner:
             self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
             self._commit_soon()  # nothing was created: a kill now must not leave it `submitting`
             self._still_reachable(gateway, exc)
-            if attempt + 1 == MAX_SUBMIT_TRIES or self.stopping:
+            if exc.status is not None and exc.status >= 500:
+                self.outages.server_error(shot.model, str(exc))
+            if attempt + 1 == MAX_SUBMIT_TRIES or self.stopping or self._model_out(shot):
                 self._release(shot)
                 return None, None
             return None, backoff(attempt, exc.retry_after, self.settings.backoff_cap)
@@ -423,6 +429,7 @@ class Runner:
             self._commit_soon()
             return None, None
         except Rejected as exc:
+            self.outages.answered(shot.model)
             self._release(shot)
             self._fail(shot.id, f"rejected at submit: {exc}")
             self._commit_soon()
@@ -435,9 +442,20 @@ class Runner:
                 # token limited to some models), and the user can then leave that model's shots out with --only
                 raise Refused(f"{exc} (at the submit of {shot.id}, a {shot.model} shot)", exc.status) from None
             raise
+        self.outages.answered(shot.model)
         task_id = self._accept(shot, answer)
         self._commit_soon()  # the task id is on disk before this shot's next request leaves
         return task_id, None
+
+    def _model_out(self, shot: Shot) -> bool:
+        """Whether the shot's model is left for the next run (outage.py): then so is the shot, pending."""
+        why = self.outages.out(shot.model)
+        if why is None:
+            return False
+        self._release(shot)
+        self.journal.update(shot.id, state=j.PENDING, error=f"submit: {why}")
+        self._commit_soon()
+        return True
 
     @staticmethod
     def _still_reachable(gateway: Gateway, exc: Transient) -> None:

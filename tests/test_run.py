@@ -700,6 +700,58 @@ def test_an_unreachable_gateway_stops_the_run_with_one_line(cli: Run, tmp_path: 
     assert set(states(tmp_path / "out").values()) == {"pending"}
 
 
+def test_a_model_whose_submits_draw_only_server_errors_is_left_for_the_next_run(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model with no available channel (503 to every submit): each of its shots tried 8 times with backoff,
+    holding a slot half a minute, one after another (24 shots: 96 refused submits, 110 s; 500 shots: an hour).
+    Now the model is left for the next run once its submits have drawn only 5xx for a while, and the others go on."""
+    from batchvid import outage, scheduler
+
+    monkeypatch.setattr(outage, "OUT_AFTER_SECONDS", 0.3)
+    monkeypatch.setattr(outage, "OUT_AFTER_ERRORS", 6)
+    monkeypatch.setattr(scheduler, "backoff", lambda *args, **kwargs: 0.1)
+    veo = "veo-3.0-fast-generate-001"
+    sim = simulator(unavailable=frozenset({veo}))
+    shots = "".join(f"  - {{id: v{i:02d}, model: {veo}, prompt: shot {i}}}\n"
+                    f"  - {{id: w{i:02d}, model: wan2.5-t2v-preview, prompt: shot {i}}}\n" for i in range(30))
+    manifest = write_manifest(f"version: 1\nshots:\n{shots}")
+    code, out, _ = run_batch(manifest, sim, "--concurrency", "3")
+    kept = states(tmp_path / "out")
+    assert code == 1 and {kept[f"w{i:02d}"] for i in range(30)} == {"done"}
+    assert {kept[f"v{i:02d}"] for i in range(30)} == {"pending"}
+    # 6 in a row for 0.3 s with 3 slots at 0.1 s apart: a few shots' tries, not 30 shots x 8
+    assert 6 <= sim.record.faults["unavailable"] <= 20, sim.record.faults
+    assert "30 shots (v00, v01, v02 and 27 more): pending: submit: veo-3.0-fast-generate-001: its last" in out, out
+    assert "all drew server errors (the last: HTTP 503: No available channel for model" in out
+    # the channel is back: the next run sends them
+    sim2 = simulator()
+    code, _, err = run_batch(manifest, sim2)
+    assert code == 0 and "plan: 30 new, 30 done" in err and len(sim2.record.created()) == 30, err
+
+
+def test_a_model_is_left_only_after_server_errors_in_a_row_for_long_enough() -> None:
+    from batchvid.outage import OUT_AFTER_ERRORS, OUT_AFTER_SECONDS, ModelOutages
+
+    now = [0.0]
+    outages = ModelOutages(clock=lambda: now[0])
+    for _ in range(OUT_AFTER_ERRORS * 3):  # many errors, too quick: a burst
+        outages.server_error("m", "HTTP 502")
+    assert outages.out("m") is None
+    now[0] = OUT_AFTER_SECONDS
+    outages.answered("m")  # a task made: the streak starts again
+    outages.server_error("m", "HTTP 502")
+    now[0] = OUT_AFTER_SECONDS * 3  # long enough, too few errors
+    outages.server_error("m", "HTTP 502")
+    assert outages.out("m") is None
+    for _ in range(OUT_AFTER_ERRORS - 2):
+        outages.server_error("m", "HTTP 503: busy")
+    assert outages.out("other") is None
+    assert outages.out("m") == (f"m: its last {OUT_AFTER_ERRORS} submits over {2 * OUT_AFTER_SECONDS / 60:.0f} min all "
+                                "drew server errors (the last: HTTP 503: busy); its shots not sent are left for the "
+                                "next run")
+
+
 def test_families_behind_one_unreachable_base_url_count_its_downtime_together(
         cli: Run, write_manifest: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each family counted from its own first failure: a small batch of several families tried every shot eight

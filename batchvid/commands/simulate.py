@@ -49,6 +49,14 @@ def _upstream(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"{text!r}: want FAMILY=RPS, RPS a number above 0") from None
 
 
+def _model(text: str) -> str:
+    from ..families import MODELS
+
+    if text not in MODELS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a model id (see `batchvid models`)")
+    return text
+
+
 def add_fault_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("simulated behaviour")
     g.add_argument("--render-seconds", type=_range, default=(1.0, 3.0), metavar="S|LOW-HIGH",
@@ -61,6 +69,9 @@ def add_fault_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--upstream-limit", type=_upstream, action="append", default=[], metavar="FAMILY=RPS",
                    help="a provider's own limit, its 429s passed through for that family only, e.g. veo=0.17 "
                    "(Vertex Veo preview: 10 a minute); repeatable")
+    g.add_argument("--unavailable", type=_model, action="append", default=[], metavar="MODEL",
+                   help="every submit of this model draws 503 'no available channel' (its channels at the gateway "
+                   "are all down); repeatable")
     g.add_argument("--max-in-flight", type=whole(1), default=None, help="tasks rendering at once; more are queued")
     g.add_argument("--error-rate", type=share, default=0.0, help="chance that a burst of 500/502 starts")
     g.add_argument("--reset-rate", type=share, default=0.0, help="share of requests whose connection is reset")
@@ -87,6 +98,7 @@ def config_from(args: argparse.Namespace, api_key: str) -> SimConfig:
         submit_429_rate=args.submit_429_rate, poll_429_rate=args.poll_429_rate,
         retry_after=None if args.retry_after < 0 else args.retry_after, rate_limit_rps=args.rate_limit,
         max_in_flight=args.max_in_flight, upstream_rps=dict(args.upstream_limit), error_rate=args.error_rate,
+        unavailable=frozenset(args.unavailable),
         reset_rate=args.reset_rate,
         hang_rate=args.hang_rate, hang_seconds=args.hang_seconds, truncate_rate=args.truncate_rate,
         malformed_rate=args.malformed_rate, unknown_status_rate=args.unknown_status_rate, url_ttl=args.url_ttl,

@@ -168,6 +168,9 @@ class Simulator:
             self.record.submitted(None, model, body, 400)
             return _error(400, f"model {model!r} is not supported", "invalid_request_error", "model_not_found")
         family = MODELS[model].family
+        if model in self.config.unavailable:
+            self.record.faults["unavailable"] += 1
+            return _error(503, f"No available channel for model {model} under group default", "new_api_error")
         if (refused := self._upstream_refuses(family)) is not None:
             return refused
         try:

@@ -25,6 +25,9 @@ class SimConfig:
     #: per family, the requests a second its upstream provider takes (Vertex Veo preview: 10 a minute); above it
     #: the gateway passes the provider's 429 through, for that family's requests only
     upstream_rps: Mapping[str, float] = field(default_factory=dict)
+    #: model ids whose every submit draws 503 "no available channel" (a gateway whose channels for a model are all
+    #: disabled or failing; new-api's wording, inferred: the API pages do not list it)
+    unavailable: frozenset[str] = frozenset()
     #: 500/502 answers: the chance a burst starts, and how many requests it lasts
     error_rate: float = 0.0
     error_burst: int = 3

@@ -1,0 +1,55 @@
+"""When a model's submits draw nothing but server errors for a long while, it is left for a later run.
+
+A gateway answers 503 to every submit of a model whose channels are all down ("no available channel"), and 5xx
+when its provider fails. Each such shot tries again with backoff, holding one of the run's slots for half a minute
+on average before it gives up, and the next shot of that model does the same: for 500 such shots, about an hour
+of 4,000 refused requests while the other models' shots wait for slots. Once a model's submits have drawn only
+server errors for OUT_AFTER_SECONDS and at least OUT_AFTER_ERRORS times, its shots not yet sent are left pending
+for the next run, and the other models go on. A 5xx created nothing: nothing is lost.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+OUT_AFTER_SECONDS = 120.0
+OUT_AFTER_ERRORS = 16
+
+
+@dataclass
+class _Streak:
+    since: float
+    errors: int
+    last: str
+
+
+class ModelOutages:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._streaks: dict[str, _Streak] = {}
+        self._out: dict[str, str] = {}
+
+    def server_error(self, model: str, error: str) -> None:
+        """A submit of `model` drew a 5xx."""
+        now = self._clock()
+        streak = self._streaks.setdefault(model, _Streak(now, 0, error))
+        streak.errors += 1
+        streak.last = error
+        if streak.errors >= OUT_AFTER_ERRORS and now - streak.since >= OUT_AFTER_SECONDS and model not in self._out:
+            self._out[model] = (f"{model}: its last {streak.errors} submits over {(now - streak.since) / 60:.0f} min "
+                                f"all drew server errors (the last: {error}); its shots not sent are left for the "
+                                "next run")
+
+    def answered(self, model: str) -> None:
+        """A submit of `model` drew a task or a refusal of the request (4xx): its channel answers."""
+        self._streaks.pop(model, None)
+
+    def out(self, model: str) -> str | None:
+        """Why `model` is left for the next run; None while it is not."""
+        return self._out.get(model)
+
+    @property
+    def models_out(self) -> dict[str, str]:
+        return dict(self._out)
