@@ -31,16 +31,18 @@ class ModelOutages:
         self._streaks: dict[str, _Streak] = {}
         self._out: dict[str, str] = {}
 
-    def server_error(self, model: str, error: str) -> None:
-        """A submit of `model` drew a 5xx."""
+    def server_error(self, model: str, error: str) -> bool:
+        """A submit of `model` drew a 5xx; True when that leaves the model for the next run."""
         now = self._clock()
         streak = self._streaks.setdefault(model, _Streak(now, 0, error))
         streak.errors += 1
         streak.last = error
-        if streak.errors >= OUT_AFTER_ERRORS and now - streak.since >= OUT_AFTER_SECONDS and model not in self._out:
-            self._out[model] = (f"{model}: its last {streak.errors} submits over {(now - streak.since) / 60:.0f} min "
-                                f"all drew server errors (the last: {error}); its shots not sent are left for the "
-                                "next run")
+        if streak.errors < OUT_AFTER_ERRORS or now - streak.since < OUT_AFTER_SECONDS or model in self._out:
+            return False
+        self._out[model] = (f"{model}: its last {streak.errors} submits over {(now - streak.since) / 60:.0f} min "
+                            f"all drew server errors (the last: {error}); its shots not sent are left for the "
+                            "next run")
+        return True
 
     def answered(self, model: str) -> None:
         """A submit of `model` drew a task or a refusal of the request (4xx): its channel answers."""

@@ -102,6 +102,8 @@ class Runner:
         #: under --max-cost, per model: the shot whose submit goes first and alone, and its answer's arrival
         self._first_submit: dict[str, tuple[str, asyncio.Future[None]]] = {}
         self.outages = ModelOutages()
+        #: per model, its shots that spent their submit tries on errors in this run (left pending)
+        self._out_of_tries: dict[str, list[str]] = {}
         self._slots = Slots(settings.concurrency)
         self._downloads = asyncio.Semaphore(settings.download_concurrency)
         self._polls = PollQueue()
@@ -417,9 +419,14 @@ class Runner:
             self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
             self._commit_soon()  # nothing was created: a kill now must not leave it `submitting`
             self._still_reachable(gateway, exc)
-            if exc.status is not None and exc.status >= 500:
-                self.outages.server_error(shot.model, str(exc))
-            if attempt + 1 == MAX_SUBMIT_TRIES or self.stopping or self._model_out(shot):
+            if exc.status is not None and exc.status >= 500 and self.outages.server_error(shot.model, str(exc)):
+                for earlier in self._out_of_tries.pop(shot.model, ()):  # one reason for all of the model's shots
+                    self.journal.update(earlier, error=f"submit: {self.outages.out(shot.model)}")
+            if self.stopping or self._model_out(shot):
+                self._release(shot)
+                return None, None
+            if attempt + 1 == MAX_SUBMIT_TRIES:
+                self._out_of_tries.setdefault(shot.model, []).append(shot.id)
                 self._release(shot)
                 return None, None
             return None, backoff(attempt, exc.retry_after, self.settings.backoff_cap)

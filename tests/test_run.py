@@ -726,6 +726,7 @@ def test_a_model_whose_submits_draw_only_server_errors_is_left_for_the_next_run(
     monkeypatch.setattr(outage, "OUT_AFTER_SECONDS", 0.3)
     monkeypatch.setattr(outage, "OUT_AFTER_ERRORS", 6)
     monkeypatch.setattr(scheduler, "backoff", lambda *args, **kwargs: 0.1)
+    monkeypatch.setattr(scheduler, "MAX_SUBMIT_TRIES", 2)  # some shots spend their tries before the model is left
     veo = "veo-3.0-fast-generate-001"
     sim = simulator(unavailable=frozenset({veo}))
     shots = "".join(f"  - {{id: v{i:02d}, model: {veo}, prompt: shot {i}}}\n"
@@ -735,8 +736,9 @@ def test_a_model_whose_submits_draw_only_server_errors_is_left_for_the_next_run(
     kept = states(tmp_path / "out")
     assert code == 1 and {kept[f"w{i:02d}"] for i in range(30)} == {"done"}
     assert {kept[f"v{i:02d}"] for i in range(30)} == {"pending"}
-    # 6 in a row for 0.3 s with 3 slots at 0.1 s apart: a few shots' tries, not 30 shots x 8
-    assert 6 <= sim.record.faults["unavailable"] <= 20, sim.record.faults
+    # 6 in a row for 0.3 s with 3 slots at 0.1 s apart: a few shots' tries, not 30 shots x 2
+    assert 6 <= sim.record.faults["unavailable"] <= 24, sim.record.faults
+    # one reason for them all, those that had spent their tries included
     assert "30 shots (v00, v01, v02 and 27 more): pending: submit: veo-3.0-fast-generate-001: its last" in out, out
     assert "all drew server errors (the last: HTTP 503: No available channel for model" in out
     # the channel is back: the next run sends them
