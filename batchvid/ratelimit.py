@@ -2,8 +2,7 @@
 
 Slots are spaced exactly 1/rate apart, so there is never a burst above the rate (the known trap of
 token buckets: AsyncLimiter(n, period) lets n through at once). A 429 pauses every caller of that
-family and halves its rate; successes win it back additively up to 3/4 of the pace that drew the 429, then
-by 2 % a success (a limit far below the ceiling is not overshot by the first step); the user's rate is a ceiling
+family and halves its rate; successes win it back additively (AIMD); the user's rate is a ceiling
 for each family and for all of them together at one gateway. Per family, because the gateway
 passes its providers' 429s through (Vertex Veo preview allows 10 requests a minute): a Veo 429
 must not slow the Wan shots down. 429s of two families close together are the gateway's own limit,
@@ -36,15 +35,7 @@ class RateLimiter:
         limiter.succeeded()             # on success: win the rate back step by step
     """
 
-    __slots__ = ("ceiling", "rate", "cuts", "within", "_held", "_next", "_paused_until", "_pauses", "_safe")
-
-    #: after a 429, the pace is won back quickly up to this share of the pace that drew it, and slowly above:
-    #: a limit far below the ceiling (Vertex Veo preview: 10 a minute, under --rate 2/s) must not be overshot by
-    #: the first step back (one step of ceiling/20 from half of it drew a 429 for every second or third request)
-    SAFE_SHARE = 0.75
-    #: above that pace, each success raises it by this factor: about 15 successes from there back to the pace
-    #: that drew the 429, whatever the scale
-    PROBE = 1.02
+    __slots__ = ("ceiling", "rate", "cuts", "within", "_held", "_next", "_paused_until", "_pauses")
 
     def __init__(self, rate: float | None, within: Ceiling | None = None) -> None:
         #: the user's limit (requests per second); None means unlimited
@@ -60,7 +51,6 @@ class RateLimiter:
         self._next = 0.0
         self._paused_until = 0.0
         self._pauses = 0  # a slot taken before the latest pause is void
-        self._safe = self.ceiling  # the pace won back quickly: below the latest 429's
 
     @property
     def interval(self) -> float:
@@ -102,8 +92,6 @@ class RateLimiter:
     def throttled(self, retry_after: float | None) -> None:
         """A 429: cut the rate multiplicatively and pause as the server asked (or one new interval)."""
         if self.ceiling is not None and self.rate is not None:
-            if asyncio.get_running_loop().time() >= self._paused_until:  # not the echo of a 429 just taken
-                self._safe = self.rate * self.SAFE_SHARE
             self.rate = max(self.ceiling / 64, self.rate / 2)
             self.cuts += 1
         self.pause(retry_after if retry_after is not None else max(self.interval, 1.0))
@@ -111,13 +99,9 @@ class RateLimiter:
             self.within.throttled(self, asyncio.get_running_loop().time())
 
     def succeeded(self) -> None:
-        """An answer that was not a 429: recover additively up to the safe pace, then by small factors, never above
-        the ceiling."""
+        """An answer that was not a 429: recover additively, never above the ceiling."""
         if self.ceiling is not None and self.rate is not None and self.rate < self.ceiling:
-            if self._safe is not None and self.rate < self._safe:
-                self.rate = min(self._safe, self.rate + self.ceiling / 20)
-            else:
-                self.rate = min(self.ceiling, self.rate * self.PROBE)
+            self.rate = min(self.ceiling, self.rate + self.ceiling / 20)
         if self.within is not None and self.within.rate != self.within.limit:
             self.within.succeeded()
 
