@@ -27,6 +27,7 @@ class Progress:
         self.counts: Counter[str] = Counter()
         self.spend = Decimal(0)
         self.total, self.finished = total, done
+        self._done_before, self._started = done, time.monotonic()
         terminal = sys.stderr.isatty()
         # some ptys (script, CI runners) report a size of 0 x 0, and tqdm then draws nothing: give it one
         sized = terminal and min(_size()) > 0
@@ -80,13 +81,30 @@ class Progress:
         if now < self._next_line:
             return
         self._next_line = now + LINE_EVERY
-        print(f"batchvid: {self.finished}/{self.total} shots finished; {self._counts()}", file=sys.stderr, flush=True)
+        print(f"batchvid: {self.finished}/{self.total} shots finished; {self._counts()}{self._left(now)}",
+              file=sys.stderr, flush=True)
+
+    def _left(self, now: float) -> str:
+        """How long the shots left will take at this run's pace so far (a guide: renders finish in waves)."""
+        finished_here, left = self.finished - self._done_before, self.total - self.finished
+        if finished_here <= 0 or left <= 0:
+            return ""
+        return f"; about {_duration(left * (now - self._started) / finished_here)} left at this run's pace"
 
     def close(self) -> None:
         if self._redraw is not None:
             self._redraw.cancel()
             self._redraw = None
         self._bar.close()
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return "a minute"
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def _size() -> tuple[int, int]:

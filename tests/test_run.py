@@ -1142,6 +1142,9 @@ def test_without_a_terminal_progress_comes_as_lines_now_and_then(cli: Run, monke
     assert code == 0 and len(lines) >= 10  # 5 submits, 5 renders, 5 downloads
     assert lines[0].startswith("batchvid: 0/5 shots finished; submitted 1 rendering 1 downloaded 0 failed 0 spend $")
     assert lines[-1].startswith("batchvid: 5/5 shots finished; submitted 5 rendering 0 downloaded 5 failed 0 spend $")
+    # once a shot has finished, how long the rest will take at this pace (seconds here: "a minute")
+    assert all(line.endswith("left at this run's pace") == (0 < int(line.split()[1].split("/")[0]) < 5)
+               for line in lines), lines
     code, _, err = cli("run", MANIFESTS / "wan.yaml", "--out", tmp_path / "b", "--no-progress", *fast)
     assert code == 0 and "shots finished" not in err
 
@@ -1352,3 +1355,23 @@ def test_only_shots_in_flight_have_a_task(simulator: Sim, run_batch: Run, write_
     # the 3 slots, plus shots whose video is on its way: a handful, never the 40 of the batch
     assert len(most) == 40 and max(most) < 20
     assert len(sim.record.created()) == 40
+
+
+def test_the_time_left_is_said_at_the_pace_of_this_run(monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Shots finished by earlier runs do not count in this run's pace."""
+    from batchvid import progress
+
+    clock = [1000.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(progress, "LINE_EVERY", 0.0)
+    shown = progress.Progress(total=300, done=100)
+    clock[0] += 120.0
+    for _ in range(4):
+        shown.event("downloaded", finished=True)  # 4 shots in 2 min: 196 left take 98 min
+    clock[0] += 3 * 3600.0  # 3 h later, 1 more: 195 left at 5 shots in 182 min
+    shown.event("downloaded", finished=True)
+    shown.close()
+    lines = [line for line in capsys.readouterr().err.splitlines() if "shots finished" in line]
+    assert lines[3].endswith("; about 98 min left at this run's pace") and lines[3].startswith("batchvid: 104/300")
+    assert lines[4].endswith("; about 118 h 18 min left at this run's pace"), lines
