@@ -22,10 +22,11 @@ OUT_AFTER_ERRORS = 16
 class _Streak:
     since: float
     errors: int
-    last: str
 
 
 class ModelOutages:
+    """Per model, its submits' server errors in a row since the last answer of another kind."""
+
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._streaks: dict[str, _Streak] = {}
@@ -34,9 +35,8 @@ class ModelOutages:
     def server_error(self, model: str, error: str) -> bool:
         """A submit of `model` drew a 5xx; True when that leaves the model for the next run."""
         now = self._clock()
-        streak = self._streaks.setdefault(model, _Streak(now, 0, error))
+        streak = self._streaks.setdefault(model, _Streak(now, 0))
         streak.errors += 1
-        streak.last = error
         if streak.errors < OUT_AFTER_ERRORS or now - streak.since < OUT_AFTER_SECONDS or model in self._out:
             return False
         self._out[model] = (f"{model}: its last {streak.errors} submits over {(now - streak.since) / 60:.0f} min "
@@ -51,7 +51,3 @@ class ModelOutages:
     def out(self, model: str) -> str | None:
         """Why `model` is left for the next run; None while it is not."""
         return self._out.get(model)
-
-    @property
-    def models_out(self) -> dict[str, str]:
-        return dict(self._out)
