@@ -35,7 +35,7 @@ class RateLimiter:
         limiter.succeeded()             # on success: win the rate back step by step
     """
 
-    __slots__ = ("ceiling", "rate", "cuts", "within", "_held", "_next", "_paused_until", "_pauses")
+    __slots__ = ("ceiling", "rate", "cuts", "drew_429", "within", "_held", "_next", "_paused_until", "_pauses")
 
     def __init__(self, rate: float | None, within: Ceiling | None = None) -> None:
         #: the user's limit (requests per second); None means unlimited
@@ -48,6 +48,9 @@ class RateLimiter:
         self.rate = self.ceiling
         #: how many times a 429 cut the rate
         self.cuts = 0
+        #: the pace that drew the latest 429 (not counting those answered during the pause it began): about where
+        #: the gateway's limit was then
+        self.drew_429: float | None = None
         self._next = 0.0
         self._paused_until = 0.0
         self._pauses = 0  # a slot taken before the latest pause is void
@@ -92,6 +95,8 @@ class RateLimiter:
     def throttled(self, retry_after: float | None) -> None:
         """A 429: cut the rate multiplicatively and pause as the server asked (or one new interval)."""
         if self.ceiling is not None and self.rate is not None:
+            if asyncio.get_running_loop().time() >= self._paused_until:
+                self.drew_429 = self.rate
             self.rate = max(self.ceiling / 64, self.rate / 2)
             self.cuts += 1
         self.pause(retry_after if retry_after is not None else max(self.interval, 1.0))

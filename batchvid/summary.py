@@ -130,7 +130,8 @@ def report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object
         for family, gateway in runner.gateways.items():
             limiter = gateway.limiter
             if limiter.cuts and limiter.rate is not None:
-                print(f"  {family}: the gateway answered 429 {limiter.cuts} time(s); the rate settled at "
+                latest = "" if limiter.drew_429 is None else f", the latest at a pace of {limiter.drew_429:.2f}/s"
+                print(f"  {family}: the gateway answered 429 {limiter.cuts} time(s){latest}; the rate settled at "
                       f"{limiter.rate:.2f}/s (ceiling {limiter.ceiling:.2f}/s)")
             ceiling = limiter.within
             if ceiling is not None and ceiling.cuts and ceiling.rate is not None and ceiling not in shared:

@@ -344,6 +344,9 @@ def test_a_providers_429s_slow_its_own_family_only(simulator: Sim, run_batch: Ru
     assert code == 0 and sim.record.faults["upstream_429"] > 0, out
     lines = [line.strip() for line in out.splitlines() if "the gateway answered 429" in line]
     assert len(lines) == 1 and lines[0].startswith("veo: "), out  # Wan's pace was never cut
+    # where the provider pushed back: a pace the limiter had come down to, at most the ceiling
+    pace = re.search(r", the latest at a pace of ([\d.]+)/s; the rate settled at", lines[0])
+    assert pace is not None and 0 < float(pace.group(1)) <= 40.0, lines
     assert "a limit they share" not in out  # nor the pace of both together
 
 
