@@ -52,6 +52,14 @@ def base_url_problem(value: object) -> str | None:
 class Endpoint:
     base_url: str = DEFAULT_BASE_URL
     api_key_env: str = DEFAULT_KEY_ENV
+    #: a family's own pace (requests per second; None: the run's --rate alone), as its provider allows: Vertex Veo
+    #: preview takes 10 requests a minute, and a pace found from 429s alone draws some on the way
+    rate: float | None = None
+
+
+#: what a gateway block and each of its families take; `rate` a family only (the whole gateway's is --rate)
+_ENDPOINT_KEYS = ("base_url", "api_key_env")
+_FAMILY_KEYS = (*_ENDPOINT_KEYS, "rate")
 
 
 @dataclass(frozen=True)
@@ -184,11 +192,15 @@ def _endpoint(node: Any, base: Endpoint, line: int, out: _Collector, what: str) 
         out.add(line, f"{what} must be a mapping")
         return base
     values = dict(base.__dict__)
+    known = _FAMILY_KEYS if what.startswith("gateway.families.") else _ENDPOINT_KEYS
     for key, value in node.items():
         where = node.key_lines[key]
-        if key not in ("base_url", "api_key_env"):
-            if key != "families":
-                out.add(where, f"{what}: unknown key {key!r}{did_you_mean(str(key), ('base_url', 'api_key_env'))}")
+        if key not in known:
+            if key == "rate":
+                out.add(where, f"{what}: rate: the whole gateway's pace is run.rate (or --rate); a family's own goes "
+                        "in gateway.families.FAMILY.rate")
+            elif key != "families":
+                out.add(where, f"{what}: unknown key {key!r}{did_you_mean(str(key), known)}")
             continue
         value = _substitute(value, where, out)
         if key == "base_url" and (problem := base_url_problem(value)) is not None:
@@ -196,6 +208,11 @@ def _endpoint(node: Any, base: Endpoint, line: int, out: _Collector, what: str) 
         elif key == "api_key_env" and not (isinstance(value, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value)):
             out.add(where, f"{what}: api_key_env must name an environment variable (the key itself never "
                     "goes in a manifest)")
+        elif key == "rate":
+            try:  # read as --rate is
+                values[key] = runsettings.RATE.parse(str(value))
+            except ArgumentTypeError as exc:
+                out.add(where, f"{what}: rate: {exc}")
         else:
             values[key] = value.rstrip("/") if key == "base_url" else value
     return Endpoint(**values)

@@ -228,7 +228,14 @@ def manifest_schema() -> dict[str, Any]:
                 **endpoint,
                 "properties": {
                     **endpoint["properties"],
-                    "families": {"type": "object", "additionalProperties": endpoint},
+                    "families": {"type": "object", "additionalProperties": {
+                        **endpoint,
+                        "properties": {
+                            **endpoint["properties"],
+                            "rate": {**runsettings.RATE.schema, "description": "this family's own pace within the "
+                                     "run's rate, as its provider allows (Vertex Veo preview: 10/min)"},
+                        },
+                    }},
                 },
                 "description": "Where to send requests (default https://llm.ai-nebula.com).",
             },

@@ -171,6 +171,12 @@ CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
     "utf16": ("version: 1\nshots: []\n".encode("utf-16"), ["m.yaml:1: UTF-16 text; save the manifest as UTF-8"]),
     "unknown-family": ("version: 1\ngateway: {families: {kling: {base_url: 'https://x'}}}\nshots:\n" + WAN + "}\n",
                        ["m.yaml:2: gateway.families: unknown family 'kling'"]),
+    "family-rate-typo": ("version: 1\ngateway:\n  families:\n    veo: {rate: 10/day, rat: 1}\nshots:\n" + WAN + "}\n",
+                         ["m.yaml:4: gateway.families.veo: rate: '10/day': unknown unit 'day' (use /s, /min "
+                          "or /h)", "m.yaml:4: gateway.families.veo: unknown key 'rat' (did you mean 'rate'?)"]),
+    "gateway-rate": ("version: 1\ngateway: {rate: 5/s}\nshots:\n" + WAN + "}\n",
+                     ["m.yaml:2: gateway: rate: the whole gateway's pace is run.rate (or --rate); a family's own "
+                      "goes in gateway.families.FAMILY.rate"]),
     "image-too-big": (HEAD + "  - {id: a, model: wan2.5-i2v-preview, prompt: p, image: big.png}\n",
                       ["m.yaml:3: shot 'a' (wan2.5-i2v-preview): image: image 'big.png' is 6.0 MiB; this model takes "
                        "at most 5 MiB"]),

@@ -350,6 +350,27 @@ def test_a_providers_429s_slow_its_own_family_only(simulator: Sim, run_batch: Ru
     assert "a limit they share" not in out  # nor the pace of both together
 
 
+def test_a_familys_own_rate_keeps_it_under_its_providers_limit(simulator: Sim, run_batch: Run,
+                                                                write_manifest: Callable[..., Path]) -> None:
+    """Vertex Veo preview takes 10 requests a minute: a user who knows it says so for the veo family, and its
+    requests keep to it from the first, drawing no 429 (found from 429s alone, it draws several on the way), while
+    the Wan shots beside it go at the run's rate."""
+    veo = "".join(f"  - {{id: v{i}, model: veo-3.0-fast-generate-001, prompt: shot {i}}}\n" for i in range(5))
+    wan = "".join(f"  - {{id: w{i}, model: wan2.5-t2v-preview, prompt: shot {i}}}\n" for i in range(5))
+    flags = ("--rate", "40/s", "--concurrency", "10", "--poll-interval", "0.3", "--fixed-polling")
+    own = write_manifest(f"version: 1\ngateway:\n  families:\n    veo: {{rate: 5/s}}\nshots:\n{veo}{wan}")
+    sim = simulator(render_seconds=(0.2, 0.3), upstream_rps={"veo": 5.0}, retry_after=0.3)
+    code, out, _ = run_batch(own, sim, *flags)
+    assert code == 0 and sim.record.faults["upstream_429"] == 0 and "429" not in out, out
+    wan_submits = [s.at for s in sim.record.created() if s.model.startswith("wan")]
+    veo_submits = [s.at for s in sim.record.created() if s.model.startswith("veo")]
+    assert max(wan_submits) - min(wan_submits) < 0.5 < max(veo_submits) - min(veo_submits)  # each at its own pace
+    alone = write_manifest(f"version: 1\nshots:\n{veo}{wan}", name="alone.yaml")
+    sim = simulator(render_seconds=(0.2, 0.3), upstream_rps={"veo": 5.0}, retry_after=0.3)
+    assert run_batch(alone, sim, *flags, "--out", str(alone.parent / "alone"))[0] == 0
+    assert sim.record.faults["upstream_429"] > 0
+
+
 def test_a_limit_of_the_whole_gateway_is_found_by_its_families_together(
         simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path]) -> None:
     """The gateway's own limit, met by three families: each finding it from its own 429s alone drew 4x the 429s

@@ -440,7 +440,8 @@ async def _execute(
         # the user's rate holds for each gateway (https://host and https://host/v1/ are one); within it each family
         # keeps a pace of its own, since a 429 may be one provider's, passed through (ratelimit.py)
         ceiling = ceilings.setdefault(normal_base(base), Ceiling(settings.rate))
-        limiter = RateLimiter(settings.rate, within=ceiling)
+        own = batch.manifest.gateway.for_family(family).rate  # its provider's limit, as the user knows it
+        limiter = RateLimiter(min((r for r in (settings.rate, own) if r is not None), default=None), within=ceiling)
         gateway = Gateway(base, key, limiter, max_answer_bytes=settings.max_answer_bytes,
                           proxy=proxies.for_url(base), reach=reaches.setdefault(normal_base(base), Reach()))
         gateways[family] = await stack.enter_async_context(gateway)
