@@ -37,6 +37,10 @@ POLL_INTERVAL = Setting("poll_interval", argtypes.poll_interval, "4",
                         {"type": "number", "exclusiveMinimum": 0, "maximum": 3600})
 DEADLINE_MINUTES = Setting("deadline_minutes", argtypes.positive, "120", {"type": "number", "exclusiveMinimum": 0})
 
+#: flags only: how large a video and a gateway's answer may be, in MB (a manifest does not decide what is safe to take)
+MAX_VIDEO_MB = Setting("max_video_mb", argtypes.positive, "4096", {})
+MAX_ANSWER_MB = Setting("max_answer_mb", argtypes.positive, "256", {})
+
 IN_MANIFEST: tuple[Setting[Any], ...] = (CONCURRENCY, DOWNLOAD_CONCURRENCY, RATE, MAX_COST, POLL_INTERVAL,
                                          DEADLINE_MINUTES)
 BY_NAME = {setting.name: setting for setting in IN_MANIFEST}

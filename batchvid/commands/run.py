@@ -90,10 +90,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--only", action="append", default=[], metavar="IDS", help="run only these shots: ids or "
                    "patterns like 'hero-*', comma-separated, repeatable (to see a few videos before paying for "
                    "all). The whole manifest is still validated; the other shots wait for a run without --only")
-    p.add_argument("--max-video-mb", default=4096.0,
-                   help="refuse a video larger than this (default 4096)")
-    p.add_argument("--max-answer-mb", default=256.0,
-                   help="refuse a gateway answer larger than this (default 256; a Veo answer may hold its video)")
+    p.add_argument("--max-video-mb", help=f"refuse a video larger than this (default {rs.MAX_VIDEO_MB.default})")
+    p.add_argument("--max-answer-mb", help="refuse a gateway answer larger than this (default "
+                   f"{rs.MAX_ANSWER_MB.default}; a Veo answer may hold its video)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--dry-run", action="store_true", help="validate, price and plan against the output folder, "
                    "print what would be submitted and its estimated cost, then stop: nothing is sent or written")
@@ -109,16 +108,9 @@ def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
     return RunSettings(
         out=out, concurrency=flag(rs.CONCURRENCY), download_concurrency=flag(rs.DOWNLOAD_CONCURRENCY),
         rate=flag(rs.RATE), poll_interval=flag(rs.POLL_INTERVAL), deadline=flag(rs.DEADLINE_MINUTES) * 60,
-        max_cost=max_cost, max_video_bytes=_megabytes("--max-video-mb", args.max_video_mb),
-        max_answer_bytes=_megabytes("--max-answer-mb", args.max_answer_mb), fixed_polling=args.fixed_polling,
+        max_cost=max_cost, max_video_bytes=int(flag(rs.MAX_VIDEO_MB) * 1024**2),
+        max_answer_bytes=int(flag(rs.MAX_ANSWER_MB) * 1024**2), fixed_polling=args.fixed_polling,
     )
-
-
-def _megabytes(flag: str, value: object) -> int:
-    try:
-        return int(argtypes.positive(str(value)) * 1024**2)
-    except ArgumentTypeError as exc:
-        raise InputError(f"{flag}: {exc}") from None
 
 
 SIMULATED_SUFFIX = "-simulated"
