@@ -66,7 +66,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    "--concurrency: a finished task waiting for its download holds no gateway slot")
     p.add_argument("--rate", help="requests per second or minute to each gateway, e.g. 2/s or 120/min (default "
                    f"{rs.RATE.default}; submits, polls and downloads share it; no burst above it; 'unlimited' for a "
-                   "gateway of your own)")
+                   "gateway of your own). A family's own, lower pace, as its provider allows, goes in the manifest: "
+                   "gateway.families.veo.rate: 10/min")
     p.add_argument("--poll-interval", help=f"the base poll interval in seconds (default {rs.POLL_INTERVAL.default}, "
                    "as the documents advise; at most 3600); polls adapt around it from progress and learned render "
                    "times")
