@@ -185,14 +185,14 @@ def _check_top(doc: yamlsafe.LineMap, out: _Collector) -> None:
         out.add(doc.key_lines["shots"], "`shots` must be a non-empty list")
 
 
-def _endpoint(node: Any, base: Endpoint, line: int, out: _Collector, what: str) -> Endpoint:
+def _endpoint(node: Any, base: Endpoint, line: int, out: _Collector, what: str,
+              known: tuple[str, ...] = _ENDPOINT_KEYS) -> Endpoint:
     if node is None:
         return base
     if not isinstance(node, yamlsafe.LineMap):
         out.add(line, f"{what} must be a mapping")
         return base
     values = dict(base.__dict__)
-    known = _FAMILY_KEYS if what.startswith("gateway.families.") else _ENDPOINT_KEYS
     for key, value in node.items():
         where = node.key_lines[key]
         if key not in known:
@@ -231,9 +231,9 @@ def _gateway(node: Any, doc: yamlsafe.LineMap, out: _Collector) -> GatewayConfig
             if name not in FAMILIES:
                 out.add(where, f"gateway.families: unknown family {name!r}{did_you_mean(str(name), FAMILIES)}")
                 continue
-            families[name] = _endpoint(sub, default, where, out, f"gateway.families.{name}")
+            families[name] = _endpoint(sub, default, where, out, f"gateway.families.{name}", _FAMILY_KEYS)
     elif raw_families is not None:
-        out.add(line, "gateway.families must be a mapping of family name to base_url / api_key_env")
+        out.add(line, "gateway.families must be a mapping of family name to base_url / api_key_env / rate")
     return GatewayConfig(default, families)
 
 
