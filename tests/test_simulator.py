@@ -198,6 +198,21 @@ async def test_concurrency_limit_queues_the_excess(http: aiohttp.ClientSession) 
         await sim.stop()
 
 
+async def test_a_providers_own_concurrency_queues_its_familys_tasks_only(http: aiohttp.ClientSession) -> None:
+    sim = Simulator(SimConfig(api_key=KEY, render_seconds=(0.4, 0.4), upstream_in_flight={"vidu": 1}))
+    await sim.start()
+    try:
+        first, second = [(await submit(http, sim, BODIES["vidu"]))[1]["task_id"] for _ in range(2)]
+        wans = [(await submit(http, sim, BODIES["wan"]))[1]["task_id"] for _ in range(2)]
+        await asyncio.sleep(0.1)
+        assert (await query(http, sim, first))[1]["status"] == "in_progress"
+        assert (await query(http, sim, second))[1]["status"] == "queued"
+        for wan in wans:  # Wan's provider has no such limit
+            assert (await query(http, sim, wan))[1]["status"] != "queued"
+    finally:
+        await sim.stop()
+
+
 async def test_5xx_bursts_malformed_json_and_unknown_statuses(http: aiohttp.ClientSession) -> None:
     sim = await started(error_rate=1.0, error_burst=2)
     try:
@@ -335,6 +350,8 @@ async def test_a_simulator_started_again_with_its_state_file_still_knows_its_tas
     ("--upstream-limit", "veo", "want FAMILY=RPS"),
     ("--upstream-limit", "kling=1", "want FAMILY=RPS"),
     ("--upstream-limit", "veo=0", "want FAMILY=RPS, RPS a number above 0"),
+    ("--upstream-in-flight", "vidu=0", "want FAMILY=N, N a whole number 1 or more"),
+    ("--upstream-in-flight", "kling=5", "want FAMILY=N, FAMILY one of"),
 ])
 def test_simulate_refuses_a_number_out_of_its_range_in_one_line(cli: Any, capsys: pytest.CaptureFixture[str],
                                                                  flag: str, value: str, said: str) -> None:

@@ -7,7 +7,8 @@ import asyncio
 import contextlib
 import secrets
 import signal
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from .. import keys
 from ..argtypes import port, positive, seconds, share, whole
@@ -15,6 +16,8 @@ from ..errors import InputError
 
 if TYPE_CHECKING:
     from ..simulator import SimConfig
+
+T = TypeVar("T")
 
 
 def _range(text: str) -> tuple[float, float]:
@@ -36,17 +39,26 @@ def _retry_after(text: str) -> float:
     return seconds(text)
 
 
-def _upstream(text: str) -> tuple[str, float]:
-    """FAMILY=RPS: that family's provider takes this many requests a second."""
-    from ..families import FAMILIES
+def _per_family(name: str, parse: Callable[[str], T], wanted: str) -> Callable[[str], tuple[str, T]]:
+    """FAMILY=`name`: a figure of that family's provider, read by `parse` (`wanted` says what it takes)."""
 
-    family, equals, rps = text.partition("=")
-    if not equals or family not in FAMILIES:
-        raise argparse.ArgumentTypeError(f"{text!r}: want FAMILY=RPS, FAMILY one of {', '.join(sorted(FAMILIES))}")
-    try:
-        return family, positive(rps)
-    except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"{text!r}: want FAMILY=RPS, RPS a number above 0") from None
+    def read(text: str) -> tuple[str, T]:
+        from ..families import FAMILIES
+
+        family, equals, figure = text.partition("=")
+        if not equals or family not in FAMILIES:
+            raise argparse.ArgumentTypeError(f"{text!r}: want FAMILY={name}, FAMILY one of "
+                                             f"{', '.join(sorted(FAMILIES))}")
+        try:
+            return family, parse(figure)
+        except argparse.ArgumentTypeError:
+            raise argparse.ArgumentTypeError(f"{text!r}: want FAMILY={name}, {name} {wanted}") from None
+
+    return read
+
+
+_upstream = _per_family("RPS", positive, "a number above 0")
+_upstream_in_flight = _per_family("N", whole(1), "a whole number 1 or more")
 
 
 def _model(text: str) -> str:
@@ -73,6 +85,9 @@ def add_fault_flags(p: argparse.ArgumentParser) -> None:
                    help="every submit of this model draws 503 'no available channel' (its channels at the gateway "
                    "are all down); repeatable")
     g.add_argument("--max-in-flight", type=whole(1), default=None, help="tasks rendering at once; more are queued")
+    g.add_argument("--upstream-in-flight", type=_upstream_in_flight, action="append", default=[], metavar="FAMILY=N",
+                   help="a provider's own limit of tasks rendering at once, more queued, for that family only "
+                   "(instead of --max-in-flight), e.g. vidu=5 (Vidu: 5 an organisation); repeatable")
     g.add_argument("--error-rate", type=share, default=0.0, help="chance that a burst of 500/502 starts")
     g.add_argument("--reset-rate", type=share, default=0.0, help="share of requests whose connection is reset")
     g.add_argument("--hang-rate", type=share, default=0.0, help="share of requests that hang --hang-seconds")
@@ -97,7 +112,8 @@ def config_from(args: argparse.Namespace, api_key: str) -> SimConfig:
         api_key=api_key, seed=args.seed, render_seconds=args.render_seconds, fail_rate=args.fail_rate,
         submit_429_rate=args.submit_429_rate, poll_429_rate=args.poll_429_rate,
         retry_after=None if args.retry_after < 0 else args.retry_after, rate_limit_rps=args.rate_limit,
-        max_in_flight=args.max_in_flight, upstream_rps=dict(args.upstream_limit), error_rate=args.error_rate,
+        max_in_flight=args.max_in_flight, upstream_in_flight=dict(args.upstream_in_flight),
+        upstream_rps=dict(args.upstream_limit), error_rate=args.error_rate,
         unavailable=frozenset(args.unavailable),
         reset_rate=args.reset_rate,
         hang_rate=args.hang_rate, hang_seconds=args.hang_seconds, truncate_rate=args.truncate_rate,

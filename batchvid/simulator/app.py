@@ -54,11 +54,13 @@ class Simulator:
         self.base_url = ""
         self.storage_url = ""
         self._secret = secrets.token_bytes(16)
-        self._scheduler = Scheduler(self.config)
+        # render slots: the key's (max_in_flight, shared), or a provider's own for its family (upstream_in_flight)
+        self._key_renderer = Scheduler(self.config.max_in_flight)
+        self._renderers = {family: Scheduler(limit) for family, limit in self.config.upstream_in_flight.items()}
         self._store = TaskStore(Path(self.config.state_file)) if self.config.state_file else None
         for task in self._store.open() if self._store else ():
             self.tasks[task.task_id] = task
-            self._scheduler.keep(task.finish)
+            self._renderer(task.family).keep(task.finish)
         # a restarted simulator must not draw the ids (nor the fates) of the tasks it already made
         self._rng = random.Random(f"{self.config.seed}:{len(self.tasks)}" if self.tasks else self.config.seed)
         self._window = None if self.config.rate_limit_rps is None else Window(self.config.rate_limit_rps)
@@ -182,10 +184,13 @@ class Simulator:
         self.record.submitted(task.task_id, model, body, 200)
         return web.json_response(submit_answer(task))
 
+    def _renderer(self, family: str) -> Scheduler:
+        return self._renderers.get(family, self._key_renderer)
+
     def _create(self, family: str, model: str, body: dict[str, Any], asked: dict[str, Any]) -> SimTask:
         low, high = self.config.render_range(model)
         render = self._rng.uniform(low, high)
-        start, finish = self._scheduler.slot(time.monotonic(), render)
+        start, finish = self._renderer(family).slot(time.monotonic(), render)
         task_id = new_id(family, model, self._rng)
         while task_id in self.tasks:
             task_id = new_id(family, model, self._rng)

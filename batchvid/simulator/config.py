@@ -25,6 +25,9 @@ class SimConfig:
     #: per family, the requests a second its upstream provider takes (Vertex Veo preview: 10 a minute); above it
     #: the gateway passes the provider's 429 through, for that family's requests only
     upstream_rps: Mapping[str, float] = field(default_factory=dict)
+    #: per family, the tasks its upstream provider renders at once (Vidu: 5 an organisation), more queued; such a
+    #: family's tasks count there instead of in max_in_flight
+    upstream_in_flight: Mapping[str, int] = field(default_factory=dict)
     #: model ids whose every submit draws 503 "no available channel" (a gateway whose channels for a model are all
     #: disabled or failing; new-api's wording, inferred: the API pages do not list it)
     unavailable: frozenset[str] = frozenset()

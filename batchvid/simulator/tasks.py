@@ -11,7 +11,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import SimConfig
 from .video import Video
 
 _MARKER = re.compile(r"--(rs|resolution|ratio|dur|duration|fps|seed)\s+(\S+)")
@@ -119,19 +118,19 @@ def read_request(family: str, model: str, body: dict[str, Any], notes: list[str]
 
 
 class Scheduler:
-    """Render slots per key: with max_in_flight, extra tasks wait in a queue, as Vidu's upstream does."""
+    """Render slots: with a limit, extra tasks wait in a queue, as Vidu's upstream does."""
 
-    def __init__(self, config: SimConfig) -> None:
-        self.config = config
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
         self._finishes: list[float] = []
 
     def keep(self, finish: float) -> None:
         """A task made before a restart holds its slot until it finishes."""
-        if self.config.max_in_flight is not None and finish > time.monotonic():
+        if self.limit is not None and finish > time.monotonic():
             heapq.heappush(self._finishes, finish)
 
     def slot(self, now: float, render: float) -> tuple[float, float]:
-        limit = self.config.max_in_flight
+        limit = self.limit
         while self._finishes and self._finishes[0] <= now:
             heapq.heappop(self._finishes)
         start = now
