@@ -55,11 +55,18 @@ class Endpoint:
     #: a family's own pace (requests per second; None: the run's --rate alone), as its provider allows: Vertex Veo
     #: preview takes 10 requests a minute, and a pace found from 429s alone draws some on the way
     rate: float | None = None
+    #: a family's own limit of tasks in flight (None: --concurrency alone), as its provider renders at once: Vidu
+    #: runs 5 tasks an organisation and queues the rest, and a queued task would hold a slot another family could use
+    concurrency: int | None = None
 
 
-#: what a gateway block and each of its families take; `rate` a family only (the whole gateway's is --rate)
+#: what a gateway block and each of its families take; `rate` and `concurrency` a family only (the whole gateway's
+#: are the run's settings)
 _ENDPOINT_KEYS = ("base_url", "api_key_env")
-_FAMILY_KEYS = (*_ENDPOINT_KEYS, "rate")
+_FAMILY_SETTINGS: dict[str, runsettings.Setting[Any]] = {
+    "rate": runsettings.RATE, "concurrency": runsettings.CONCURRENCY}
+_FAMILY_KEYS = (*_ENDPOINT_KEYS, *_FAMILY_SETTINGS)
+_RUN_WIDE = {"rate": "the whole gateway's pace", "concurrency": "the whole run's limit of tasks in flight"}
 
 
 @dataclass(frozen=True)
@@ -196,9 +203,9 @@ def _endpoint(node: Any, base: Endpoint, line: int, out: _Collector, what: str,
     for key, value in node.items():
         where = node.key_lines[key]
         if key not in known:
-            if key == "rate":
-                out.add(where, f"{what}: rate: the whole gateway's pace is run.rate (or --rate); a family's own goes "
-                        "in gateway.families.FAMILY.rate")
+            if key in _FAMILY_SETTINGS:
+                out.add(where, f"{what}: {key}: {_RUN_WIDE[key]} is run.{key} (or --{key}); a family's own goes "
+                        f"in gateway.families.FAMILY.{key}")
             elif key != "families":
                 out.add(where, f"{what}: unknown key {key!r}{did_you_mean(str(key), known)}")
             continue
@@ -208,11 +215,11 @@ def _endpoint(node: Any, base: Endpoint, line: int, out: _Collector, what: str,
         elif key == "api_key_env" and not (isinstance(value, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value)):
             out.add(where, f"{what}: api_key_env must name an environment variable (the key itself never "
                     "goes in a manifest)")
-        elif key == "rate":
-            try:  # read as --rate is
-                values[key] = runsettings.RATE.parse(str(value))
+        elif key in _FAMILY_SETTINGS:
+            try:  # read as the run's setting is
+                values[key] = _FAMILY_SETTINGS[key].parse(str(value))
             except ArgumentTypeError as exc:
-                out.add(where, f"{what}: rate: {exc}")
+                out.add(where, f"{what}: {key}: {exc}")
         else:
             values[key] = value.rstrip("/") if key == "base_url" else value
     return Endpoint(**values)
@@ -233,7 +240,8 @@ def _gateway(node: Any, doc: yamlsafe.LineMap, out: _Collector) -> GatewayConfig
                 continue
             families[name] = _endpoint(sub, default, where, out, f"gateway.families.{name}", _FAMILY_KEYS)
     elif raw_families is not None:
-        out.add(line, "gateway.families must be a mapping of family name to base_url / api_key_env / rate")
+        out.add(line, "gateway.families must be a mapping of family name to base_url / api_key_env / rate / "
+                "concurrency")
     return GatewayConfig(default, families)
 
 

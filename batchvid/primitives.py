@@ -7,6 +7,7 @@ import collections
 import heapq
 import itertools
 import random
+from collections.abc import Mapping
 
 
 def backoff(attempt: int, retry_after: float | None, cap: float, base: float = 0.5) -> float:
@@ -16,39 +17,36 @@ def backoff(attempt: int, retry_after: float | None, cap: float, base: float = 0
 
 
 class Slots:
-    """Tasks in flight at the gateway, held from submit until the task ends; waiters served in order."""
+    """Tasks in flight at the gateway, held from submit until the task ends: at most `limit` in all, and at most
+    `per_family[f]` of family f, where its provider renders only so many at once and queues the rest (a queued task
+    would hold a slot that another family's shot could use)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, per_family: Mapping[str, int] | None = None) -> None:
         self.limit = limit
+        self.per_family = dict(per_family or {})
         self.used = 0
-        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self.used_by: collections.Counter[str] = collections.Counter()
+        self._freed: asyncio.Future[None] | None = None
 
-    async def acquire(self) -> None:
-        if self.used < self.limit and not self._waiters:
-            self.used += 1
-            return
-        future = asyncio.get_running_loop().create_future()
-        self._waiters.append(future)
-        try:
-            await future  # release() counted this slot as ours already
-        except asyncio.CancelledError:
-            if future.done() and not future.cancelled():
-                self.release()  # handed over just as we were cancelled: pass it on
-            elif future in self._waiters:
-                self._waiters.remove(future)
-            raise
+    def free_for(self, family: str) -> bool:
+        return self.used < self.limit and self.used_by[family] < self.per_family.get(family, self.limit)
 
-    def take(self) -> None:
-        """A task already in flight from an earlier run counts at once, limit or not."""
+    def take(self, family: str) -> None:
+        """Count a task in flight; one from an earlier run counts at once, limit or not."""
         self.used += 1
+        self.used_by[family] += 1
 
-    def release(self) -> None:
+    def release(self, family: str) -> None:
         self.used -= 1
-        while self._waiters and self.used < self.limit:
-            future = self._waiters.popleft()
-            if not future.done():
-                self.used += 1
-                future.set_result(None)
+        self.used_by[family] -= 1
+        if self._freed is not None and not self._freed.done():
+            self._freed.set_result(None)
+
+    async def freed(self) -> None:
+        """Until the next release."""
+        if self._freed is None or self._freed.done():
+            self._freed = asyncio.get_running_loop().create_future()
+        await self._freed
 
 
 class PollQueue:

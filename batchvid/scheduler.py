@@ -9,13 +9,14 @@ and are retried with backoff; a poll error never causes a submit.
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
 import logging
 import shlex
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -55,6 +56,8 @@ class RunSettings:
     backoff_cap: float = 60.0
     ledger_every: float = 2.0
     fixed_polling: bool = False  # poll every poll_interval instead of adaptively (the baseline)
+    #: per family, its own limit of tasks in flight within `concurrency` (gateway.families.FAMILY.concurrency)
+    family_concurrency: Mapping[str, int] = field(default_factory=dict)
 
 
 class Retry(NamedTuple):
@@ -104,7 +107,7 @@ class Runner:
         self.outages = ModelOutages()
         #: per model, its shots that spent their submit tries on errors in this run (left pending)
         self._out_of_tries: dict[str, list[str]] = {}
-        self._slots = Slots(settings.concurrency)
+        self._slots = Slots(settings.concurrency, settings.family_concurrency)
         self._downloads = asyncio.Semaphore(settings.download_concurrency)
         self._polls = PollQueue()
         self._posting: set[str] = set()
@@ -139,7 +142,7 @@ class Runner:
                     waiting.append((shot, row))
                 elif row.state in (j.SUBMITTED, j.DOWNLOADING):  # in flight since an earlier run: at once
                     if row.state == j.SUBMITTED:
-                        self._slots.take()
+                        self._slots.take(shot.spec.family)
                     self._start(shot, row)
             self._feeder = asyncio.create_task(self._feed(waiting))
             self._feeder.add_done_callback(self._finished)
@@ -175,13 +178,22 @@ class Runner:
         return FatalError(said)
 
     async def _feed(self, waiting: list[tuple[Shot, j.Row]]) -> None:
-        """Start the shots still to submit, in manifest order, each once a slot is free: a task exists only for
-        a shot in flight, so memory follows the concurrency, not the size of the batch."""
-        for shot, row in waiting:
-            await self._slots.acquire()
-            if self.stopping:
-                self._slots.release()
-                return
+        """Start the shots still to submit, in manifest order, each once a slot is free (past a shot whose family is
+        at its own limit, to the next of another family): a task exists only for a shot in flight, so memory
+        follows the concurrency, not the size of the batch."""
+        queues: dict[str, collections.deque[tuple[int, Shot, j.Row]]] = {}
+        for index, (shot, row) in enumerate(waiting):
+            queues.setdefault(shot.spec.family, collections.deque()).append((index, shot, row))
+        while queues and not self.stopping:
+            startable = [family for family in queues if self._slots.free_for(family)]
+            if not startable:
+                await self._slots.freed()
+                continue
+            family = min(startable, key=lambda name: queues[name][0][0])
+            _, shot, row = queues[family].popleft()
+            if not queues[family]:
+                del queues[family]
+            self._slots.take(family)
             self._start(shot, row)  # the shot's task owns that slot from here
 
     def _start(self, shot: Shot, row: j.Row) -> None:
@@ -297,7 +309,7 @@ class Runner:
             if task_id is None:
                 return
             if self.stopping:  # Ctrl-C came during the POST: its task id is saved; the next run polls it
-                self._slots.release()
+                self._slots.release(shot.spec.family)
                 return
         elif row.state == j.SUBMITTED:  # its slot was taken when the run started
             self.progress.event("submitted")
@@ -307,7 +319,7 @@ class Runner:
                 view = await self._await_result(shot, gateway, task_id, row.submitted_at,
                                                 (row.error or "").startswith(j.ADOPTED))
             finally:
-                self._slots.release()
+                self._slots.release(shot.spec.family)
             if view is None:
                 return
         assert task_id is not None
@@ -364,13 +376,13 @@ class Runner:
         task_id = None
         try:
             if self.stopping or not self._reserve(shot):
-                self._slots.release()
+                self._slots.release(shot.spec.family)
                 return None
             try:
                 task_id = await self._post(shot, gateway)
             finally:
                 if task_id is None:
-                    self._slots.release()
+                    self._slots.release(shot.spec.family)
         finally:
             self._first_answered(shot)
         if task_id is not None:

@@ -234,6 +234,9 @@ def manifest_schema() -> dict[str, Any]:
                             **endpoint["properties"],
                             "rate": {**runsettings.RATE.schema, "description": "this family's own pace within the "
                                      "run's rate, as its provider allows (Vertex Veo preview: 10/min)"},
+                            "concurrency": {**runsettings.CONCURRENCY.schema, "description": "this family's own "
+                                            "limit of tasks in flight within the run's concurrency, as its provider "
+                                            "renders at once (Vidu: 5 an organisation, the rest queued)"},
                         },
                     }},
                 },

@@ -177,6 +177,13 @@ CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
     "gateway-rate": ("version: 1\ngateway: {rate: 5/s}\nshots:\n" + WAN + "}\n",
                      ["m.yaml:2: gateway: rate: the whole gateway's pace is run.rate (or --rate); a family's own "
                       "goes in gateway.families.FAMILY.rate"]),
+    "gateway-concurrency": ("version: 1\ngateway: {concurrency: 5}\nshots:\n" + WAN + "}\n",
+                            ["m.yaml:2: gateway: concurrency: the whole run's limit of tasks in flight is "
+                             "run.concurrency (or --concurrency); a family's own goes in "
+                             "gateway.families.FAMILY.concurrency"]),
+    "family-concurrency-zero": ("version: 1\ngateway:\n  families:\n    vidu: {concurrency: 0}\nshots:\n" + WAN
+                                + "}\n", ["m.yaml:4: gateway.families.vidu: concurrency: '0': want a whole number 1 or "
+                                           "more"]),
     "image-too-big": (HEAD + "  - {id: a, model: wan2.5-i2v-preview, prompt: p, image: big.png}\n",
                       ["m.yaml:3: shot 'a' (wan2.5-i2v-preview): image: image 'big.png' is 6.0 MiB; this model takes "
                        "at most 5 MiB"]),

@@ -1,4 +1,4 @@
-"""The scheduler's task slots: a limit, first come first served, and no slot lost to a cancellation."""
+"""The scheduler's task slots: a limit in all and per family, and a wait for the next one freed."""
 
 from __future__ import annotations
 
@@ -7,47 +7,47 @@ import asyncio
 from batchvid.primitives import Slots
 
 
-async def test_slots_hold_the_limit_and_serve_waiters_in_order() -> None:
-    slots = Slots(2)
-    order: list[int] = []
+def test_slots_hold_the_limit_in_all_and_each_familys_own() -> None:
+    slots = Slots(3, {"vidu": 1})
+    assert slots.free_for("vidu") and slots.free_for("wan")
+    slots.take("vidu")
+    assert not slots.free_for("vidu")  # its own limit
+    assert slots.free_for("wan")
+    slots.take("wan")
+    slots.take("wan")
+    assert not slots.free_for("wan") and slots.used == 3  # the limit in all
+    slots.release("vidu")
+    assert slots.free_for("vidu") and slots.free_for("wan")
+    assert Slots(2, {"vidu": 5}).free_for("vidu")  # a family's own above the whole run's is the run's
 
-    async def worker(n: int) -> None:
-        await slots.acquire()
-        order.append(n)
-        assert slots.used <= 2
-        await asyncio.sleep(0.01)
-        slots.release()
 
-    await asyncio.gather(*(worker(n) for n in range(6)))
-    assert order == list(range(6)) and slots.used == 0
-
-
-async def test_a_cancelled_waiter_does_not_keep_or_lose_a_slot() -> None:
+async def test_a_wait_for_a_free_slot_ends_at_the_next_release() -> None:
     slots = Slots(1)
-    await slots.acquire()
-    waiting = asyncio.create_task(slots.acquire())
-    after = asyncio.create_task(slots.acquire())
+    slots.take("wan")
+    waiting = asyncio.create_task(slots.freed())
     await asyncio.sleep(0)
-    waiting.cancel()  # cancelled while still queued
-    slots.release()
-    await asyncio.wait_for(after, 1)  # the slot went to the next waiter
-    assert slots.used == 1
+    assert not waiting.done()
+    slots.release("wan")
+    await asyncio.wait_for(waiting, 1)
+    assert slots.free_for("wan")
 
-    handed = asyncio.create_task(slots.acquire())
+    slots.take("wan")
+    cancelled = asyncio.create_task(slots.freed())  # a waiter cancelled (a stop) does not spoil the next wait
     await asyncio.sleep(0)
-    slots.release()  # the slot is handed over...
-    handed.cancel()  # ...and the receiver is cancelled before it runs: the slot must be passed on
-    await asyncio.gather(handed, return_exceptions=True)
-    assert slots.used == 0
-    await asyncio.wait_for(slots.acquire(), 1)
-    assert slots.used == 1
+    cancelled.cancel()
+    await asyncio.gather(cancelled, return_exceptions=True)
+    after = asyncio.create_task(slots.freed())
+    await asyncio.sleep(0)
+    slots.release("wan")
+    await asyncio.wait_for(after, 1)
 
 
 def test_a_task_from_an_earlier_run_counts_over_the_limit() -> None:
-    slots = Slots(1)
-    slots.take()
-    slots.take()
-    assert slots.used == 2
-    slots.release()
-    slots.release()
-    assert slots.used == 0
+    slots = Slots(1, {"vidu": 1})
+    slots.take("vidu")
+    slots.take("vidu")
+    assert slots.used == 2 and not slots.free_for("vidu") and not slots.free_for("wan")
+    slots.release("vidu")
+    assert not slots.free_for("vidu")
+    slots.release("vidu")
+    assert slots.used == 0 and slots.free_for("vidu")

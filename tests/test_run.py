@@ -169,6 +169,18 @@ def test_off_peak_shots_that_would_hold_the_slots_for_days_are_pointed_out(
     for enough in ("3", "10"):  # every shot goes at once: nothing waits behind them
         code, _, err = cli("run", manifest, "--simulate", "--dry-run", "--concurrency", enough, "--out", tmp_path / "o")
         assert code == 0 and "off-peak" not in err
+    # Vidu's own concurrency holds them back, whatever --concurrency says
+    capped = write_manifest(manifest.read_text().replace("version: 1\n", "version: 1\ngateway: {families: {vidu: "
+                                                         "{concurrency: 1}}}\n"), name="capped.yaml")
+    code, _, err = cli("run", capped, "--simulate", "--dry-run", "--concurrency", "10", "--out", tmp_path / "c")
+    assert code == 0 and err.splitlines()[1] == (
+        "note: 2 off-peak shots to submit, with the others 1 at a time (gateway.families.vidu.concurrency), and each "
+        "may take up to 48 h: the last could start days from now. The gateway queues off-peak tasks, so "
+        "gateway.families.vidu.concurrency: 2 submits every vidu shot at once (the run may be stopped once they are "
+        "submitted: the next one collects the videos)"), err
+    roomy = write_manifest(capped.read_text().replace("concurrency: 1", "concurrency: 2"), name="roomy.yaml")
+    code, _, err = cli("run", roomy, "--simulate", "--dry-run", "--concurrency", "10", "--out", tmp_path / "r")
+    assert code == 0 and "off-peak" not in err
 
 
 def test_interrupted_submit_is_uncertain_and_not_resent(simulator: Sim, run_batch: Run, tmp_path: Path,
@@ -369,6 +381,31 @@ def test_a_familys_own_rate_keeps_it_under_its_providers_limit(simulator: Sim, r
     sim = simulator(render_seconds=(0.2, 0.3), upstream_rps={"veo": 5.0}, retry_after=0.3)
     assert run_batch(alone, sim, *flags, "--out", str(alone.parent / "alone"))[0] == 0
     assert sim.record.faults["upstream_429"] > 0
+
+
+def test_a_familys_own_concurrency_lets_other_families_use_the_slots_it_would_hold_queued(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path]) -> None:
+    """Vidu renders 5 tasks an organisation at once and queues the rest: a user who says so for the vidu family has
+    the slots its queued tasks would hold go to the next shots of other families (before, the Wan shots after the
+    Vidu ones in the manifest waited for Vidu's renders)."""
+    vidu = "".join(f"  - {{id: v{i}, model: viduq3p-720p, prompt: shot {i}}}\n" for i in range(4))
+    wan = "".join(f"  - {{id: w{i}, model: wan2.5-t2v-preview, prompt: shot {i}}}\n" for i in range(4))
+    flags = ("--concurrency", "4", "--rate", "unlimited", "--poll-interval", "0.05", "--fixed-polling")
+
+    def wan_waited(manifest: Path, out: str) -> float:
+        """Seconds from the first Vidu submit to the first Wan submit."""
+        sim = simulator(render_seconds=(0.6, 0.6), upstream_in_flight={"vidu": 2})
+        code, summary, _ = run_batch(manifest, sim, *flags, "--out", str(manifest.parent / out))
+        assert code == 0 and "batchvid: 8 done;" in summary, summary
+        made = sim.record.created()
+        assert len(made) == 8
+        return (min(s.at for s in made if s.model.startswith("wan"))
+                - min(s.at for s in made if s.model.startswith("vidu")))
+
+    own = write_manifest(f"version: 1\ngateway:\n  families:\n    vidu: {{concurrency: 2}}\nshots:\n{vidu}{wan}")
+    assert wan_waited(own, "own") < 0.3  # two Vidu shots and two Wan shots at once
+    alone = write_manifest(f"version: 1\nshots:\n{vidu}{wan}", name="alone.yaml")
+    assert wan_waited(alone, "alone") > 0.5  # four Vidu shots, two of them queued, until the first render ended
 
 
 def test_a_limit_of_the_whole_gateway_is_found_by_its_families_together(
@@ -1221,6 +1258,11 @@ def test_a_long_rehearsal_at_the_gateways_pace_says_how_long(cli: Run, write_man
                           "min; --concurrency 64 --rate unlimited rehearses them faster") in err
     code, _, err = cli("run", manifest, "--simulate", "--out", tmp_path / "b", "--no-progress", "--concurrency", "8")
     assert code == 1 and "(concurrency 8, 2 requests/s) 300 shots take at least 5 min; --rate unlimited " in err
+    limited = write_manifest(f"version: 1\ngateway: {{families: {{wan: {{rate: 1/s, concurrency: 2}}}}}}\nshots:\n"
+                             f"{shots}\n", name="limited.yaml")
+    code, _, err = cli("run", limited, "--simulate", "--out", tmp_path / "c", "--no-progress")
+    assert code == 1 and ("--concurrency 64 --rate unlimited rehearses them faster (gateway.families.wan.concurrency, "
+                          "gateway.families.wan.rate still hold)") in err
     # a pace of one's own choosing, a short rehearsal (300 / 4 slots x 1 s renders), a short batch: nothing to say
     for n, chosen in enumerate((["--concurrency", "64", "--rate", "2/s"], ["--rate", "unlimited"], ["--only", "s0*"])):
         code, _, err = cli("run", manifest, "--simulate", "--out", tmp_path / str(n), "--no-progress", *chosen)

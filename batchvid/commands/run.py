@@ -60,7 +60,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--base-url", help="gateway base URL for every family, like https://llm.ai-nebula.com (a "
                    "trailing /v1 is taken off; overrides the manifest)")
     p.add_argument("--concurrency",
-                   help=f"tasks in flight at the gateway at once (default {rs.CONCURRENCY.default})")
+                   help=f"tasks in flight at the gateway at once (default {rs.CONCURRENCY.default}). A family's own, "
+                   "lower limit, as its provider renders at once, goes in the manifest: "
+                   "gateway.families.vidu.concurrency: 5")
     p.add_argument("--download-concurrency",
                    help=f"videos downloaded at once (default {rs.DOWNLOAD_CONCURRENCY.default}); separate from "
                    "--concurrency: a finished task waiting for its download holds no gateway slot")
@@ -111,6 +113,8 @@ def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
         rate=flag(rs.RATE), poll_interval=flag(rs.POLL_INTERVAL), deadline=flag(rs.DEADLINE_MINUTES) * 60,
         max_cost=max_cost, max_video_bytes=int(flag(rs.MAX_VIDEO_MB) * 1024**2),
         max_answer_bytes=int(flag(rs.MAX_ANSWER_MB) * 1024**2), fixed_polling=args.fixed_polling,
+        family_concurrency={family: endpoint.concurrency for family, endpoint in batch.manifest.gateway.families.items()
+                            if endpoint.concurrency is not None},
     )
 
 
@@ -359,28 +363,43 @@ async def _run(
 
 
 def _offpeak_note(plan: j.Plan, batch: Batch, concurrency: int) -> None:
-    """Off-peak tasks may take up to 48 h each, and --concurrency counts them while they wait: a batch of many, a
-    few at a time, could take weeks. Say so, and the way out: the gateway queues off-peak tasks itself."""
+    """Off-peak tasks may take up to 48 h each, and --concurrency (or their family's own concurrency) counts them
+    while they wait: a batch of many, a few at a time, could take weeks. Say so, and the way out: the gateway queues
+    off-peak tasks itself."""
     from ..plan import TO_SUBMIT
 
-    offpeak = {shot.id for shot in batch.shots if shot.model.endswith("-offpeak")}
-    count = sum(1 for line in plan.lines if line.category in TO_SUBMIT and line.shot_id in offpeak)
-    if count and plan.to_submit > concurrency:  # some shot would wait for a slot behind an off-peak task
-        print(f"note: {count} off-peak shots to submit, with the others {concurrency} at a time (--concurrency), and "
+    to_submit = {line.shot_id for line in plan.lines if line.category in TO_SUBMIT}
+    offpeak = [shot for shot in batch.shots if shot.model.endswith("-offpeak") and shot.id in to_submit]
+    if not offpeak:
+        return
+    family = offpeak[0].spec.family  # Vidu's alone have off-peak ids
+    own = batch.manifest.gateway.for_family(family).concurrency
+    if own is not None and own < concurrency:  # they wait behind each other, and their family's other shots
+        sharing = sum(1 for shot in batch.shots if shot.id in to_submit and shot.spec.family == family)
+        setting, limit, which = f"gateway.families.{family}.concurrency", own, f"every {family} shot"
+        enough = f"{setting}: {sharing}"
+    else:
+        sharing, setting, limit, which = len(to_submit), "--concurrency", concurrency, "every shot"
+        enough = f"{setting} {sharing}"
+    if sharing > limit:  # some shot would wait for a slot behind an off-peak task
+        print(f"note: {len(offpeak)} off-peak shots to submit, with the others {limit} at a time ({setting}), and "
               "each may take up to 48 h: the last could start days from now. The gateway queues off-peak tasks, so "
-              f"--concurrency {plan.to_submit} submits every shot at once (the run may be stopped once they are "
-              "submitted: the next one collects the videos)", file=sys.stderr)
+              f"{enough} submits {which} at once (the run may be stopped once they are submitted: the next one "
+              "collects the videos)", file=sys.stderr)
 
 
-def _long_rehearsal_note(shots: int, settings: RunSettings, shortest_render: float, faster: list[str]) -> None:
+def _long_rehearsal_note(shots: int, settings: RunSettings, shortest_render: float, faster: list[str],
+                         kept: list[str]) -> None:
     """A rehearsal keeps the run's pace by default (its point is to behave like the real run): say what that
-    costs in time when it is long, counting the least a shot needs (a submit and a poll; its slot for a render)."""
+    costs in time when it is long, counting the least a shot needs (a submit and a poll; its slot for a render).
+    `kept`: the manifest's family limits, which those flags do not lift."""
     paced = 0.0 if settings.rate is None else 2 * shots / settings.rate
     seconds = max(paced, shots / settings.concurrency * shortest_render)
     if seconds >= 120:
         rate = "no rate limit" if settings.rate is None else f"{settings.rate:g} requests/s"
         print(f"simulator: at the run's pace (concurrency {settings.concurrency}, {rate}) {shots} shots take at least "
-              f"{seconds / 60:.0f} min; {' '.join(faster)} rehearses them faster", file=sys.stderr)
+              f"{seconds / 60:.0f} min; {' '.join(faster)} rehearses them faster"
+              + (f" ({', '.join(kept)} still hold)" if kept else ""), file=sys.stderr)
 
 
 def _follower(row: j.Row, quotes: dict[str, Quote]) -> Shot:
@@ -423,7 +442,10 @@ async def _execute(
         faster = [f"--{name} {value}" for name, value in (("concurrency", 64), ("rate", "unlimited"))
                   if getattr(args, name) is None and name not in batch.manifest.run]
         if faster:
-            _long_rehearsal_note(plan.to_submit, settings, simulator.config.render_seconds[0], faster)
+            families = batch.manifest.gateway.families
+            kept = sorted(f"gateway.families.{family}.{key}" for family, endpoint in families.items()
+                          for key in ("rate", "concurrency") if getattr(endpoint, key) is not None)
+            _long_rehearsal_note(plan.to_submit, settings, simulator.config.render_seconds[0], faster, kept)
     endpoints = _endpoints(args, batch, sim_url, sim_key)
     _warn_plain_http(base for base, _ in endpoints.values())
     ceilings: dict[str, Ceiling] = {}
