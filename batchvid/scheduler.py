@@ -25,6 +25,7 @@ import aiohttp
 
 from . import download, ledger, polling
 from . import journal as j
+from .budget import Budget
 from .errors import KEY_REFUSED, FatalError, one_line
 from .families._base import Billing, TaskState, TaskView
 from .families._envelope import read_billing
@@ -95,15 +96,7 @@ class Runner:
         self.progress = progress
         self.proxies = proxies or Proxies({})  # storage hosts' proxies; none given: every download goes direct
         self.stopping = False
-        self.reserved = Decimal(0)
-        self.over_budget = 0
-        #: what each shot submitted in this run holds of --max-cost: its estimate, raised to its bill once known
-        self._held: dict[str, Decimal] = {}
-        #: per model, the gateway's bill over the estimate, where above 1 (an account's group ratio, a price above
-        #: the table's): later reservations count it, and the summary says it
-        self.bill_ratio: dict[str, Decimal] = {}
-        #: under --max-cost, per model: the shot whose submit goes first and alone, and its answer's arrival
-        self._first_submit: dict[str, tuple[str, asyncio.Future[None]]] = {}
+        self.budget = Budget(settings.max_cost, quotes)
         self.outages = ModelOutages()
         #: per model, its shots that spent their submit tries on errors in this run (left pending)
         self._out_of_tries: dict[str, list[str]] = {}
@@ -128,11 +121,7 @@ class Runner:
     async def run(self) -> None:
         ids = {shot.id for shot in self.shots}
         rows = {row.id: row for row in self.journal.rows() if row.id in ids}
-        # the cap covers this manifest's shots: what is done or may be charged is reserved already, at its bill
-        # where the gateway said it (the journal keeps what earlier runs learned)
-        self.reserved = sum((max(Decimal(r.estimated_usd or 0), Decimal(r.billed_usd or 0)) for r in rows.values()
-                             if r.state in (j.SUBMITTED, j.UNCERTAIN) or j.rendered(r)), Decimal(0))
-        self.bill_ratio = j.bill_ratios(rows.values())
+        self.budget.count_earlier(rows.values())  # the cap covers this manifest's shots
         helpers = [asyncio.create_task(self._keep_ledger())]
         try:
             waiting = []
@@ -327,52 +316,14 @@ class Runner:
 
     # -- submit --------------------------------------------------------------------------------
     def _reserve(self, shot: Shot) -> bool:
-        cost = (self.quotes[shot.id].cost_usd or Decimal(0)) * self.bill_ratio.get(shot.model, Decimal(1))
-        cap = self.settings.max_cost
-        if cap is not None and self.reserved + cost > cap:
-            self.over_budget += 1
-            self.journal.update(shot.id, error=f"{j.OVER_BUDGET} ${cap}")
-            return False
-        self.reserved += cost
-        self._held[shot.id] = cost
-        return True
-
-    async def _after_first_submit(self, shot: Shot) -> None:
-        """Under --max-cost, the first submit of each model goes alone: its answer may say the bill (Wan's does,
-        before anything is charged), and the shots after it reserve by that bill, not by the estimate alone."""
-        first = self._first_submit.get(shot.model)
-        if first is None:
-            self._first_submit[shot.model] = (shot.id, asyncio.get_running_loop().create_future())
-        elif first[0] != shot.id and not first[1].done():
-            await asyncio.wait([first[1]])  # not `await`: a stop cancelling this shot must not cancel the future
-
-    def _first_answered(self, shot: Shot) -> None:
-        """The model's first submit has its answer (or will not send): the others go on."""
-        first = self._first_submit.get(shot.model)
-        if first is not None and first[0] == shot.id and not first[1].done():
-            first[1].set_result(None)
-
-    def _release(self, shot: Shot) -> None:
-        """Nothing was made and nothing will be: the shot's hold on --max-cost is given back."""
-        self.reserved -= self._held.pop(shot.id, Decimal(0))
-
-    def _heed_bill(self, shot: Shot, billed: Decimal | None) -> None:
-        """A bill the gateway reported (in a submit's answer, as it will charge; or once rendered): the shot's hold on
-        --max-cost rises to it, and later reservations of its model follow its ratio to the estimate."""
-        if billed is None:
-            return
-        estimate = self.quotes[shot.id].cost_usd
-        held = self._held.get(shot.id, estimate or Decimal(0))
-        if billed > held:
-            self.reserved += billed - held
-            self._held[shot.id] = billed
-        if estimate and billed / estimate > self.bill_ratio.get(shot.model, Decimal(1)):
-            self.bill_ratio[shot.model] = billed / estimate
+        if self.budget.reserve(shot):
+            return True
+        self.journal.update(shot.id, error=f"{j.OVER_BUDGET} ${self.budget.cap}")
+        return False
 
     async def _submit(self, shot: Shot, gateway: Gateway) -> str | None:
         """POST the shot; it holds a slot already (`_feed`), released here unless a task was created."""
-        if self.settings.max_cost is not None:
-            await self._after_first_submit(shot)
+        await self.budget.after_first_submit(shot)
         task_id = None
         try:
             if self.stopping or not self._reserve(shot):
@@ -384,7 +335,7 @@ class Runner:
                 if task_id is None:
                     self._slots.release(shot.spec.family)
         finally:
-            self._first_answered(shot)
+            self.budget.first_answered(shot)
         if task_id is not None:
             self.progress.event("submitted")
         return task_id
@@ -398,7 +349,7 @@ class Runner:
             # while waiting does not make the shot uncertain; and a stop while waiting sends nothing.
             await gateway.limiter.acquire()
             if self.stopping:
-                self._release(shot)
+                self.budget.release(shot)
                 return None
             self._posting.add(shot.id)  # from here the POST is let finish and recorded, whatever stops the run
             try:
@@ -417,7 +368,7 @@ class Runner:
         self.journal.mark_submitting(shot.id)
         await self._durable()  # committed BEFORE the POST
         if self.stopping:  # the stop came while the commit was written: the POST has not left, and will not
-            self._release(shot)
+            self.budget.release(shot)
             self.journal.unmark_submitting(shot.id)
             self._commit_soon()
             return None, None
@@ -425,7 +376,7 @@ class Runner:
             try:
                 answer = await gateway.submit(body, paced=True)
             finally:  # the first answer of its model, whatever it says: the others need not wait for its retries
-                self._first_answered(shot)
+                self.budget.first_answered(shot)
         except Transient as exc:
             # Nothing was created (429, 5xx, refused connection): safe to send again.
             self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
@@ -435,11 +386,11 @@ class Runner:
                 for earlier in self._out_of_tries.pop(shot.model, ()):  # one reason for all of the model's shots
                     self.journal.update(earlier, error=f"submit: {self.outages.out(shot.model)}")
             if self.stopping or self._model_out(shot):
-                self._release(shot)
+                self.budget.release(shot)
                 return None, None
             if attempt + 1 == MAX_SUBMIT_TRIES:
                 self._out_of_tries.setdefault(shot.model, []).append(shot.id)
-                self._release(shot)
+                self.budget.release(shot)
                 return None, None
             return None, backoff(attempt, exc.retry_after, self.settings.backoff_cap)
         except Uncertain as exc:
@@ -449,12 +400,12 @@ class Runner:
             return None, None
         except Rejected as exc:
             self.outages.answered(shot.model)
-            self._release(shot)
+            self.budget.release(shot)
             self._fail(shot.id, f"rejected at submit: {exc}")
             self._commit_soon()
             return None, None
         except Refused as exc:  # (key, balance, proxy, base URL): nothing was created, the run stops
-            self._release(shot)
+            self.budget.release(shot)
             self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
             self._commit_soon()
             if str(exc).startswith(KEY_REFUSED):  # which model drew it: a key may be refused one model only (a
@@ -471,7 +422,7 @@ class Runner:
         why = self.outages.out(shot.model)
         if why is None:
             return False
-        self._release(shot)
+        self.budget.release(shot)
         self.journal.update(shot.id, state=j.PENDING, error=f"submit: {why}")
         self._commit_soon()
         return True
@@ -490,7 +441,7 @@ class Runner:
             self.journal.update(shot.id, state=j.SUBMITTED, task_id=task_id, submitted_at=j.now(), error=None)
             self._unsaved[shot.id] = task_id
             # Wan's answer says what the task will cost (price, seconds, group ratio) before anything is charged
-            self._heed_bill(shot, self._billed(shot, read_billing(answer)))
+            self.budget.heed_bill(shot, self._billed(shot, read_billing(answer)))
             return task_id
         # a 200 that reads like a refusal may still have made a task: uncertain, with the gateway's words
         words = said(answer)
@@ -564,7 +515,7 @@ class Runner:
                 if not adopted:  # an adopted task's render time is not known
                     self._learn(key, last_poll, loop.time() - started)
                 billed = self._billed(shot, view.billing)
-                self._heed_bill(shot, billed)
+                self.budget.heed_bill(shot, billed)
                 self.journal.update(shot.id, state=j.DOWNLOADING, billed_usd=None if billed is None else str(billed),
                                     error=None)
                 self._commit_soon()

@@ -138,12 +138,12 @@ def report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object
                 shared.append(ceiling)
                 print(f"  {gateway.base_url}: 429s of several families at once, a limit they share; the pace of all "
                       f"together settled at {ceiling.rate:.2f}/s (--rate {ceiling.limit:.2f}/s)")
-        for model, ratio in sorted(runner.bill_ratio.items()):
+        for model, ratio in sorted(runner.budget.bill_ratio.items()):
             if ratio > BILL_RATIO_SAID:
                 counted = "; --max-cost counted it" if max_cost is not None else ""
                 print(f"  {model}: the gateway bills {ratio:.2f}x the estimate (an account's group ratio, or a price "
                       f"above the table's){counted}. Set it in the prices (group_ratio, or a row for the model) and "
                       "estimates will count it too")
-        if runner.over_budget:
-            print(f"  {runner.over_budget} shot(s) not submitted: --max-cost ${max_cost} reached")
+        if runner.budget.held_back:
+            print(f"  {runner.budget.held_back} shot(s) not submitted: --max-cost ${max_cost} reached")
     return 0 if not problems else 1
