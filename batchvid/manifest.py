@@ -33,6 +33,8 @@ DEFAULT_KEY_ENV = "BATCHVID_API_KEY"
 TOP_KEYS = ("version", "defaults", "shots", "gateway", "run", "prices")
 SHOT_META = ("id", "model", "matrix")
 _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: a matrix's value in a string: `${matrix.NAME}` (`$$` is a literal `$` here too)
+_MATRIX_REF = re.compile(r"\$\$|\$\{matrix\.([A-Za-z_][A-Za-z0-9_]*)\}")
 _BASE_URL = re.compile(r"https?://[^/\s?#]+(/\S*)?", re.IGNORECASE)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -382,6 +384,7 @@ def _expand(item: yamlsafe.LineMap, defaults: yamlsafe.LineMap, out: _Collector,
         out.add(item.key_lines["id"], "must be a string", shot=position, field="id")
         base.id = ""  # said once: its text would fail the id's own checks too
     label = base.id or position
+    templates: dict[str, set[str]] = {}  # field -> the matrix values it names, filled in for each combination
     for key in list(base.fields):
         line = base.field_lines[key]
         if key != "model" and not _known_field(key):
@@ -389,29 +392,71 @@ def _expand(item: yamlsafe.LineMap, defaults: yamlsafe.LineMap, out: _Collector,
                 out.add(line, f"unknown field {key!r}{did_you_mean(key, _field_choices())}", shot=label)
             del base.fields[key]
             continue
-        base.fields[key] = _substitute(base.fields[key], line, out, shot=label, field=key)
+        names = _matrix_names(base.fields[key])
+        if names:
+            templates[key] = names
+        else:
+            base.fields[key] = _substitute(base.fields[key], line, out, shot=label, field=key)
     matrix = item.get("matrix")
     if matrix is None:
+        for key, names in templates.items():
+            out.add(base.field_lines[key], f"${{matrix.{min(names)}}}: the shot has no matrix", shot=label, field=key)
         return [base]
-    return _matrix(base, matrix, item.key_lines["matrix"], out, label)
+    return _matrix(base, matrix, item.key_lines["matrix"], out, label, templates)
 
 
-def _matrix(base: RawShot, matrix: Any, line: int, out: _Collector, label: str) -> list[RawShot]:
+def _matrix_names(value: Any) -> set[str]:
+    """The matrix values a field's strings name as ${matrix.NAME}."""
+    if isinstance(value, str):
+        return {match.group(1) for match in _MATRIX_REF.finditer(value) if match.group(1)} if "$" in value else set()
+    if isinstance(value, list | dict):
+        return set().union(*map(_matrix_names, value.values() if isinstance(value, dict) else value))
+    return set()
+
+
+def _filled(value: Any, chosen: Mapping[str, Any]) -> Any:
+    """`value` with each ${matrix.NAME} replaced by the combination's value, `$` in it doubled so that the ${VAR}
+    pass after this one leaves it as it is (and `$$` kept for that pass)."""
+    if isinstance(value, str):
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            return "$$" if name is None else _text(chosen[name]).replace("$", "$$")
+
+        return _MATRIX_REF.sub(replace, value)
+    if isinstance(value, list):
+        return [_filled(item, chosen) for item in value]
+    if isinstance(value, dict):
+        return {key: _filled(item, chosen) for key, item in value.items()}
+    return value
+
+
+def _text(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def _matrix(base: RawShot, matrix: Any, line: int, out: _Collector, label: str,
+            templates: Mapping[str, set[str]]) -> list[RawShot]:
+    """A shot for each combination of the matrix's values: of fields, and of names that the shot's strings use
+    as ${matrix.NAME} (`templates`: field -> names), which are no field of their own."""
     # the problems are shown after "matrix: " (their field)
     varied = {key: values for key, values in matrix.items() if key != EXCLUDE} if isinstance(matrix, dict) else {}
     if not varied:
         out.add(line, "must map fields to lists of values", shot=label, field="matrix")
         return []
+    named = set().union(*templates.values())
+    for key, names in templates.items():
+        if missing := sorted(names - set(map(str, varied))):
+            hint = did_you_mean(missing[0], [str(name) for name in varied])
+            out.add(base.field_lines[key], f"${{matrix.{missing[0]}}}: the matrix has no {missing[0]}{hint}",
+                    shot=label, field=key)
+            return []
     count = 1
     for key, values in varied.items():
-        if key in ("id", "matrix") or (key != "model" and not _known_field(str(key))):
-            hint = "" if key in ("id", "matrix") else did_you_mean(str(key), _field_choices())
-            out.add(line, f"{key!r} cannot vary{hint}", shot=label, field="matrix")
-            return []
-        if not isinstance(values, list) or not values:
-            out.add(line, f"{key} must be a non-empty list", shot=label, field="matrix")
+        if (problem := _axis_problem(key, values, named)) is not None:
+            out.add(line, problem, shot=label, field="matrix")
             return []
         count *= len(values)
+    is_field = {key for key in varied if key == "model" or _known_field(str(key))}
     if count > MAX_MATRIX:
         out.add(line, f"makes {count:,} shots; the limit is {MAX_MATRIX:,} per shot", shot=label, field="matrix")
         return []
@@ -428,20 +473,44 @@ def _matrix(base: RawShot, matrix: Any, line: int, out: _Collector, label: str) 
     for combo in itertools.product(*(values for _, values in axes)):
         if any(all(combo[index][2] == wanted for index, wanted in rule.items()) for rule in rules):
             continue
-        fields = dict(base.fields)
-        lines = dict(base.field_lines)
-        suffix = []
-        for (key, _), (value, slug, _) in zip(axes, combo, strict=True):
-            fields[key] = _substitute(value, line, out, shot=label, field=key)
-            lines[key] = line
-            suffix.append(slug)
-        shots.append(RawShot(
-            id=f"{base.id}-{'-'.join(suffix)}" if base.id else "", fields=fields, line=base.line,
-            field_lines=lines, from_defaults=base.from_defaults - {key for key, _ in axes},
-        ))
+        chosen = {key: (value, slug) for (key, _), (value, slug, _) in zip(axes, combo, strict=True)}
+        shots.append(_combination(base, chosen, is_field, templates, line, out, label))
     if not shots:
         out.add(_line_of(matrix, EXCLUDE, line), "exclude leaves out every combination", shot=label, field="matrix")
     return shots
+
+
+def _combination(base: RawShot, chosen: Mapping[str, tuple[Any, str]], is_field: set[str],
+                 templates: Mapping[str, set[str]], line: int, out: _Collector, label: str) -> RawShot:
+    """The shot of one combination (`chosen`: axis -> its value and id suffix) of the matrix on `line`."""
+    fields = dict(base.fields)
+    lines = dict(base.field_lines)
+    values = {key: _substitute(value, line, out, shot=label, field=key) for key, (value, _) in chosen.items()}
+    for key, value in values.items():  # in the matrix's order, as before
+        if key in is_field:  # the others are values of the user's own, for ${matrix.NAME} alone
+            fields[key], lines[key] = value, line
+    for key in templates:
+        if key not in values:  # a field the matrix varies takes the matrix's value
+            fields[key] = _substitute(_filled(base.fields[key], values), lines[key], out, shot=label, field=key)
+    return RawShot(
+        id=f"{base.id}-{'-'.join(slug for _, slug in chosen.values())}" if base.id else "", fields=fields,
+        line=base.line, field_lines=lines, from_defaults=base.from_defaults - chosen.keys(),
+    )
+
+
+def _axis_problem(key: Any, values: Any, named: set[str]) -> str | None:
+    """What is wrong with one of a matrix's axes (None: nothing): a field that cannot vary, or a name that is no
+    field and that no string of the shot uses (`named`: those that some do), or values that are no list."""
+    if key in ("id", "matrix"):
+        return f"{key!r} cannot vary"
+    if key != "model" and not _known_field(str(key)) and key not in named:
+        return (f"{key!r} cannot vary{did_you_mean(str(key), _field_choices())}; a value of your own goes in the "
+                f"shot as ${{matrix.{key}}}")
+    if not isinstance(values, list) or not values:
+        return f"{key} must be a non-empty list"
+    if key in named and not all(isinstance(value, str | int | float) for value in values):
+        return f"{key}: a value that goes in ${{matrix.{key}}} must be text or a number"
+    return None
 
 
 def _exclusions(matrix: dict[Any, Any], axes: list[tuple[str, list[tuple[Any, str, str]]]], line: int, out: _Collector,

@@ -201,7 +201,8 @@ def manifest_schema() -> dict[str, Any]:
                 },
             },
             "additionalProperties": {"type": "array", "minItems": 1, "uniqueItems": True},
-            "description": "Expands the shot into every combination of these values; ids get suffixes.",
+            "description": "Expands the shot into every combination of these values; ids get suffixes. A name "
+            "that is not a shot field is a value of your own, written into the shot's strings as ${matrix.NAME}.",
         },
     }
     shot_props.update({name: {"description": text} for name, text in VOCABULARY.items()})

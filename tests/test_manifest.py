@@ -62,6 +62,56 @@ def test_matrix_expands_into_stable_derived_ids(write_manifest: Write) -> None:
         ("480p", 1), ("480p", 2), ("1080p", 1), ("1080p", 2)]
 
 
+def test_matrix_values_of_ones_own_fill_the_shots_strings(write_manifest: Write,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """${matrix.NAME}: a matrix varies words of the prompt (or any string), not only whole fields; `$$` stays a
+    literal `$`, and ${VAR} is still the environment's, in the template and in the values alike."""
+    monkeypatch.setenv("STUDIO", "Acme")
+    batch = load_batch(write_manifest("""
+        version: 1
+        defaults: {model: wan2.5-t2v-preview}
+        shots:
+          - id: pet
+            prompt: "A ${matrix.animal} in the ${matrix.place}, ${matrix.duration} s, $$9.99 by ${STUDIO}"
+            params: {user: "${matrix.animal}-${matrix.place}"}
+            matrix:
+              animal: [cat, dog]
+              place: [garden, "${STUDIO} lot $$1"]
+              duration: [5, 10]
+              exclude: [{animal: dog, duration: 10}]
+          - id: kept
+            prompt: "literally $${matrix.animal}, a ${matrix.animal}"
+            matrix: {animal: [owl]}
+    """))
+    shots = {shot.id: shot for shot in batch.shots}
+    # ids from the values as written (the same whatever the environment holds)
+    assert list(shots) == ["pet-cat-garden-5", "pet-cat-garden-10", "pet-cat-STUDIO_lot_1-5",
+                           "pet-cat-STUDIO_lot_1-10", "pet-dog-garden-5", "pet-dog-STUDIO_lot_1-5", "kept-owl"]
+    assert shots["pet-cat-STUDIO_lot_1-10"].fields["prompt"] == "A cat in the Acme lot $1, 10 s, $9.99 by Acme"
+    assert shots["pet-cat-STUDIO_lot_1-10"].seconds == 10  # a field the matrix varies is still that field
+    assert shots["pet-dog-garden-5"].fields["params"] == {"user": "dog-garden"}
+    assert "animal" not in shots["pet-dog-garden-5"].fields and "place" not in shots["pet-dog-garden-5"].fields
+    assert shots["kept-owl"].fields["prompt"] == "literally ${matrix.animal}, a owl"
+
+
+def test_a_matrix_value_of_ones_own_must_be_named_and_given(write_manifest: Write) -> None:
+    said = problems_of(write_manifest("""
+        version: 1
+        defaults: {model: wan2.5-t2v-preview, prompt: "A ${matrix.animal}"}
+        shots:
+          - id: alone
+          - {id: typo, matrix: {animals: [cat]}}
+          - {id: unused, prompt: plain, matrix: {animal: [cat]}}
+          - {id: listed, matrix: {animal: [[cat, dog]]}}
+    """))
+    assert [(p.line, p.shot, p.field, p.message) for p in said] == [
+        (3, "alone", "prompt", "${matrix.animal}: the shot has no matrix"),
+        (3, "typo", "prompt", "${matrix.animal}: the matrix has no animal (did you mean 'animals'?)"),
+        (7, "unused", "matrix", "'animal' cannot vary; a value of your own goes in the shot as ${matrix.animal}"),
+        (8, "listed", "matrix", "animal: a value that goes in ${matrix.animal} must be text or a number"),
+    ]
+
+
 def test_matrix_exclude_leaves_out_combinations_and_renames_nothing(write_manifest: Write) -> None:
     text = """
         version: 1
