@@ -79,6 +79,11 @@ class GatewayConfig:
     def for_family(self, family: str) -> Endpoint:
         return self.families.get(family, self.default)
 
+    def own_settings(self) -> list[str]:
+        """The families' own settings that are given, as written (gateway.families.vidu.concurrency)."""
+        return [f"gateway.families.{family}.{key}" for family, endpoint in sorted(self.families.items())
+                for key in _FAMILY_SETTINGS if getattr(endpoint, key) is not None]
+
 
 @dataclass
 class RawShot:

@@ -1261,8 +1261,8 @@ def test_a_long_rehearsal_at_the_gateways_pace_says_how_long(cli: Run, write_man
     limited = write_manifest(f"version: 1\ngateway: {{families: {{wan: {{rate: 1/s, concurrency: 2}}}}}}\nshots:\n"
                              f"{shots}\n", name="limited.yaml")
     code, _, err = cli("run", limited, "--simulate", "--out", tmp_path / "c", "--no-progress")
-    assert code == 1 and ("--concurrency 64 --rate unlimited rehearses them faster (gateway.families.wan.concurrency, "
-                          "gateway.families.wan.rate still hold)") in err
+    assert code == 1 and ("--concurrency 64 --rate unlimited rehearses them faster (gateway.families.wan.rate, "
+                          "gateway.families.wan.concurrency still hold)") in err
     # a pace of one's own choosing, a short rehearsal (300 / 4 slots x 1 s renders), a short batch: nothing to say
     for n, chosen in enumerate((["--concurrency", "64", "--rate", "2/s"], ["--rate", "unlimited"], ["--only", "s0*"])):
         code, _, err = cli("run", manifest, "--simulate", "--out", tmp_path / str(n), "--no-progress", *chosen)

@@ -442,10 +442,8 @@ async def _execute(
         faster = [f"--{name} {value}" for name, value in (("concurrency", 64), ("rate", "unlimited"))
                   if getattr(args, name) is None and name not in batch.manifest.run]
         if faster:
-            families = batch.manifest.gateway.families
-            kept = sorted(f"gateway.families.{family}.{key}" for family, endpoint in families.items()
-                          for key in ("rate", "concurrency") if getattr(endpoint, key) is not None)
-            _long_rehearsal_note(plan.to_submit, settings, simulator.config.render_seconds[0], faster, kept)
+            _long_rehearsal_note(plan.to_submit, settings, simulator.config.render_seconds[0], faster,
+                                 batch.manifest.gateway.own_settings())
     endpoints = _endpoints(args, batch, sim_url, sim_key)
     _warn_plain_http(base for base, _ in endpoints.values())
     ceilings: dict[str, Ceiling] = {}
