@@ -31,7 +31,7 @@ from .packaged import schema_folder
 from .plan import PlanOptions, carry_on, elsewhere
 
 META_KEY = "settled"
-_ENV_NAME = re.compile(rb"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")  # a superset of what manifest.py substitutes
+_ENV_NAME = re.compile(rb"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")  # a superset of what manifest/_base.py substitutes
 _OWN_FILES = (".py", ".json", ".yaml")
 
 
