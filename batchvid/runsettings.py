@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from argparse import ArgumentTypeError
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from . import argtypes
@@ -74,3 +76,26 @@ def _read(setting: Setting[T], value: object) -> T:
         return setting.parse(str(value))
     except ArgumentTypeError as exc:
         raise InputError(f"{setting.flag}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Every setting of a run, as the scheduler takes them: from the flags, the manifest's `run:` block and the
+    defaults."""
+
+    out: Path
+    concurrency: int = 4
+    rate: float | None = 2.0  # requests per second to each gateway
+    poll_interval: float = 4.0  # the documents advise polling every 3-5 s
+    deadline: float = 2 * 3600.0  # per task; -offpeak models get OFFPEAK_DEADLINE
+    max_cost: Decimal | None = None
+    download_concurrency: int = 4
+    max_video_bytes: int = 4 * 1024**3
+    download_tries: int = 5
+    max_poll_errors: int = 30  # consecutive failed polls before a task is left for the next run
+    max_answer_bytes: int = 256 * 1024**2
+    backoff_cap: float = 60.0
+    ledger_every: float = 2.0
+    fixed_polling: bool = False  # poll every poll_interval instead of adaptively (the baseline)
+    #: per family, its own limit of tasks in flight within `concurrency` (gateway.families.FAMILY.concurrency)
+    family_concurrency: Mapping[str, int] = field(default_factory=dict)

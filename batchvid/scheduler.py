@@ -1,5 +1,6 @@
 """The asyncio orchestration of one run: submit under limits, poll from one due-time heap,
-download at once, and commit every state change to the journal before acting on it.
+hand each paid video to the downloads (fetching.py), and commit every state change to the journal
+before acting on it (commits.py).
 
 Retries have separate scopes (one wrapper around submit+poll+download re-creates paid tasks):
 a submit is resent only when the gateway certainly created nothing; polls and downloads are GETs
@@ -12,65 +13,33 @@ import asyncio
 import collections
 import datetime as dt
 import logging
-import shlex
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import aiohttp
 
-from . import download, ledger, polling
 from . import journal as j
+from . import ledger, polling
 from .budget import Budget
+from .commits import GroupCommit
 from .errors import KEY_REFUSED, FatalError, one_line
 from .families._base import Billing, TaskState, TaskView
 from .families._envelope import read_billing
+from .fetching import Downloads
 from .gateway import Gateway, Refused, Rejected, Transient, Uncertain, said
 from .outage import ModelOutages
 from .pricing import PriceTable, Quote, billed_usd
 from .primitives import PollQueue, Slots, backoff
 from .progress import Progress
 from .proxy import Proxies
+from .runsettings import RunSettings
 from .shot import Shot
 
 log = logging.getLogger("batchvid")
 MAX_SUBMIT_TRIES = 8
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    out: Path
-    concurrency: int = 4
-    rate: float | None = 2.0  # requests per second to each gateway
-    poll_interval: float = 4.0  # the documents advise polling every 3-5 s
-    deadline: float = 2 * 3600.0  # per task; -offpeak models get OFFPEAK_DEADLINE
-    max_cost: Decimal | None = None
-    download_concurrency: int = 4
-    max_video_bytes: int = 4 * 1024**3
-    download_tries: int = 5
-    max_poll_errors: int = 30  # consecutive failed polls before a task is left for the next run
-    max_answer_bytes: int = 256 * 1024**2
-    backoff_cap: float = 60.0
-    ledger_every: float = 2.0
-    fixed_polling: bool = False  # poll every poll_interval instead of adaptively (the baseline)
-    #: per family, its own limit of tasks in flight within `concurrency` (gateway.families.FAMILY.concurrency)
-    family_concurrency: Mapping[str, int] = field(default_factory=dict)
-
-
-class Retry(NamedTuple):
-    """A download try that failed, and what the next one starts from."""
-
-    view: TaskView | None  # the task's answer, with the video's location; None: ask the gateway again
-    reason: str
-    retry_after: float | None = None
-    #: the gateway could not be asked where the video is: a failed poll, counted as polls are, not as a try
-    unasked: bool = False
-    #: the storage refused the URL (401, 403, 404, 410): it expired, or the video is gone
-    expired: bool = False
 
 
 OFFPEAK_DEADLINE = 49 * 3600.0  # Vidu off-peak tasks may take up to 48 h
@@ -89,19 +58,16 @@ class Runner:
         self.shots = shots
         self.journal = journal
         self.gateways = gateways
-        self.storage = storage
         self.settings = settings
         self.table = table
         self.quotes = quotes
         self.progress = progress
-        self.proxies = proxies or Proxies({})  # storage hosts' proxies; none given: every download goes direct
         self.stopping = False
         self.budget = Budget(settings.max_cost, quotes)
         self.outages = ModelOutages()
         #: per model, its shots that spent their submit tries on errors in this run (left pending)
         self._out_of_tries: dict[str, list[str]] = {}
         self._slots = Slots(settings.concurrency, settings.family_concurrency)
-        self._downloads = asyncio.Semaphore(settings.download_concurrency)
         self._polls = PollQueue()
         self._posting: set[str] = set()
         self._tasks: dict[str, asyncio.Task[None]] = {}  # the shots in flight, by id
@@ -110,11 +76,10 @@ class Runner:
         self._unknown_statuses: set[str] = set()
         self.planner = polling.PollPlanner(settings.poll_interval, journal.render_times(), settings.fixed_polling)
         self._new_render_times: list[tuple[str, str, int, float]] = []
-        self._commit_waiting: asyncio.Future[None] | None = None
-        #: a commit that failed with nobody waiting for it; the run stops and reports it
-        self.journal_error: Exception | None = None
-        #: task ids the gateway gave since the last commit: if the journal cannot take them, the user is told
-        self._unsaved: dict[str, str] = {}
+        self._commits = GroupCommit(journal, self.stop)
+        # storage hosts' proxies: none given, every download goes direct
+        self.downloads = Downloads(settings, journal, self._commits, storage, proxies or Proxies({}), progress,
+                                   self._query, self._fail)
         self._ledger = ledger.LiveLedger(journal, settings.out)
 
     # -- the run -----------------------------------------------------------------------------
@@ -138,8 +103,8 @@ class Runner:
             await asyncio.wait([self._feeder])  # not `await`: a feeder cancelled by stop() is no error here
             while self._tasks:
                 await asyncio.wait(list(self._tasks.values()))
-            if self.journal_error is not None:
-                raise self._journal_failure(self.journal_error)
+            if self._commits.error is not None:
+                raise self._commits.failure()
             if self._errors:
                 raise self._errors[0]
         finally:
@@ -150,21 +115,9 @@ class Runner:
             try:
                 self._flush()
             except sqlite3.Error as exc:  # the last commit, when nothing failed before it (a disk just full)
-                if self.journal_error is None:
-                    self.journal_error = exc
-                    raise self._journal_failure(exc) from None
-
-    def _journal_failure(self, exc: Exception) -> FatalError:
-        """The run's end when the journal cannot be written, with the tasks the gateway made whose ids it could not
-        keep: without them the next run can only call those shots uncertain, so the user gets them, and the way to
-        follow them instead of paying again."""
-        said = f"cannot write the journal {self.journal.path}: {exc}; free some space and run again"
-        if self._unsaved:
-            adopt = " ".join("--adopt " + shlex.quote(f"{shot}={task}")
-                             for shot, task in sorted(self._unsaved.items()))
-            said += (f"; the gateway made {len(self._unsaved)} task(s) whose ids could not be saved: add {adopt} to "
-                     "follow them instead of paying for them again")
-        return FatalError(said)
+                if self._commits.error is None:
+                    self._commits.error = exc
+                    raise self._commits.failure() from None
 
     async def _feed(self, waiting: list[tuple[Shot, j.Row]]) -> None:
         """Start the shots still to submit, in manifest order, each once a slot is free (past a shot whose family is
@@ -197,47 +150,6 @@ class Runner:
         if error is not None:
             self._errors.append(error)
 
-    async def _durable(self) -> None:
-        """Commit every change made so far and wait for it: only before a POST, where it must be on disk first.
-
-        Shots arriving here in the same loop turn share one commit.
-        """
-        self._commit_soon()
-        assert self._commit_waiting is not None
-        await asyncio.shield(self._commit_waiting)
-
-    def _commit_soon(self) -> None:
-        """Commit every change made so far at the start of the next loop turn, without waiting for it.
-
-        The loop runs callbacks in the order they were scheduled, so a task id is on disk before its first
-        poll (a poll waits for its turn in the poll queue, a later loop turn), as if it had been awaited, at
-        a fraction of the cost. A download may start in the same turn as its `downloading` change: a kill
-        before the commit only means the next run polls that task again. A commit that fails stops the run
-        (see `_commit_now`).
-        """
-        if self._commit_waiting is None:
-            loop = asyncio.get_running_loop()
-            self._commit_waiting = loop.create_future()
-            loop.call_soon(self._commit_now)
-
-    def _commit_now(self) -> None:
-        waiting, self._commit_waiting = self._commit_waiting, None
-        try:
-            self._save()
-        except Exception as exc:  # noqa: BLE001 - handed to every waiter, and stops the run
-            self.journal_error = exc
-            self.stop()
-            if waiting is not None:
-                waiting.set_exception(exc)
-                waiting.exception()  # marked as seen: nobody may be waiting on it
-            return
-        if waiting is not None:
-            waiting.set_result(None)
-
-    def _save(self) -> None:
-        self.journal.commit()
-        self._unsaved.clear()
-
     def stop(self) -> None:
         """Ctrl-C: submit nothing more; let a POST under way record its task id; drop the rest."""
         self.stopping = True
@@ -255,8 +167,7 @@ class Runner:
             try:
                 self._flush()
             except sqlite3.Error as exc:
-                self.journal_error = exc
-                self.stop()
+                self._commits.failed(exc)
                 return
             # a ledger of many thousand rows takes a while to write: keep that under 5 % of the run's time
             pause = max(self.settings.ledger_every, 20 * (time.perf_counter() - started))
@@ -266,7 +177,7 @@ class Runner:
         if self._new_render_times:
             self.journal.add_render_times(self._new_render_times)
             self._new_render_times = []
-        self._save()
+        self._commits.now()
         try:  # the ledger is derived: rewritten only when the journal moved (or the file went missing)
             self._ledger.write()
         except OSError as exc:  # a full disk must not hide why the run stopped; the journal has it all
@@ -281,7 +192,7 @@ class Runner:
             self.stop()  # the whole run stops; every state is already committed
             raise
         except Exception as exc:  # noqa: BLE001 - one shot's surprise must not stop the batch
-            if exc is self.journal_error:
+            if exc is self._commits.error:
                 raise
             log.exception("shot %s: unexpected error", shot.id)
             # The state is left as it is (a task id is never lost): the next run carries on from there.
@@ -312,7 +223,7 @@ class Runner:
             if view is None:
                 return
         assert task_id is not None
-        await self._download(shot, gateway, task_id, view)
+        await self.downloads.fetch(shot, gateway, task_id, view)
 
     # -- submit --------------------------------------------------------------------------------
     def _reserve(self, shot: Shot) -> bool:
@@ -366,11 +277,11 @@ class Runner:
         """One POST, recorded: (the task id if one was made, the seconds to wait before trying again if worth it).
         The shot's reservation against --max-cost is given back when nothing was made and nothing will be."""
         self.journal.mark_submitting(shot.id)
-        await self._durable()  # committed BEFORE the POST
+        await self._commits.durable()  # committed BEFORE the POST
         if self.stopping:  # the stop came while the commit was written: the POST has not left, and will not
             self.budget.release(shot)
             self.journal.unmark_submitting(shot.id)
-            self._commit_soon()
+            self._commits.soon()
             return None, None
         try:
             try:
@@ -380,7 +291,7 @@ class Runner:
         except Transient as exc:
             # Nothing was created (429, 5xx, refused connection): safe to send again.
             self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
-            self._commit_soon()  # nothing was created: a kill now must not leave it `submitting`
+            self._commits.soon()  # nothing was created: a kill now must not leave it `submitting`
             self._still_reachable(gateway, exc)
             if exc.status is not None and exc.status >= 500 and self.outages.server_error(shot.model, str(exc)):
                 for earlier in self._out_of_tries.pop(shot.model, ()):  # one reason for all of the model's shots
@@ -396,25 +307,25 @@ class Runner:
         except Uncertain as exc:
             self.journal.update(shot.id, state=j.UNCERTAIN, error=f"{exc}; not resent (see --resubmit-uncertain)")
             self.progress.event("uncertain", finished=True)
-            self._commit_soon()
+            self._commits.soon()
             return None, None
         except Rejected as exc:
             self.outages.answered(shot.model)
             self.budget.release(shot)
             self._fail(shot.id, f"rejected at submit: {exc}")
-            self._commit_soon()
+            self._commits.soon()
             return None, None
         except Refused as exc:  # (key, balance, proxy, base URL): nothing was created, the run stops
             self.budget.release(shot)
             self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
-            self._commit_soon()
+            self._commits.soon()
             if str(exc).startswith(KEY_REFUSED):  # which model drew it: a key may be refused one model only (a
                 # token limited to some models), and the user can then leave that model's shots out with --only
                 raise Refused(f"{exc} (at the submit of {shot.id}, a {shot.model} shot)", exc.status) from None
             raise
         self.outages.answered(shot.model)
         task_id = self._accept(shot, answer)
-        self._commit_soon()  # the task id is on disk before this shot's next request leaves
+        self._commits.soon()  # the task id is on disk before this shot's next request leaves
         return task_id, None
 
     def _model_out(self, shot: Shot) -> bool:
@@ -424,7 +335,7 @@ class Runner:
             return False
         self.budget.release(shot)
         self.journal.update(shot.id, state=j.PENDING, error=f"submit: {why}")
-        self._commit_soon()
+        self._commits.soon()
         return True
 
     @staticmethod
@@ -439,7 +350,7 @@ class Runner:
         task_id = answer.get("task_id") or answer.get("id")
         if j.usable_task_id(task_id):
             self.journal.update(shot.id, state=j.SUBMITTED, task_id=task_id, submitted_at=j.now(), error=None)
-            self._unsaved[shot.id] = task_id
+            self._commits.unsaved[shot.id] = task_id
             # Wan's answer says what the task will cost (price, seconds, group ratio) before anything is charged
             self.budget.heed_bill(shot, self._billed(shot, read_billing(answer)))
             return task_id
@@ -518,7 +429,7 @@ class Runner:
                 self.budget.heed_bill(shot, billed)
                 self.journal.update(shot.id, state=j.DOWNLOADING, billed_usd=None if billed is None else str(billed),
                                     error=None)
-                self._commit_soon()
+                self._commits.soon()
                 self.progress.event("rendered", cost=billed if billed is not None else self.quotes[shot.id].cost_usd)
                 return view
             elif view.state is TaskState.FAILED:
@@ -544,86 +455,8 @@ class Runner:
     def _billed(self, shot: Shot, b: Billing) -> Decimal | None:
         return billed_usd(b.model_price, b.seconds, b.group_ratio, b.total_tokens, shot, self.table)
 
-    # -- download ------------------------------------------------------------------------------
-    async def _download(self, shot: Shot, gateway: Gateway, task_id: str, view: TaskView | None) -> None:
-        """The video of a task that succeeded (and is paid for): `download_tries` tries at the video itself; asking
-        the gateway again for where it is may fail as often as a poll may (a burst of 5xx is no reason to give up
-        a paid video until the next run)."""
-        failed = Retry(view, "no attempt")
-        tries = unasked = 0
-        while tries < self.settings.download_tries and unasked < self.settings.max_poll_errors:
-            if tries or unasked:  # the wait holds no download slot: other videos come in meanwhile
-                await asyncio.sleep(backoff(tries + unasked - 1, failed.retry_after, self.settings.backoff_cap))
-            async with self._downloads:
-                outcome = await self._download_once(shot, gateway, task_id, failed.view, tries + unasked)
-            if outcome is None:
-                return
-            failed = outcome
-            if failed.unasked:
-                unasked += 1
-            else:
-                tries, unasked = tries + 1, 0
-        said = f"download failed: {failed.reason}"
-        if failed.expired:  # fresh URLs refused too: a run days later may find the video past the gateway's keeping
-            kept = shot.family.video_kept
-            said += ("; the storage refused the URLs the gateway gave for it: the video may be past the time the "
-                     "gateway keeps it" + (f" ({shot.spec.family} videos: {kept})" if kept else ""))
-        self.journal.update(shot.id, error=f"{said}; run again to retry")
-
-    async def _download_once(self, shot: Shot, gateway: Gateway, task_id: str, view: TaskView | None, attempt: int
-                             ) -> Retry | None:
-        """One try: None when the shot is settled (done, or failed for good); else why it failed."""
-        if view is None or view.video is None:
-            try:
-                view = await self._query(shot, gateway, task_id, 0 if attempt == 0 else 1.0)
-            except Rejected as exc:
-                return Retry(None, str(exc))
-            if view is None:
-                return Retry(None, "could not ask the gateway", unasked=True)
-            if view.state is not TaskState.SUCCEEDED or view.video is None:
-                return Retry(None, "the gateway gave no video location")
-        try:
-            saved = await self._fetch(shot, gateway, task_id, view)
-        except download.DownloadError as exc:
-            if exc.final:
-                row = self.journal.row(shot.id)
-                self._fail(shot.id, f"{j.VIDEO_REFUSED}{exc}", billed=(row.billed_usd if row else None) or "")
-                return None
-            # expired: ask the gateway for a fresh URL
-            return Retry(None if exc.expired else view, str(exc), expired=exc.expired)
-        except (Transient, Rejected) as exc:
-            return Retry(view, str(exc), exc.retry_after)
-        self.journal.update(shot.id, state=j.DONE, output=saved.path.name, bytes=saved.size,
-                            sha256=saved.sha256, finished_at=j.now(), error=None)
-        self._commit_soon()
-        self.progress.event("downloaded", finished=True)
-        return None
-
-    async def _fetch(self, shot: Shot, gateway: Gateway, task_id: str, view: TaskView) -> download.Saved:
-        assert view.video is not None
-        part = download.PartFile(output_path(self.settings.out, shot.id), self.settings.max_video_bytes)
-        try:
-            if view.video.via_download_endpoint:
-                async with gateway.download_stream(task_id) as resp:
-                    return await download.from_base64_stream(resp.content.iter_chunked(download.CHUNK), part)
-            url = view.video.url or ""
-            if url.startswith("data:"):
-                return await download.from_data_uri(url, part)
-            return await download.from_url(self.storage, url, part, self.proxies.for_url(url))
-        except BaseException:
-            part.discard()
-            raise
-
-
 def _age(submitted_at: str | None) -> float:
     """Seconds since a task was submitted (0 for one submitted just now)."""
     if not submitted_at:
         return 0.0
     return max(0.0, (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(submitted_at)).total_seconds())
-
-
-def output_path(out: Path, shot_id: str) -> Path:
-    """<out>/<id>.mp4, refused if an id could ever point elsewhere (ids are validated already)."""
-    if not shot_id or "/" in shot_id or "\\" in shot_id or "\x00" in shot_id or shot_id in (".", ".."):
-        raise download.DownloadError(f"shot id {shot_id!r} would write outside the output folder", final=True)
-    return out / f"{shot_id}.mp4"

@@ -189,10 +189,10 @@ def test_a_lying_gateway_fails_single_shots_and_never_leaks(liar: Servers, cli: 
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     import functools
 
-    import batchvid.scheduler as scheduler
+    from batchvid import runsettings
 
-    monkeypatch.setattr(scheduler, "RunSettings", functools.partial(scheduler.RunSettings, max_poll_errors=3,
-                                                                    download_tries=2))
+    monkeypatch.setattr(runsettings, "RunSettings", functools.partial(runsettings.RunSettings, max_poll_errors=3,
+                                                                      download_tries=2))
     manifest = tmp_path / "m.yaml"
     shots = "\n".join(f"  - {{id: {name}, model: wan2.5-t2v-preview, prompt: {name}}}" for name in SCENARIOS)
     manifest.write_text(f"version: 1\nshots:\n{shots}\n")

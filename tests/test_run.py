@@ -430,7 +430,7 @@ def test_expired_urls_are_refreshed(simulator: Sim, run_batch: Run) -> None:
 
 def test_a_download_waiting_to_try_again_holds_no_download_slot(simulator: Sim, run_batch: Run,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from batchvid import scheduler
+    from batchvid import fetching, scheduler
 
     runners: list[scheduler.Runner] = []
     real_init = scheduler.Runner.__init__
@@ -442,11 +442,11 @@ def test_a_download_waiting_to_try_again_holds_no_download_slot(simulator: Sim, 
     slot_held_while_waiting: list[bool] = []
 
     def backoff(attempt: int, retry_after: float | None, cap: float, base: float = 0.5) -> float:
-        slot_held_while_waiting.append(runners[0]._downloads.locked())
+        slot_held_while_waiting.append(runners[0].downloads.slots.locked())
         return 0.01
 
     monkeypatch.setattr(scheduler.Runner, "__init__", keep)
-    monkeypatch.setattr(scheduler, "backoff", backoff)
+    monkeypatch.setattr(fetching, "backoff", backoff)
     sim = simulator(expire_first_urls=True)  # every task's first video URL has expired: one wait, then a new URL
     manifest = MANIFESTS / "wan.yaml"
     assert run_batch(manifest, sim, "--download-concurrency", "1", "--only", "wan-text")[0] == 0
@@ -458,7 +458,7 @@ def test_a_paid_video_is_not_given_up_while_the_gateway_cannot_say_where_it_is(
         simulator: Sim, run_batch: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     """Its URL expired, then asking for a fresh one met a burst of errors longer than the download's tries: the
     shot was left `downloading` until the next run (bench/chaos.py caught it)."""
-    from batchvid import gateway, scheduler
+    from batchvid import fetching, gateway, scheduler
 
     real_query = gateway.Gateway.query
     calls: list[str] = []
@@ -470,7 +470,8 @@ def test_a_paid_video_is_not_given_up_while_the_gateway_cannot_say_where_it_is(
         return await real_query(self, task_id)
 
     monkeypatch.setattr(gateway.Gateway, "query", query)
-    monkeypatch.setattr(scheduler, "backoff", lambda *args, **kwargs: 0.01)
+    for module in (scheduler, fetching):
+        monkeypatch.setattr(module, "backoff", lambda *args, **kwargs: 0.01)
     sim = simulator(render_seconds=(0.0, 0.0), expire_first_urls=True)
     code, out, _ = run_batch(MANIFESTS / "wan.yaml", sim, "--only", "wan-text")
     # the expired URL took one of the download's 5 tries; the 4 failed asks took none (they took all 4 left)
@@ -482,11 +483,11 @@ def test_a_video_whose_every_url_is_refused_says_it_may_be_past_the_gateways_kee
         simulator: Sim, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Resumed days later, a Veo video (kept about 12 h) is gone: each fresh URL is refused as the first was. The
     shot stays `downloading` (the storage may yet serve it), and the reason says what is likely."""
-    from batchvid import scheduler
+    from batchvid import fetching
 
-    monkeypatch.setattr(scheduler, "backoff", lambda *args, **kwargs: 0.01)
+    monkeypatch.setattr(fetching, "backoff", lambda *args, **kwargs: 0.01)
     # each fresh URL is asked for 1 s after the last try: two tries, not five, keep the test short
-    monkeypatch.setattr(scheduler, "RunSettings", functools.partial(scheduler.RunSettings, download_tries=2))
+    monkeypatch.setattr(runsettings, "RunSettings", functools.partial(runsettings.RunSettings, download_tries=2))
     sim = simulator(url_ttl=-60.0)  # every URL the gateway gives has expired already
     code, out, _ = run_batch(MANIFESTS / "veo.yaml", sim, "--only", "veo30-text")
     assert code == 1 and states(tmp_path / "out") == {"veo30-text": "downloading"}
@@ -1385,16 +1386,24 @@ def test_after_ctrl_c_a_shot_waiting_for_its_rate_slot_is_not_sent(simulator: Si
 def test_a_stop_while_the_submit_is_written_down_sends_nothing(simulator: Sim, run_batch: Run, tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """A POST waits for its `submitting` row to be on disk; a stop that lands in that wait must keep it home."""
-    from batchvid import scheduler
+    from batchvid import commits, scheduler
 
-    real_commit = scheduler.Runner._commit_now
+    runners: list[scheduler.Runner] = []
+    real_init = scheduler.Runner.__init__
 
-    def commit_then_ctrl_c(self: scheduler.Runner) -> None:
-        if self._posting:  # a shot waits for this commit before its POST: the user stops the run now
-            self.stop()
+    def keep(self: scheduler.Runner, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        runners.append(self)
+
+    real_commit = commits.GroupCommit._scheduled
+
+    def commit_then_ctrl_c(self: commits.GroupCommit) -> None:
+        if runners[0]._posting:  # a shot waits for this commit before its POST: the user stops the run now
+            runners[0].stop()
         real_commit(self)
 
-    monkeypatch.setattr(scheduler.Runner, "_commit_now", commit_then_ctrl_c)
+    monkeypatch.setattr(scheduler.Runner, "__init__", keep)
+    monkeypatch.setattr(commits.GroupCommit, "_scheduled", commit_then_ctrl_c)
     sim = simulator()
     run_batch(MANIFESTS / "wan.yaml", sim)
     assert sim.record.submissions == []

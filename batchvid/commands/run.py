@@ -28,7 +28,8 @@ from .estimate import add_budget_flags
 if TYPE_CHECKING:
     from ..pricing import PriceTable, Quote
     from ..proxy import Proxies
-    from ..scheduler import Runner, RunSettings
+    from ..runsettings import RunSettings
+    from ..scheduler import Runner
     from ..shot import Shot
     from ..validate import Batch
 
@@ -102,7 +103,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
-    from ..scheduler import RunSettings
+    from ..runsettings import RunSettings
 
     def flag(setting: rs.Setting[T]) -> T:
         return rs.required(setting, getattr(args, setting.name), batch.manifest.run)

@@ -1,0 +1,135 @@
+"""A run's downloads: the video of each task that succeeded, and is paid for, with its tries, fresh URLs for
+expired ones, and its place in the ledger. download.py moves the bytes (by URL, from a data: URI or from the
+gateway's base64 endpoint, into a .part file that becomes `<id>.mp4` once whole)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import NamedTuple
+
+import aiohttp
+
+from . import download
+from . import journal as j
+from .commits import GroupCommit
+from .families._base import TaskState, TaskView
+from .gateway import Gateway, Rejected, Transient
+from .primitives import backoff
+from .progress import Progress
+from .proxy import Proxies
+from .runsettings import RunSettings
+from .shot import Shot
+
+#: one poll through the run's poll queue: (shot, gateway, task id, due in seconds) -> the task's answer, or None when
+#: it could not be had
+Ask = Callable[[Shot, Gateway, str, float], Awaitable[TaskView | None]]
+#: a shot failed for good: (its id, why, what it was billed)
+Fail = Callable[[str, str, str], None]
+
+
+class Retry(NamedTuple):
+    """A download try that failed, and what the next one starts from."""
+
+    view: TaskView | None  # the task's answer, with the video's location; None: ask the gateway again
+    reason: str
+    retry_after: float | None = None
+    #: the gateway could not be asked where the video is: a failed poll, counted as polls are, not as a try
+    unasked: bool = False
+    #: the storage refused the URL (401, 403, 404, 410): it expired, or the video is gone
+    expired: bool = False
+
+
+class Downloads:
+    """Fetches videos, `--download-concurrency` at once (apart from the tasks in flight: a slow storage holds up no
+    submit)."""
+
+    def __init__(self, settings: RunSettings, journal: j.Journal, commits: GroupCommit, storage: aiohttp.ClientSession,
+                 proxies: Proxies, progress: Progress, ask: Ask, fail: Fail) -> None:
+        self._settings = settings
+        self._journal = journal
+        self._commits = commits
+        self._storage = storage
+        self._proxies = proxies
+        self._progress = progress
+        self._ask = ask
+        self._fail = fail
+        #: the downloads under way; a try waiting to try again holds none
+        self.slots = asyncio.Semaphore(settings.download_concurrency)
+
+    async def fetch(self, shot: Shot, gateway: Gateway, task_id: str, view: TaskView | None) -> None:
+        """The video of a task that succeeded (and is paid for): `download_tries` tries at the video itself; asking
+        the gateway again for where it is may fail as often as a poll may (a burst of 5xx is no reason to give up
+        a paid video until the next run)."""
+        failed = Retry(view, "no attempt")
+        tries = unasked = 0
+        while tries < self._settings.download_tries and unasked < self._settings.max_poll_errors:
+            if tries or unasked:  # the wait holds no download slot: other videos come in meanwhile
+                await asyncio.sleep(backoff(tries + unasked - 1, failed.retry_after, self._settings.backoff_cap))
+            async with self.slots:
+                outcome = await self._once(shot, gateway, task_id, failed.view, tries + unasked)
+            if outcome is None:
+                return
+            failed = outcome
+            if failed.unasked:
+                unasked += 1
+            else:
+                tries, unasked = tries + 1, 0
+        said = f"download failed: {failed.reason}"
+        if failed.expired:  # fresh URLs refused too: a run days later may find the video past the gateway's keeping
+            kept = shot.family.video_kept
+            said += ("; the storage refused the URLs the gateway gave for it: the video may be past the time the "
+                     "gateway keeps it" + (f" ({shot.spec.family} videos: {kept})" if kept else ""))
+        self._journal.update(shot.id, error=f"{said}; run again to retry")
+
+    async def _once(self, shot: Shot, gateway: Gateway, task_id: str, view: TaskView | None,
+                    attempt: int) -> Retry | None:
+        """One try: None when the shot is settled (done, or failed for good); else why it failed."""
+        if view is None or view.video is None:
+            try:
+                view = await self._ask(shot, gateway, task_id, 0 if attempt == 0 else 1.0)
+            except Rejected as exc:
+                return Retry(None, str(exc))
+            if view is None:
+                return Retry(None, "could not ask the gateway", unasked=True)
+            if view.state is not TaskState.SUCCEEDED or view.video is None:
+                return Retry(None, "the gateway gave no video location")
+        try:
+            saved = await self._save(shot, gateway, task_id, view)
+        except download.DownloadError as exc:
+            if exc.final:
+                row = self._journal.row(shot.id)
+                self._fail(shot.id, f"{j.VIDEO_REFUSED}{exc}", (row.billed_usd if row else None) or "")
+                return None
+            # expired: ask the gateway for a fresh URL
+            return Retry(None if exc.expired else view, str(exc), expired=exc.expired)
+        except (Transient, Rejected) as exc:
+            return Retry(view, str(exc), exc.retry_after)
+        self._journal.update(shot.id, state=j.DONE, output=saved.path.name, bytes=saved.size,
+                             sha256=saved.sha256, finished_at=j.now(), error=None)
+        self._commits.soon()
+        self._progress.event("downloaded", finished=True)
+        return None
+
+    async def _save(self, shot: Shot, gateway: Gateway, task_id: str, view: TaskView) -> download.Saved:
+        assert view.video is not None
+        part = download.PartFile(output_path(self._settings.out, shot.id), self._settings.max_video_bytes)
+        try:
+            if view.video.via_download_endpoint:
+                async with gateway.download_stream(task_id) as resp:
+                    return await download.from_base64_stream(resp.content.iter_chunked(download.CHUNK), part)
+            url = view.video.url or ""
+            if url.startswith("data:"):
+                return await download.from_data_uri(url, part)
+            return await download.from_url(self._storage, url, part, self._proxies.for_url(url))
+        except BaseException:
+            part.discard()
+            raise
+
+
+def output_path(out: Path, shot_id: str) -> Path:
+    """<out>/<id>.mp4, refused if an id could ever point elsewhere (ids are validated already)."""
+    if not shot_id or "/" in shot_id or "\\" in shot_id or "\x00" in shot_id or shot_id in (".", ".."):
+        raise download.DownloadError(f"shot id {shot_id!r} would write outside the output folder", final=True)
+    return out / f"{shot_id}.mp4"
