@@ -6,38 +6,33 @@ import argparse
 import asyncio
 import gc
 import os
-import secrets
-import signal
 import sys
 from argparse import ArgumentTypeError
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
 
-from .. import argtypes, keys, settled, summary
+from .. import argtypes, settled, summary
 from .. import journal as j
 from .. import runsettings as rs
-from ..errors import FatalError, InputError, secret
+from ..errors import FatalError, InputError
 from ..lock import FolderLock
 from ..problems import did_you_mean
+from ._execute import api_key, execute, families_of
 from .estimate import add_budget_flags
 
 if TYPE_CHECKING:
     from ..pricing import PriceTable, Quote
     from ..proxy import Proxies
     from ..runsettings import RunSettings
-    from ..scheduler import Runner
     from ..shot import Shot
     from ..validate import Batch
 
 # The manifest's stack (YAML, jsonschema, prices) is imported only when the batch is not settled already
 # (settled.py), and the network stack (aiohttp, the scheduler, the simulator) only when the plan has work.
 
-#: where a rehearsal's simulator keeps the tasks it made, in the rehearsal's folder
-SIMULATOR_TASKS = "simulator-tasks.jsonl"
 T = TypeVar("T")
 
 
@@ -150,29 +145,6 @@ def _check_origin(journal: j.Journal, simulate: bool, out: Path, *, record: bool
         raise InputError(f"{out} holds real results: rehearse with --simulate into another --out")
 
 
-def _endpoints(args: argparse.Namespace, batch: Batch, sim_url: str | None, sim_key: str | None
-               ) -> dict[str, tuple[str, str]]:
-    """family -> (base URL, API key) for every family the batch uses."""
-    found: dict[str, tuple[str, str]] = {}
-    for family in _families(batch):
-        base = sim_url or args.base_url or batch.manifest.gateway.for_family(family).base_url
-        found[family] = (base.rstrip("/"), sim_key or _api_key(batch, family))
-    return found
-
-
-def _families(batch: Batch) -> list[str]:
-    return sorted({shot.spec.family for shot in batch.shots})
-
-
-def _api_key(batch: Batch, family: str) -> str:
-    variable = batch.manifest.gateway.for_family(family).api_key_env
-    key = keys.from_env(variable)
-    if not key:
-        raise InputError(f"no API key for the {family} models: set the environment variable {variable} "
-                         f"(export {variable}=sk-...), or rehearse for free with --simulate")
-    return key
-
-
 def _inputs(args: argparse.Namespace, out: Path) -> dict[str, Any]:
     """The options a settled batch's record depends on (besides the manifest and the files it read)."""
     return {
@@ -251,8 +223,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.simulate and not (settings.out / j.FILE_NAME).exists():
         # a new batch: every shot will be sent, so a missing key is said before any folder is made (with a
         # journal, the plan decides: a batch with nothing left to send needs no key)
-        for family in _families(batch):
-            _api_key(batch, family)
+        for family in families_of(batch):
+            api_key(batch, family)
     proxies = Proxies()  # HTTPS_PROXY, NO_PROXY, ... as the run starts
     try:
         settings.out.mkdir(parents=True, exist_ok=True)
@@ -309,7 +281,7 @@ def _plan(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], out:
     from ..plan import PlanOptions, make_plan
 
     options = PlanOptions(args.resubmit_uncertain, args.retry_failed, frozenset(args.force), args.adopt)
-    families = set(_families(batch))
+    families = set(families_of(batch))
     return make_plan(journal, batch.shots, quotes, out, options,
                      lambda row: row.model in MODELS and MODELS[row.model].family in families, dry=dry)
 
@@ -349,7 +321,7 @@ async def _run(
         shots = [*batch.shots, *(_follower(row, quotes) for row in plan.followers)]
         runner, stopped_by = None, None
         if plan.has_work:
-            runner, stopped_by = await _execute(args, batch, shots, table, quotes, settings, journal, plan, stack,
+            runner, stopped_by = await execute(args, batch, shots, table, quotes, settings, journal, plan, stack,
                                                 proxies)
         else:
             summary.write_ledger(journal, settings.out)  # nothing to send: no key, no network, no simulator
@@ -389,20 +361,6 @@ def _offpeak_note(plan: j.Plan, batch: Batch, concurrency: int) -> None:
               "collects the videos)", file=sys.stderr)
 
 
-def _long_rehearsal_note(shots: int, settings: RunSettings, shortest_render: float, faster: list[str],
-                         kept: list[str]) -> None:
-    """A rehearsal keeps the run's pace by default (its point is to behave like the real run): say what that
-    costs in time when it is long, counting the least a shot needs (a submit and a poll; its slot for a render).
-    `kept`: the manifest's family limits, which those flags do not lift."""
-    paced = 0.0 if settings.rate is None else 2 * shots / settings.rate
-    seconds = max(paced, shots / settings.concurrency * shortest_render)
-    if seconds >= 120:
-        rate = "no rate limit" if settings.rate is None else f"{settings.rate:g} requests/s"
-        print(f"simulator: at the run's pace (concurrency {settings.concurrency}, {rate}) {shots} shots take at least "
-              f"{seconds / 60:.0f} min; {' '.join(faster)} rehearses them faster"
-              + (f" ({', '.join(kept)} still hold)" if kept else ""), file=sys.stderr)
-
-
 def _follower(row: j.Row, quotes: dict[str, Quote]) -> Shot:
     """An earlier version still rendering, as a shot to poll and download (never to submit: it has a task); its
     quote, from the journal, is added to `quotes`."""
@@ -412,114 +370,3 @@ def _follower(row: j.Row, quotes: dict[str, Quote]) -> Shot:
     cost = None if row.estimated_usd is None else Decimal(row.estimated_usd)
     quotes[row.id] = Quote(unit_usd=None, cost_usd=cost, source=row.price_source or "", unit_label="")
     return Shot(id=row.id, model=row.model, fields={"duration": row.seconds, "resolution": row.resolution}, line=0)
-
-
-async def _execute(
-    args: argparse.Namespace, batch: Batch, shots: list[Shot], table: PriceTable, quotes: dict[str, Quote],
-    settings: RunSettings, journal: j.Journal, plan: j.Plan, stack: AsyncExitStack, proxies: Proxies,
-) -> tuple[Runner, int | None]:
-    """Submit, poll and download what the plan says; (the runner, the signal that stopped it, if one did)."""
-    import aiohttp
-
-    from ..gateway import Gateway, Reach, Refused, normal_base
-    from ..manifest import DEFAULT_KEY_ENV
-    from ..progress import Progress
-    from ..ratelimit import Ceiling, RateLimiter
-    from ..scheduler import Runner
-
-    _check_open_files(settings, args.simulate)
-    sim_url = sim_key = None
-    if args.simulate:
-        from ..simulator import SimConfig, Simulator  # aiohttp's server side: a run against a gateway needs none
-
-        sim_key = keys.from_env(DEFAULT_KEY_ENV) or secret("sk-sim-" + secrets.token_hex(8))
-        # the simulator keeps its tasks in the rehearsal's folder, so that a resumed rehearsal finds them rendered
-        # on, as it would at the real gateway
-        simulator = Simulator(SimConfig(api_key=sim_key, state_file=str(settings.out / SIMULATOR_TASKS)))
-        await simulator.start()
-        stack.push_async_callback(simulator.stop)
-        sim_url = simulator.base_url
-        print(f"simulator: serving the gateway API at {sim_url} (nothing is paid)", file=sys.stderr)
-        faster = [f"--{name} {value}" for name, value in (("concurrency", 64), ("rate", "unlimited"))
-                  if getattr(args, name) is None and name not in batch.manifest.run]
-        if faster:
-            _long_rehearsal_note(plan.to_submit, settings, simulator.config.render_seconds[0], faster,
-                                 batch.manifest.gateway.own_settings())
-    endpoints = _endpoints(args, batch, sim_url, sim_key)
-    _warn_plain_http(base for base, _ in endpoints.values())
-    ceilings: dict[str, Ceiling] = {}
-    reaches: dict[str, Reach] = {}
-    gateways: dict[str, Gateway] = {}
-    for family, (base, key) in endpoints.items():
-        # the user's rate holds for each gateway (https://host and https://host/v1/ are one); within it each family
-        # keeps a pace of its own, since a 429 may be one provider's, passed through (ratelimit.py)
-        ceiling = ceilings.setdefault(normal_base(base), Ceiling(settings.rate))
-        own = batch.manifest.gateway.for_family(family).rate  # its provider's limit, as the user knows it
-        limiter = RateLimiter(min((r for r in (settings.rate, own) if r is not None), default=None), within=ceiling)
-        gateway = Gateway(base, key, limiter, max_answer_bytes=settings.max_answer_bytes,
-                          proxy=proxies.for_url(base), reach=reaches.setdefault(normal_base(base), Reach()))
-        gateways[family] = await stack.enter_async_context(gateway)
-    storage = await stack.enter_async_context(
-        # object storage: no key, no cookies; signed URLs carry everything
-        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=15, sock_read=60),
-                              cookie_jar=aiohttp.DummyCookieJar())
-    )
-    progress = Progress(len(shots), plan.count("done"), enabled=False if args.no_progress else None)
-    stack.callback(progress.close)
-    runner = Runner(shots, journal, gateways, storage, settings, table, quotes, progress, proxies)
-    received = _on_stop_signals(runner)
-    try:
-        await runner.run()
-    except Refused as exc:  # the message says who refused and why
-        raise FatalError(str(exc)) from None
-    progress.close()
-    return runner, received[0] if received else None
-
-
-def _check_open_files(settings: RunSettings, simulate: bool) -> None:
-    """Past the limit on open files a connection cannot be made, or a submit's answer never comes (the shot is then
-    uncertain): the limit is raised as far as the system allows, and a run that would still not fit is refused."""
-    from .. import limits
-
-    have = limits.open_files()
-    need = limits.needed(settings.concurrency, settings.download_concurrency, simulate=simulate)
-    if have is not None and have < need:
-        raise InputError(f"--concurrency {settings.concurrency} with --download-concurrency "
-                         f"{settings.download_concurrency} may hold {need} files and connections open at once, and "
-                         f"this process may open only {have} (ulimit -n): lower them, or raise the limit "
-                         f"(ulimit -n {need}) and run again")
-
-
-def _warn_plain_http(bases: Iterable[str]) -> None:
-    """A gateway on another machine over plain http would carry the API key unencrypted: say so, once each."""
-    from ..proxy import is_local
-
-    for base in sorted(set(bases)):
-        parts = urlsplit(base)
-        if parts.scheme.lower() == "http" and not is_local(parts.hostname or ""):
-            print(f"batchvid: warning: {base} is not HTTPS: the API key crosses the network unencrypted",
-                  file=sys.stderr)
-
-
-def _on_stop_signals(runner: Runner) -> list[int]:
-    """Ctrl-C (SIGINT) and SIGTERM (kill, docker stop, systemd, timeout): the first stops the run gracefully, a
-    second quits at once. The signals received, in order."""
-    received: list[int] = []
-
-    def handle(signum: int) -> None:
-        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
-        if received:
-            try:  # changes of this loop turn are not committed yet: a task id must not be lost
-                runner.journal.commit()
-            except Exception:  # noqa: BLE001, S110 - quitting at once was asked for; the journal has the rest
-                pass
-            os._exit(128 + received[0])
-        received.append(signum)
-        print(f"\nbatchvid: stopping ({name}): nothing more is submitted; state is saved ({name} again to quit now)",
-              file=sys.stderr)
-        runner.stop()
-
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, handle, signum)
-    return received
