@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from pathlib import Path
 from typing import IO
 
 from .errors import FatalError
 
 FILE_NAME = ".batchvid.lock"
+#: how long a run waits for the lock before it says another holds it: `status` takes it shared for an instant
+TAKE_TRIES, TAKE_PAUSE = 10, 0.02
 
 
 class FolderLock:
@@ -20,14 +23,12 @@ class FolderLock:
 
     def __enter__(self) -> FolderLock:
         handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        if not _take(handle):
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
             handle.close()
             raise FatalError(f"another batchvid run (pid {holder}) is using {self.path.parent}; "
-                             "wait for it or stop it first") from None
+                             "wait for it or stop it first")
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))
@@ -39,3 +40,29 @@ class FolderLock:
         if self._file is not None:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()
+
+
+def holder(folder: Path) -> str | None:
+    """The pid of the run using `folder` now (as it wrote it), or None; the lock file is neither made nor written."""
+    try:
+        handle = open(folder / FILE_NAME, encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError:
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return handle.read().strip() or "unknown"
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return None
+
+
+def _take(handle: IO[str]) -> bool:
+    for attempt in range(TAKE_TRIES):
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            if attempt + 1 < TAKE_TRIES:
+                time.sleep(TAKE_PAUSE)
+    return False

@@ -1174,6 +1174,38 @@ def test_status_reads_a_folder_whose_batch_is_writing_without_waiting(
     assert journal.read_bytes() == before  # status writes nothing
 
 
+def test_status_of_a_folder_a_run_is_using_says_so_rather_than_run_again(
+        simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path) -> None:
+    """"Run the same command again" is what the next run would be refused for while one is at work."""
+    out = tmp_path / "out"
+    run_batch(MANIFESTS / "vidu.yaml", simulator(fail_rate=1.0))
+    with FolderLock(out):
+        code, text, _ = cli("status", out)
+        as_json = json.loads(cli("status", out, "--json")[1])
+    assert code == 0 and text.splitlines()[-1] == (
+        f"  a batchvid run (pid {os.getpid()}) is working on this folder: these are its counts so far; "
+        "`batchvid status` again follows it")
+    assert "next:" not in text and as_json["running_pid"] == os.getpid()
+    code, text, _ = cli("status", out)  # the run ended: what to do next
+    assert text.splitlines()[-1].startswith("  next: ") and json.loads(cli("status", out, "--json")[1])[
+        "running_pid"] is None
+
+
+def test_a_run_waits_out_a_status_that_holds_the_folder_for_an_instant(tmp_path: Path) -> None:
+    import fcntl
+
+    from batchvid import lock
+
+    with FolderLock(tmp_path):
+        pass  # the lock file exists, as after any run
+    with open(tmp_path / lock.FILE_NAME, encoding="utf-8") as looking:
+        fcntl.flock(looking, fcntl.LOCK_SH | fcntl.LOCK_NB)  # what holder() takes while it looks
+        threading.Timer(0.05, fcntl.flock, (looking, fcntl.LOCK_UN)).start()
+        with FolderLock(tmp_path):  # refused at once before: "another batchvid run ... is using"
+            assert lock.holder(tmp_path) == str(os.getpid())
+    assert lock.holder(tmp_path) is None
+
+
 def test_looking_at_a_finished_folder_leaves_it_as_it_was(
         simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path) -> None:
     out = tmp_path / "out"

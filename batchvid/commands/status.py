@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from .. import journal as j
-from .. import ledger
+from .. import ledger, lock
 from ..errors import FatalError, InputError
 from ..output import print_json
 from ..summary import next_steps, problem_lines, split_earlier
@@ -16,7 +16,7 @@ from ..summary import next_steps, problem_lines, split_earlier
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("status", help="summarise a run's output folder",
                        description="Counts by state, spend, and failures with their reasons, read from "
-                       "DIR/journal.sqlite. Sends nothing. Given the MANIFEST instead, it reads the folder that "
+                       "DIR/journal.sqlite, and whether a run is at work on the folder now. Sends nothing. Given the MANIFEST instead, it reads the folder that "
                        "`batchvid run MANIFEST` writes to (with --simulate, the rehearsal's).")
     p.add_argument("out", type=Path, metavar="DIR|MANIFEST", help="the output folder of a run, or its manifest")
     p.add_argument("--simulate", action="store_true", help="with a MANIFEST: the folder of its --simulate rehearsal")
@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     with j.Journal(path, read_only=True) as journal:
         rows = journal.rows()
         origin = journal.meta(j.ORIGIN_KEY)
+    running = lock.holder(out)  # a run at work: its counts move, and "run again" would be refused
     # earlier versions of changed shots were paid for: in the spend, not among the shots
     shots, earlier_rows = split_earlier(rows)
     earlier = [row.id for row in earlier_rows]
@@ -77,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"shots": len(shots), "states": dict(counts), "billed_usd": str(billed),
                     "estimated_usd": str(estimated), "problems": problems, "origin": origin,
-                    "earlier_versions": earlier})
+                    "earlier_versions": earlier,
+                    "running_pid": int(running) if running and running.isdigit() else running})
         return 0
     rehearsal = " (a rehearsal with --simulate: not real videos)" if origin == j.SIMULATOR else ""
     kept = ""
@@ -90,6 +92,10 @@ def run(args: argparse.Namespace) -> int:
     print(spent[0].upper() + spent[1:] + (" (earlier versions included)" if earlier else ""))
     for line in problem_lines(shots):
         print(line)
+    if running is not None:
+        print(f"  a batchvid run (pid {running}) is working on this folder: these are its counts so far; "
+              "`batchvid status` again follows it")
+        return 0
     for step in next_steps(shots):
         print(f"  next: {step}")
     return 0
