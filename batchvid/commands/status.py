@@ -16,8 +16,9 @@ from ..summary import next_steps, problem_lines, split_earlier
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("status", help="summarise a run's output folder",
                        description="Counts by state, spend, and failures with their reasons, read from "
-                       "DIR/journal.sqlite, and whether a run is at work on the folder now. Sends nothing. Given the MANIFEST instead, it reads the folder that "
-                       "`batchvid run MANIFEST` writes to (with --simulate, the rehearsal's).")
+                       "DIR/journal.sqlite, and whether a run is at work on the folder now. Sends nothing. Given "
+                       "the MANIFEST instead, it reads the folder that `batchvid run MANIFEST` writes to (with "
+                       "--simulate, the rehearsal's).")
     p.add_argument("out", type=Path, metavar="DIR|MANIFEST", help="the output folder of a run, or its manifest")
     p.add_argument("--simulate", action="store_true", help="with a MANIFEST: the folder of its --simulate rehearsal")
     p.add_argument("--json", action="store_true", help="print JSON")
