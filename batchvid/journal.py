@@ -16,7 +16,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -134,54 +134,9 @@ COLUMNS = tuple(f.name for f in fields(Row))
 _row_values = operator.attrgetter(*COLUMNS)  # a row's values in COLUMNS order, as a tuple
 
 
-@dataclass
-class PlanLine:
-    shot_id: str
-    category: str  # new, done, in-flight, adopted, download, failed, uncertain, changed, forced, retry
-    detail: str = ""
-
-
 #: journal meta: which made the folder's results, the simulator (--simulate) or a gateway; never mixed
 ORIGIN_KEY = "origin"
 SIMULATOR, GATEWAY = "simulator", "gateway"
-
-#: plan categories of shots a run leaves alone (a failed or uncertain one waits for the user's word)
-SETTLED_CATEGORIES = frozenset({"done", "failed", "uncertain"})
-
-
-@dataclass
-class Plan:
-    lines: list[PlanLine] = field(default_factory=list)
-    #: shots this run will submit, and their estimated cost (None: a price is unknown)
-    to_submit: int = 0
-    to_submit_usd: Decimal | None = Decimal(0)
-    #: the same at the gateway's bills so far (j.bill_ratios), when they run above the estimates
-    to_submit_billed: Decimal | None = None
-    #: earlier versions of changed shots still rendering, which this run follows to their videos
-    followers: list[Row] = field(default_factory=list)
-    #: shots in the folder's journal that this manifest does not have (another manifest's, or removed from this
-    #: one): left as they are, and still in the ledger
-    elsewhere: int = 0
-
-    def count(self, category: str) -> int:
-        return sum(1 for line in self.lines if line.category == category)
-
-    @property
-    def has_work(self) -> bool:
-        """Something to submit, poll or download; otherwise the run needs no network at all."""
-        return any(line.category not in SETTLED_CATEGORIES for line in self.lines)
-
-    def summary(self) -> str:
-        order = ("new", "changed", "forced", "retry", "done", "in-flight", "adopted", "download", "failed",
-                 "uncertain")
-        parts = [f"{self.count(c)} {c}" for c in order if self.count(c)]
-        text = "plan: " + (", ".join(parts) if parts else "nothing to do")
-        if self.to_submit:
-            cost = "price unknown for some" if self.to_submit_usd is None else f"estimated ${self.to_submit_usd:.2f}"
-            text += f"; to submit: {self.to_submit} shot{'s' * (self.to_submit != 1)}, {cost}"
-            if self.to_submit_billed is not None:
-                text += f" (about ${self.to_submit_billed:.2f} at the gateway's bills so far)"
-        return text
 
 
 class Journal:

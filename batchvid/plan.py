@@ -6,7 +6,7 @@ import dataclasses
 import os
 import stat
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -17,6 +17,52 @@ from .errors import FatalError, InputError
 if TYPE_CHECKING:  # only for types: a settled batch is resumed without them (settled.py)
     from .pricing import Quote
     from .shot import Shot
+
+
+@dataclass
+class PlanLine:
+    shot_id: str
+    category: str  # new, done, in-flight, adopted, download, failed, uncertain, changed, forced, retry
+    detail: str = ""
+
+
+#: plan categories of shots a run leaves alone (a failed or uncertain one waits for the user's word)
+SETTLED_CATEGORIES = frozenset({"done", "failed", "uncertain"})
+
+
+@dataclass
+class Plan:
+    lines: list[PlanLine] = field(default_factory=list)
+    #: shots this run will submit, and their estimated cost (None: a price is unknown)
+    to_submit: int = 0
+    to_submit_usd: Decimal | None = Decimal(0)
+    #: the same at the gateway's bills so far (j.bill_ratios), when they run above the estimates
+    to_submit_billed: Decimal | None = None
+    #: earlier versions of changed shots still rendering, which this run follows to their videos
+    followers: list[j.Row] = field(default_factory=list)
+    #: shots in the folder's journal that this manifest does not have (another manifest's, or removed from this
+    #: one): left as they are, and still in the ledger
+    elsewhere: int = 0
+
+    def count(self, category: str) -> int:
+        return sum(1 for line in self.lines if line.category == category)
+
+    @property
+    def has_work(self) -> bool:
+        """Something to submit, poll or download; otherwise the run needs no network at all."""
+        return any(line.category not in SETTLED_CATEGORIES for line in self.lines)
+
+    def summary(self) -> str:
+        order = ("new", "changed", "forced", "retry", "done", "in-flight", "adopted", "download", "failed",
+                 "uncertain")
+        parts = [f"{self.count(c)} {c}" for c in order if self.count(c)]
+        text = "plan: " + (", ".join(parts) if parts else "nothing to do")
+        if self.to_submit:
+            cost = "price unknown for some" if self.to_submit_usd is None else f"estimated ${self.to_submit_usd:.2f}"
+            text += f"; to submit: {self.to_submit} shot{'s' * (self.to_submit != 1)}, {cost}"
+            if self.to_submit_billed is not None:
+                text += f" (about ${self.to_submit_billed:.2f} at the gateway's bills so far)"
+        return text
 
 
 @dataclass(frozen=True)
@@ -39,7 +85,7 @@ def _fresh(shot: Shot, fingerprint: str, quote: Quote, position: int) -> j.Row:
 def make_plan(
     journal: j.Journal, shots: Sequence[Shot], quotes: Mapping[str, Quote], out: Path, options: PlanOptions,
     can_follow: Callable[[j.Row], bool] = lambda row: False, *, dry: bool = False,
-) -> j.Plan:
+) -> Plan:
     """Bring the journal in line with the manifest and say, per shot, what happens next.
 
     Earlier versions of changed shots whose tasks were still rendering are followed to their videos when
@@ -49,7 +95,7 @@ def make_plan(
     _refuse_case_twins(out, [shot.id for shot in shots])
     existing = {row.id: row for row in journal.rows()}
     _check_adoptions(options, existing)
-    plan = j.Plan()
+    plan = Plan()
     writes: list[j.Row] = []
     unrecorded: list[str] = []
     for position, shot in enumerate(shots):
@@ -62,7 +108,7 @@ def make_plan(
             if os.path.lexists(out / f"{shot.id}.mp4"):
                 unrecorded.append(f"{shot.id}.mp4")
             writes.append(_fresh(shot, fingerprint, quotes[shot.id], position))
-            plan.lines.append(j.PlanLine(shot.id, "new"))
+            plan.lines.append(PlanLine(shot.id, "new"))
             continue
         if row.fingerprint != fingerprint or shot.id in options.force:
             category = "forced" if shot.id in options.force else "changed"
@@ -74,14 +120,14 @@ def make_plan(
                 detail += f"; that version is kept as {earlier.id}" + (
                     f" with its video {earlier.output}" if earlier.output else "")
             writes.append(_fresh(shot, fingerprint, quotes[shot.id], position))
-            plan.lines.append(j.PlanLine(shot.id, category, detail))
+            plan.lines.append(PlanLine(shot.id, category, detail))
             continue
         before = (row.state, row.error, row.position)
         row.position = position
         category, detail = carry_on(row, out, options)
         if (row.state, row.error, row.position) != before:
             writes.append(row)  # only what changed: resuming a finished batch writes nothing
-        plan.lines.append(j.PlanLine(shot.id, category, detail))
+        plan.lines.append(PlanLine(shot.id, category, detail))
     if unrecorded:
         _refuse_unrecorded(out, unrecorded)
     ids = {shot.id for shot in shots}
@@ -205,7 +251,7 @@ def _earlier_name(row: j.Row, out: Path, taken: Mapping[str, j.Row]) -> tuple[st
 _NOT_FOLLOWED = "an earlier version still rendering; not followed: no gateway for its model in this batch"
 
 
-def _follow_or_not(row: j.Row, follow: bool, plan: j.Plan, writes: list[j.Row]) -> None:
+def _follow_or_not(row: j.Row, follow: bool, plan: Plan, writes: list[j.Row]) -> None:
     """An earlier version still rendering: polled and fetched like any task in flight, or left on record."""
     if follow == (row.error == _NOT_FOLLOWED):  # say so, or stop saying so (a run's own errors are left alone)
         row.error = None if follow else _NOT_FOLLOWED
@@ -214,7 +260,7 @@ def _follow_or_not(row: j.Row, follow: bool, plan: j.Plan, writes: list[j.Row]) 
     if follow:
         plan.followers.append(row)
         category = "in-flight" if row.state == j.SUBMITTED else "download"
-        plan.lines.append(j.PlanLine(row.id, category, f"an earlier version, paid for: its video will be {row.id}.mp4"))
+        plan.lines.append(PlanLine(row.id, category, f"an earlier version, paid for: its video will be {row.id}.mp4"))
 
 
 def _in_place(out: Path, row: j.Row) -> bool:

@@ -28,7 +28,7 @@ from . import __version__
 from . import journal as j
 from .images import FileStamp, file_stamp
 from .packaged import schema_folder
-from .plan import PlanOptions, carry_on, elsewhere
+from .plan import SETTLED_CATEGORIES, Plan, PlanLine, PlanOptions, carry_on, elsewhere
 
 META_KEY = "settled"
 _ENV_NAME = re.compile(rb"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")  # a superset of what manifest/_base.py substitutes
@@ -109,7 +109,7 @@ def remember(journal: j.Journal, made_from: Snapshot, options: dict[str, Any], i
 class Recalled(NamedTuple):
     rows: list[j.Row]  # the manifest's shots, in its order
     journal_rows: list[j.Row]  # every row of the journal (the ledger lists them all)
-    plan: j.Plan
+    plan: Plan
 
 
 def recall(journal: j.Journal, manifest: Path, options: dict[str, Any], out: Path) -> Recalled | None:
@@ -128,15 +128,15 @@ def recall(journal: j.Journal, manifest: Path, options: dict[str, Any], out: Pat
         return None
     everything = journal.rows()
     by_id = {row.id: row for row in everything}
-    rows, plan = [], j.Plan()
+    rows, plan = [], Plan()
     for shot_id in ids:
         row = by_id.get(shot_id)
         if row is None or row.state not in (j.DONE, j.FAILED, j.UNCERTAIN):
             return None
         category, detail = carry_on(row, out, PlanOptions())  # checks that a done shot's video is there
-        if category not in j.SETTLED_CATEGORIES:
+        if category not in SETTLED_CATEGORIES:
             return None
         rows.append(row)
-        plan.lines.append(j.PlanLine(shot_id, category, detail))
+        plan.lines.append(PlanLine(shot_id, category, detail))
     plan.elsewhere = elsewhere(by_id, set(ids))
     return Recalled(rows, everything, plan)

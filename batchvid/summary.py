@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from . import journal as j
 from . import ledger
 from .errors import KEY_REFUSED, FatalError
-from .plan import EARLIER
+from .plan import EARLIER, Plan
 
 if TYPE_CHECKING:
     from .scheduler import Runner
@@ -26,7 +26,7 @@ PLAN_LINES_EACH = 10
 BILL_RATIO_SAID = Decimal("1.01")
 
 
-def print_plan(plan: j.Plan) -> None:
+def print_plan(plan: Plan) -> None:
     """The plan's counts, and the shots whose plan needs explaining (the first few of each kind), on standard
     error."""
     print(plan.summary(), file=sys.stderr)

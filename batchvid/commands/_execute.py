@@ -19,6 +19,7 @@ from .. import keys
 from ..errors import FatalError, InputError, secret
 
 if TYPE_CHECKING:
+    from ..plan import Plan
     from ..pricing import PriceTable, Quote
     from ..proxy import Proxies
     from ..runsettings import RunSettings
@@ -32,7 +33,7 @@ SIMULATOR_TASKS = "simulator-tasks.jsonl"
 
 async def execute(
     args: argparse.Namespace, batch: Batch, shots: list[Shot], table: PriceTable, quotes: dict[str, Quote],
-    settings: RunSettings, journal: j.Journal, plan: j.Plan, stack: AsyncExitStack, proxies: Proxies,
+    settings: RunSettings, journal: j.Journal, plan: Plan, stack: AsyncExitStack, proxies: Proxies,
 ) -> tuple[Runner, int | None]:
     """Submit, poll and download what the plan says; (the runner, the signal that stopped it, if one did)."""
     import aiohttp

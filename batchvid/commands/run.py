@@ -24,6 +24,7 @@ from ._execute import api_key, execute, families_of
 from .estimate import add_budget_flags
 
 if TYPE_CHECKING:
+    from ..plan import Plan
     from ..pricing import PriceTable, Quote
     from ..proxy import Proxies
     from ..runsettings import RunSettings
@@ -275,7 +276,7 @@ def _dry_run(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], o
 
 
 def _plan(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], out: Path, journal: j.Journal, *,
-          dry: bool = False) -> j.Plan:
+          dry: bool = False) -> Plan:
     """The plan for this batch and these options; earlier versions followed where the batch has their gateway."""
     from ..families import MODELS
     from ..plan import PlanOptions, make_plan
@@ -335,7 +336,7 @@ async def _run(
     return 1
 
 
-def _offpeak_note(plan: j.Plan, batch: Batch, concurrency: int) -> None:
+def _offpeak_note(plan: Plan, batch: Batch, concurrency: int) -> None:
     """Off-peak tasks may take up to 48 h each, and --concurrency (or their family's own concurrency) counts them
     while they wait: a batch of many, a few at a time, could take weeks. Say so, and the way out: the gateway queues
     off-peak tasks itself."""
