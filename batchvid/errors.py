@@ -19,6 +19,8 @@ class InputError(FatalError):
 
 #: how the gateway's refusal of the key or the account (401, 403) is said: the next step is then to check them
 KEY_REFUSED = "the gateway refused the API key or the account"
+#: how a gateway whose TLS certificate cannot be verified is said, to tell the way out from the retries
+CERT_UNTRUSTED = "cannot verify the TLS certificate of"
 
 #: the credentials read in this process (API keys), left out of what is written for people
 _SECRETS: set[str] = set()

@@ -3,8 +3,9 @@
 Errors are translated here, so nothing above imports aiohttp's exception types:
 
     GatewayError
-    +-- Refused       401/403 from the gateway (wrong key, no balance), a proxy refusing us, or no video API at
-                      the base URL (404/405 to a submit): nothing was created; stop the whole run
+    +-- Refused       401/403 from the gateway (wrong key, no balance), a proxy refusing us, no video API at the
+                      base URL (404/405 to a submit), or a TLS certificate that cannot be verified: nothing was
+                      created; stop the whole run
     +-- Rejected      another 4xx: the request itself is wrong; do not resend
     +-- Transient     429, 5xx, a connection refused or never made, or any failure of a GET: safe to retry
     +-- Uncertain     a POST that may have reached the gateway (timeout, reset, unreadable 200)
@@ -27,7 +28,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from .errors import KEY_REFUSED, one_line
+from .errors import CERT_UNTRUSTED, KEY_REFUSED, one_line
 from .proxy import shown
 from .ratelimit import RateLimiter
 
@@ -160,8 +161,11 @@ class Gateway:
         since = self.reach.down_since
         return 0.0 if since is None else time.monotonic() - since
 
-    def _unreachable(self, exc: aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError) -> Transient:
-        """No connection could be made (refused, no route, no answer in time): nothing was sent."""
+    def _unreachable(self, exc: aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError) -> Transient | Refused:
+        """No connection could be made (refused, no route, no answer in time): nothing was sent. Worth trying again,
+        unless the gateway's certificate cannot be verified: that stays so however long the run waits."""
+        if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+            return self._untrusted(exc)
         if self.reach.down_since is None:
             self.reach.down_since = time.monotonic()
         if isinstance(exc, aiohttp.ConnectionTimeoutError):
@@ -172,6 +176,12 @@ class Gateway:
             return Transient(f"cannot connect to {self.base_url} through the proxy {shown(self.proxy)} "
                              f"({type(exc).__name__})")
         return Transient(f"cannot connect to {self.base_url} ({reason})")
+
+    def _untrusted(self, exc: aiohttp.ClientConnectorCertificateError) -> Refused:
+        why = getattr(exc.certificate_error, "verify_message", None) or str(exc.certificate_error)
+        return Refused(f"{CERT_UNTRUSTED} {self.base_url} ({why}); nothing was sent. If a proxy "
+                       "or security software on this network re-signs HTTPS, point SSL_CERT_FILE at its CA certificate "
+                       "(a PEM file) and run again")
 
     def _proxy_refused(self, status: int) -> Refused:
         proxy = f"the proxy {shown(self.proxy)}" if self.proxy else "a proxy on the way"

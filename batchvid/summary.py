@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from . import journal as j
 from . import ledger
-from .errors import KEY_REFUSED, FatalError
+from .errors import CERT_UNTRUSTED, KEY_REFUSED, FatalError
 from .plan import EARLIER, Plan
 
 if TYPE_CHECKING:
@@ -63,10 +63,14 @@ def next_steps(rows: list[j.Row]) -> list[str]:
         steps.append(f"raise --max-cost (or the manifest's run.max_cost) to submit the {held_back} shot(s) it held "
                      "back: the same cap would hold them back again")
     if counts[j.PENDING] - held_back or counts[j.SUBMITTED] or counts[j.DOWNLOADING] or counts[j.SUBMITTING]:
-        refused = any(row.state == j.PENDING and KEY_REFUSED in (row.error or "") for row in rows)
-        steps.append(("check the API key and the account's balance at the gateway, then run the same command again"
-                      if refused else "run the same command again to continue")
-                     + " (tasks in flight are polled, never resent)")
+        errors = [row.error or "" for row in rows if row.state == j.PENDING]
+        if any(KEY_REFUSED in error for error in errors):
+            first = "check the API key and the account's balance at the gateway, then run the same command again"
+        elif any(CERT_UNTRUSTED in error for error in errors):
+            first = "have the gateway's certificate trusted (SSL_CERT_FILE), then run the same command again"
+        else:
+            first = "run the same command again to continue"
+        steps.append(first + " (tasks in flight are polled, never resent)")
     if counts[j.FAILED] > paid:
         steps.append("add --retry-failed to submit the failed shots again (failed tasks are not charged)")
     if paid:

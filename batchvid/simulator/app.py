@@ -15,6 +15,7 @@ import json
 import logging
 import random
 import secrets
+import ssl
 import threading
 import time
 from collections import deque
@@ -82,12 +83,16 @@ class Simulator:
     async def _serve(self, app: web.Application, host: str, port: int) -> str:
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, host, port)
+        tls = None
+        if self.config.tls_cert:
+            tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            tls.load_cert_chain(self.config.tls_cert, self.config.tls_key)
+        site = web.TCPSite(runner, host, port, ssl_context=tls)
         await site.start()
         self._runners.append(runner)
         server = site._server  # noqa: SLF001 - the only way to learn the port bound for port 0
         bound = server.sockets[0].getsockname()[1] if isinstance(server, asyncio.Server) else port
-        return f"http://{host}:{bound}"
+        return f"{'https' if tls else 'http'}://{host}:{bound}"
 
     async def stop(self) -> None:
         for runner in self._runners:

@@ -56,6 +56,9 @@ class SimConfig:
     group_ratio: float = 1.0
     #: how Veo reports its video: "string", "list", "data" or "mixed" (chosen per task)
     veo_url_style: str = "mixed"
+    #: serve the gateway and its storage over HTTPS, as the real ones are, with this certificate and key (PEM files)
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
     def render_range(self, model: str) -> tuple[float, float]:
         return self.render_by_model.get(model, self.render_seconds)
