@@ -51,7 +51,7 @@ def test_the_proxy_for_a_url_is_the_environments(environ: dict[str, str], url: s
 
 
 def test_a_proxy_aiohttp_cannot_speak_to_is_refused_in_one_line_when_it_would_be_used() -> None:
-    proxies = Proxies({"all_proxy": "socks5://user:secret@s:1080", "NO_PROXY": "direct.example"})
+    proxies = Proxies({"all_proxy": "socks5://user:S3cr3t-pw@s:1080", "NO_PROXY": "direct.example"})
     with pytest.raises(InputError, match=r"^ALL_PROXY names the proxy socks5://s:1080: only http:// and https:// "):
         proxies.for_url("https://api.example.com/v1")
     assert proxies.for_url("https://direct.example/v1") is None
@@ -152,11 +152,11 @@ def run_through_proxy(simulator: Callable[..., Any], cli: Run, write_manifest: C
 
 def test_the_gateways_requests_go_through_the_proxy_of_the_environment(
         run_through_proxy: Callable[[str], tuple[ForwardProxy, str, str]]) -> None:
-    proxy, base, printed = run_through_proxy("user:secret@")
+    proxy, base, printed = run_through_proxy("user:S3cr3t-pw@")
     assert {method for method, _, _ in proxy.seen} == {"POST", "GET"}
     assert {host for _, host, _ in proxy.seen} == {"gateway.invalid"}  # storage on loopback: direct
-    assert {auth for _, _, auth in proxy.seen} == {"Basic " + base64.b64encode(b"user:secret").decode()}
-    assert "secret" not in printed
+    assert {auth for _, _, auth in proxy.seen} == {"Basic " + base64.b64encode(b"user:S3cr3t-pw").decode()}
+    assert "S3cr3t-pw" not in printed
     assert f"warning: {base} is not HTTPS: the API key crosses the network unencrypted" in printed
 
 
@@ -179,12 +179,12 @@ def test_an_unreachable_proxy_is_named_in_one_line_without_its_credentials(
     with socket.socket() as closed:  # a port nobody listens on
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    monkeypatch.setenv("HTTPS_PROXY", f"http://user:secret@127.0.0.1:{port}")
+    monkeypatch.setenv("HTTPS_PROXY", f"http://user:S3cr3t-pw@127.0.0.1:{port}")
     code, out, err = cli("run", write_manifest(ONE_SHOT), "--base-url", "https://gateway.invalid",
                          "--out", tmp_path / "out", *FAST_RUN)
     assert code == 1 and err.splitlines()[-1].startswith(
         f"batchvid: error: cannot connect to https://gateway.invalid through the proxy http://127.0.0.1:{port}"), err
-    assert "secret" not in out + err and "Traceback" not in err
+    assert "S3cr3t-pw" not in out + err and "Traceback" not in err
 
 
 def test_a_proxy_asking_for_credentials_stops_the_run_and_leaves_every_shot_to_send(
@@ -194,12 +194,12 @@ def test_a_proxy_asking_for_credentials_stops_the_run_and_leaves_every_shot_to_s
     with ForwardProxy(sim.base_url, password="right") as proxy:
         base = f"http://gateway.invalid:{urlsplit(sim.base_url).port}"
         run = ("run", write_manifest(ONE_SHOT), "--base-url", base, "--out", tmp_path / "out", *FAST_RUN)
-        monkeypatch.setenv("HTTP_PROXY", f"http://user:wrong@{proxy.address}")
+        monkeypatch.setenv("HTTP_PROXY", f"http://user:Wr0ng-pw@{proxy.address}")
         code, out, err = cli(*run)
         assert code == 1 and err.splitlines()[-1] == (
             f"batchvid: error: the proxy http://{proxy.address} asks for credentials (HTTP 407): give them in its "
             "URL (http://user:password@host:port)"), err
-        assert "wrong" not in out + err and not sim.record.created()
+        assert "Wr0ng-pw" not in out + err and not sim.record.created()
         monkeypatch.setenv("HTTP_PROXY", f"http://user:right@{proxy.address}")
         code, _, err = cli(*run)
         assert code == 0 and "uncertain" not in err and len(sim.record.created()) == 1, err
@@ -211,12 +211,12 @@ def test_a_proxy_refusing_the_tunnel_to_an_https_gateway_stops_the_run_and_leave
     run = ("run", write_manifest(ONE_SHOT), "--base-url", "https://gateway.invalid", "--out", tmp_path / "out",
            *FAST_RUN)
     with ForwardProxy("http://unused.invalid", password="right") as proxy:
-        monkeypatch.setenv("HTTPS_PROXY", f"http://user:wrong@{proxy.address}")
+        monkeypatch.setenv("HTTPS_PROXY", f"http://user:Wr0ng-pw@{proxy.address}")
         code, out, err = cli(*run)
     assert [method for method, _, _ in proxy.seen] == ["CONNECT"]  # refused before any TLS, let alone a POST
     assert code == 1 and err.splitlines()[-1] == (
         f"batchvid: error: the proxy http://{proxy.address} asks for credentials (HTTP 407): give them in its "
         "URL (http://user:password@host:port)"), err
-    assert "wrong" not in out + err and "Traceback" not in err
+    assert "Wr0ng-pw" not in out + err and "Traceback" not in err
     code, out, _ = cli("status", tmp_path / "out")
     assert code == 0 and "pending" in out and "uncertain" not in out and "submitting" not in out, out

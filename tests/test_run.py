@@ -373,7 +373,7 @@ def test_a_familys_own_rate_keeps_it_under_its_providers_limit(simulator: Sim, r
     own = write_manifest(f"version: 1\ngateway:\n  families:\n    veo: {{rate: 5/s}}\nshots:\n{veo}{wan}")
     sim = simulator(render_seconds=(0.2, 0.3), upstream_rps={"veo": 5.0}, retry_after=0.3)
     code, out, _ = run_batch(own, sim, *flags)
-    assert code == 0 and sim.record.faults["upstream_429"] == 0 and "429" not in out, out
+    assert code == 0 and sim.record.faults["upstream_429"] == 0 and "answered 429" not in out, out
     wan_submits = [s.at for s in sim.record.created() if s.model.startswith("wan")]
     veo_submits = [s.at for s in sim.record.created() if s.model.startswith("veo")]
     assert max(wan_submits) - min(wan_submits) < 0.5 < max(veo_submits) - min(veo_submits)  # each at its own pace
