@@ -22,6 +22,9 @@ KEY_REFUSED = "the gateway refused the API key or the account"
 #: how a gateway whose TLS certificate cannot be verified is said, to tell the way out from the retries
 CERT_UNTRUSTED = "cannot verify the TLS certificate of"
 
+#: how a gateway answering with a redirect is said: the next step is then to give the base URL it redirects to
+REDIRECTED = "the gateway redirects from"
+
 #: the credentials read in this process (API keys), left out of what is written for people
 _SECRETS: set[str] = set()
 _BEARER = re.compile(r"(?i)(bearer\s+)\S+")

@@ -4,8 +4,8 @@ Errors are translated here, so nothing above imports aiohttp's exception types:
 
     GatewayError
     +-- Refused       401/403 from the gateway (wrong key, no balance), a proxy refusing us, no video API at the
-                      base URL (404/405 to a submit), or a TLS certificate that cannot be verified: nothing was
-                      created; stop the whole run
+                      base URL (404/405 to a submit), a redirect, or a TLS certificate that cannot be verified:
+                      nothing was created; stop the whole run
     +-- Rejected      another 4xx: the request itself is wrong; do not resend
     +-- Transient     429, 5xx, a connection refused or never made, or any failure of a GET: safe to retry
     +-- Uncertain     a POST that may have reached the gateway (timeout, reset, unreadable 200)
@@ -24,11 +24,11 @@ import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin, urlsplit
 
 import aiohttp
 
-from .errors import CERT_UNTRUSTED, KEY_REFUSED, one_line
+from .errors import CERT_UNTRUSTED, KEY_REFUSED, REDIRECTED, one_line
 from .proxy import shown
 from .ratelimit import RateLimiter
 
@@ -183,6 +183,27 @@ class Gateway:
                        "or security software on this network re-signs HTTPS, point SSL_CERT_FILE at its CA certificate "
                        "(a PEM file) and run again")
 
+    def _redirected(self, resp: aiohttp.ClientResponse) -> Refused:
+        """A gateway that answers a redirect (http:// to https://, a moved host) would answer every request so:
+        the run stops with where to, rather than fail shot after shot. Following it could turn a POST into a GET,
+        or send the key to another host."""
+        self.reach.answered, self.reach.down_since = True, None
+        path = resp.url.path
+        tail = path.removeprefix(urlsplit(self.base_url).path)  # the request's own part, after the base URL's
+        said = f"{REDIRECTED} {self.base_url}: {resp.method} {path} drew HTTP {resp.status}"
+        kept = "nothing was made" if resp.method == "POST" else "every task id is kept"
+        location = resp.headers.get("Location", "").strip()
+        target = urlsplit(urljoin(str(resp.url), location)) if location else None
+        if target is None or target.scheme not in ("http", "https") or not target.hostname:
+            where = f" to {one_line(location, 200)!r}" if location else " with no Location"
+            return Refused(f"{said}{where}; {kept}. Is the base URL right?", resp.status)
+        moved = f"{target.scheme}://{target.netloc.rpartition('@')[2]}{target.path}"  # no query: it may be signed
+        said += f" to {moved}; {kept} (redirects are not followed, so that no request is changed or sent twice)"
+        if target.path.endswith(tail):
+            return Refused(f"{said}. If that is the gateway, give --base-url {normal_base(moved[:-len(tail)])}",
+                           resp.status)
+        return Refused(f"{said}. Is the base URL right?", resp.status)
+
     def _proxy_refused(self, status: int) -> Refused:
         proxy = f"the proxy {shown(self.proxy)}" if self.proxy else "a proxy on the way"
         if status == 407:
@@ -199,7 +220,7 @@ class Gateway:
         try:
             async with self._submit_session.post(url, json=body, allow_redirects=False, proxy=self.proxy) as resp:
                 text = await self._read_text(resp, sent=True)
-                return self._answer(resp.status, resp.headers.get("Retry-After"), text, sent=True)
+                return self._answer(resp, text, sent=True)
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             raise self._unreachable(exc) from None
         except aiohttp.ClientHttpProxyError as exc:  # the tunnel was refused: nothing reached the gateway
@@ -223,7 +244,7 @@ class Gateway:
                                          proxy=self.proxy) as resp:
                 if resp.status != 200:
                     text = await self._read_text(resp)
-                    self._answer(resp.status, resp.headers.get("Retry-After"), text, sent=False)
+                    self._answer(resp, text, sent=False)
                 yield resp
         except aiohttp.ClientHttpProxyError as exc:
             raise self._proxy_refused(exc.status) from None
@@ -236,7 +257,7 @@ class Gateway:
         try:
             async with self._session.get(self.base_url + path, allow_redirects=False, proxy=self.proxy) as resp:
                 text = await self._read_text(resp)
-                return self._answer(resp.status, resp.headers.get("Retry-After"), text, sent=False)
+                return self._answer(resp, text, sent=False)
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             raise self._unreachable(exc) from None
         except aiohttp.ClientHttpProxyError as exc:
@@ -260,7 +281,11 @@ class Gateway:
                 raise too_big(f"the gateway's answer is over the {cap:,} byte limit")
         return data.decode("utf-8", errors="replace")
 
-    def _answer(self, status: int, retry_after: str | None, text: str, *, sent: bool) -> dict[str, Any]:
+    def _answer(self, resp: aiohttp.ClientResponse, text: str, *, sent: bool) -> dict[str, Any]:
+        status = resp.status
+        if 300 <= status < 400:
+            raise self._redirected(resp)
+        retry_after = resp.headers.get("Retry-After")
         reach = self.reach
         reach.answered, reach.down_since = True, None
         try:
@@ -290,8 +315,6 @@ class Gateway:
             raise self._proxy_refused(status)
         if status >= 500 or status in (408, 499):
             raise Transient(message, status, retry_after_seconds(retry_after))
-        if 300 <= status < 400:
-            raise Rejected(f"HTTP {status}: the gateway redirected; redirects are not followed", status)
         raise Rejected(message, status)
 
 

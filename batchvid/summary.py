@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from . import journal as j
 from . import ledger
-from .errors import CERT_UNTRUSTED, KEY_REFUSED, FatalError
+from .errors import CERT_UNTRUSTED, KEY_REFUSED, REDIRECTED, FatalError
 from .plan import EARLIER, Plan
 
 if TYPE_CHECKING:
@@ -68,6 +68,9 @@ def next_steps(rows: list[j.Row]) -> list[str]:
             first = "check the API key and the account's balance at the gateway, then run the same command again"
         elif any(CERT_UNTRUSTED in error for error in errors):
             first = "have the gateway's certificate trusted (SSL_CERT_FILE), then run the same command again"
+        elif any(REDIRECTED in error for error in errors):
+            first = ("give the base URL the gateway redirects to (--base-url, or gateway.base_url in the manifest), "
+                     "then run again")
         else:
             first = "run the same command again to continue"
         steps.append(first + " (tasks in flight are polled, never resent)")

@@ -8,6 +8,7 @@ import csv
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -27,6 +28,7 @@ class Servers:
         self.elsewhere_auth: list[str] = []
         self.elsewhere_hits = 0
         self.urls: dict[str, str] = {}
+        self.moved_to = ""  # where the "moved" gateway sends every request, path and query kept
         self.runners: list[web.AppRunner] = []
 
     async def _serve(self, app: web.Application) -> str:
@@ -53,6 +55,12 @@ class Servers:
         gateway.router.add_post("/v1/video/generations", self.submit)
         gateway.router.add_get("/v1/video/generations/{task_id}", self.query)
         self.urls["gateway"] = await self._serve(gateway)
+        moved = web.Application()
+        moved.router.add_route("*", "/{tail:.*}", self.moved)
+        self.urls["moved"] = await self._serve(moved)
+
+    async def moved(self, request: web.Request) -> web.Response:
+        raise web.HTTPMovedPermanently(self.moved_to + request.path_qs)
 
     async def elsewhere(self, request: web.Request) -> web.Response:
         self.elsewhere_hits += 1
@@ -176,12 +184,10 @@ SCENARIOS = {
     "huge-body": ("failed", "poll: the gateway's answer of 1,073,741,824 bytes is over the 4,194,304 byte limit"),
     "not-json": ("submitted", "3 polls in a row failed; task t-not-json is kept: run again to re-attach"),
     "wrong-shape": ("submitted", "3 polls in a row failed; task t-wrong-shape is kept: run again to re-attach"),
-    "redirect-poll": ("failed", "poll: HTTP 302: the gateway redirected; redirects are not followed"),
     "noisy-failure": ("failed", f"task failed: {NOISY_FAILURE}"),
     "noisy-refusal": ("failed", f"rejected at submit: HTTP 400: {NOISY_SHOWN}"),
     "echoed-key": ("failed", "rejected at submit: HTTP 400: Incorrect API key provided: Bearer ***"),
     "echoed-key-failure": ("failed", "task failed: key *** banned"),
-    "redirect-submit": ("failed", "rejected at submit: HTTP 307: the gateway redirected; redirects are not followed"),
 }
 
 
@@ -226,3 +232,51 @@ def test_a_gateway_message_is_shown_as_one_plain_line() -> None:
     assert one_line("pay\u202eevil\u200b here\u2066") == "pay evil here"
     assert one_line(" \n\t ") == ""
     assert one_line("ab" * 10, limit=5) == "abab…"
+
+
+def test_a_gateway_that_redirects_stops_the_run_with_the_base_url_to_give(
+        liar: Servers, simulator: Callable[..., Any], cli: Run, tmp_path: Path) -> None:
+    """http:// typed for an https:// gateway: every request would draw the same redirect, so the first one stops
+    the run, nothing made, with the address to give; given it, the batch runs."""
+    sim = simulator()
+    liar.moved_to = sim.base_url
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text("version: 1\nshots:\n" + "".join(
+        f"  - {{id: s{i}, model: wan2.5-t2v-preview, prompt: shot {i}}}\n" for i in range(4)))
+    out = tmp_path / "out"
+    run = ("run", manifest, "--out", out, "--poll-interval", "0.05", "--no-progress")
+    code, _, err = cli(*run, "--base-url", liar.urls["moved"] + "/v1")
+    assert code == 1 and err.splitlines()[-1] == (
+        f"batchvid: error: the gateway redirects from {liar.urls['moved']}: POST /v1/video/generations drew HTTP 301 "
+        f"to {sim.base_url}/v1/video/generations; nothing was made (redirects are not followed, so that no request "
+        f"is changed or sent twice). If that is the gateway, give --base-url {sim.base_url}"), err
+    assert sim.record.created() == [] and liar.elsewhere_hits == 0
+    code, text, _ = cli("status", out)
+    assert code == 0 and "4 pending" in text, text
+    assert "next: give the base URL the gateway redirects to (--base-url, or gateway.base_url in the manifest)" in text
+    code, text, _ = cli(*run, "--base-url", sim.base_url)
+    assert code == 0 and "4 done" in text and len(sim.record.created()) == 4, text
+
+
+def test_a_redirected_submit_or_poll_stops_the_run_keeping_every_task_and_the_key(liar: Servers, cli: Run,
+                                                                                  tmp_path: Path) -> None:
+    """A redirect to another host is not followed (it would carry the key there). At the submit nothing was made:
+    the shot stays to send. At a poll the task is paid for: it stays, with its id, for the next run to poll."""
+    out = tmp_path / "out"
+    elsewhere = liar.urls["elsewhere"]
+    for name, state, request, status, end in (
+            ("redirect-submit", "pending", "POST /v1/video/generations", 307, f"give --base-url {elsewhere}"),
+            ("redirect-poll", "submitted", "GET /v1/video/generations/t-redirect-poll", 302,
+             "/steal; every task id is kept (redirects are not followed, so that no request is changed or sent "
+             "twice). Is the base URL right?")):
+        manifest = tmp_path / f"{name}.yaml"
+        manifest.write_text(f"version: 1\nshots:\n  - {{id: {name}, model: wan2.5-t2v-preview, prompt: {name}}}\n")
+        code, _, err = cli("run", manifest, "--base-url", liar.urls["gateway"], "--out", out / name,
+                           "--poll-interval", "0.05", "--no-progress")
+        assert code == 1 and err.splitlines()[-1].startswith(
+            f"batchvid: error: the gateway redirects from {liar.urls['gateway']}: {request} drew HTTP {status} to "
+            f"{elsewhere}/") and err.splitlines()[-1].endswith(end), err
+        with open(out / name / "ledger.csv", newline="") as handle:
+            row = next(csv.DictReader(handle))
+        assert (row["status"], row["task_id"]) == (state, "t-redirect-poll" if state == "submitted" else ""), row
+    assert liar.elsewhere_hits == 0 and liar.elsewhere_auth == []
