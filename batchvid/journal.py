@@ -38,6 +38,8 @@ ADOPTED = "adopted with --adopt: the gateway has not confirmed the task yet"
 #: good (over --max-video-mb, a URL that cannot be fetched): --retry-failed fetches that video again, never
 #: rendering the shot anew (its journals from earlier versions say the same)
 VIDEO_REFUSED = "download: "
+#: how a task in flight whose poll the gateway refused (4xx) is said: kept, and polled again by the next run
+POLL_REFUSED = "its task is kept: if the API key or the base URL changed since it was submitted, run with those"
 #: how the error of a shot held back by --max-cost starts: the next step is a higher cap, not the same command
 OVER_BUDGET = "not submitted: would take the batch past --max-cost"
 

@@ -408,7 +408,10 @@ class Runner:
                                         error=f"--adopt {task_id}: the gateway refused that task id ({exc})")
                     self.progress.event("uncertain", finished=True)
                     return None
-                self._fail(shot.id, f"poll: {exc}")
+                # a 4xx is no word on the task (a failed render is a 200 that says so): it may have rendered and
+                # been paid for, so it is kept to poll again, never failed (which --retry-failed would pay again)
+                kept = "its task is kept: raise --max-answer-mb" if exc.status is None else j.POLL_REFUSED
+                self.journal.update(shot.id, error=f"poll: {exc}; {kept}")
                 return None
             if unconfirmed and view is not None:  # the gateway knows the task: it is the shot's now
                 unconfirmed = False

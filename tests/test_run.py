@@ -253,6 +253,33 @@ def test_an_uncertain_shot_adopts_the_task_the_gateway_made_and_nothing_is_paid_
     assert len(sim.record.created()) == 6  # each shot paid for once
 
 
+def test_a_task_another_gateway_does_not_know_is_kept_for_the_one_that_made_it(
+        simulator: Sim, cli: Run, tmp_path: Path, write_manifest: Callable[..., Path]) -> None:
+    """Resumed with another base URL (or another account's key): its 404s say nothing of the tasks, which may be
+    rendering, and paid for, at the gateway that made them. They are kept, never failed (--retry-failed would pay
+    for them again), and the run back at that gateway takes their videos."""
+    made, other = simulator(render_seconds=(1.0, 1.0)), simulator()
+    shots = "".join(f"  - {{id: s{i}, model: wan2.5-t2v-preview, prompt: shot {i}}}\n" for i in range(3))
+    manifest = write_manifest(f"version: 1\nshots:\n{shots}")
+    out = tmp_path / "out"
+
+    def run(sim: Any, *flags: str) -> tuple[int, str, str]:
+        return cli("run", manifest, "--base-url", sim.base_url, "--out", out, *FAST_RUN, *flags)
+
+    assert run(made, "--deadline-minutes", "0.002")[0] == 1  # gave up waiting after 0.12 s: the tasks are kept
+    assert set(states(out).values()) == {"submitted"}
+    for flags in ((), ("--retry-failed",)):
+        code, text, _ = run(other, *flags)
+        assert code == 1 and set(states(out).values()) == {"submitted"} and other.record.created() == [], text
+        assert ("next: if the API key or the base URL changed since the kept tasks were submitted, run again with "
+                "those") in text
+    rows = ledger(out)
+    assert {row["error"] for row in rows} == {"poll: HTTP 404: Task does not exist; its task is kept: if the API key "
+                                              "or the base URL changed since it was submitted, run with those"}, rows
+    code, text, _ = run(made)
+    assert code == 0 and "3 done" in text and len(made.record.created()) == 3, text
+
+
 def test_an_adopted_task_is_checked_by_the_run_after_a_kill_too(
         simulator: Sim, run_batch: Run, tmp_path: Path, write_manifest: Callable[..., Path]) -> None:
     """Killed after the plan recorded the adoption, before any poll: the next run, without --adopt, still treats a
