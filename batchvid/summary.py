@@ -70,7 +70,8 @@ def next_steps(rows: list[j.Row]) -> list[str]:
             first = "have the gateway's certificate trusted (SSL_CERT_FILE), then run the same command again"
         elif any(j.POLL_REFUSED in error for error in errors):
             first = ("if the API key or the base URL changed since the kept tasks were submitted, run again with "
-                     "those: another account or gateway does not know them")
+                     "those: another account or gateway does not know them; --force ID renders a shot anew, paying "
+                     "again")
         elif any(REDIRECTED in error for error in errors):
             first = ("give the base URL the gateway redirects to (--base-url, or gateway.base_url in the manifest), "
                      "then run again")
