@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from .errors import FatalError
+from .errors import TRUST_ADVICE, FatalError, untrusted
 
 CHUNK = 256 * 1024
 #: a chunk this large is hashed and written in a worker thread (both let go of the GIL), so the event loop
@@ -149,6 +149,10 @@ async def from_url(session: aiohttp.ClientSession, url: str, part: PartFile, pro
             async for chunk in resp.content.iter_chunked(CHUNK):
                 await part.put(chunk)
             return await part.place(length)
+    except aiohttp.ClientConnectorCertificateError as exc:  # retrying will not help: the way out is the user's
+        host = urlsplit(url)
+        said = untrusted(f"the storage host {host.scheme}://{host.netloc.rpartition('@')[2]}", exc.certificate_error)
+        raise DownloadError(f"{said}: {TRUST_ADVICE}") from None
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise DownloadError(f"download of {redact(url)} failed: {type(exc).__name__}") from None
 

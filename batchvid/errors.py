@@ -19,8 +19,17 @@ class InputError(FatalError):
 
 #: how the gateway's refusal of the key or the account (401, 403) is said: the next step is then to check them
 KEY_REFUSED = "the gateway refused the API key or the account"
-#: how a gateway whose TLS certificate cannot be verified is said, to tell the way out from the retries
+#: how a host whose TLS certificate cannot be verified is said, to tell the way out from the retries
 CERT_UNTRUSTED = "cannot verify the TLS certificate of"
+#: the way out, for a network whose proxy re-signs HTTPS
+TRUST_ADVICE = ("if a proxy or security software on this network re-signs HTTPS, point SSL_CERT_FILE at its CA "
+                "certificate (a PEM file)")
+
+
+def untrusted(where: str, certificate_error: BaseException) -> str:
+    """'cannot verify the TLS certificate of WHERE (WHY)', WHY as OpenSSL words it ("self-signed certificate")."""
+    why = getattr(certificate_error, "verify_message", None) or str(certificate_error)
+    return f"{CERT_UNTRUSTED} {where} ({why})"
 
 #: how a gateway answering with a redirect is said: the next step is then to give the base URL it redirects to
 REDIRECTED = "the gateway redirects from"

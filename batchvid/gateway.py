@@ -28,7 +28,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import aiohttp
 
-from .errors import CERT_UNTRUSTED, KEY_REFUSED, REDIRECTED, one_line
+from .errors import KEY_REFUSED, REDIRECTED, TRUST_ADVICE, one_line, untrusted
 from .proxy import shown
 from .ratelimit import RateLimiter
 
@@ -178,10 +178,8 @@ class Gateway:
         return Transient(f"cannot connect to {self.base_url} ({reason})")
 
     def _untrusted(self, exc: aiohttp.ClientConnectorCertificateError) -> Refused:
-        why = getattr(exc.certificate_error, "verify_message", None) or str(exc.certificate_error)
-        return Refused(f"{CERT_UNTRUSTED} {self.base_url} ({why}); nothing was sent. If a proxy "
-                       "or security software on this network re-signs HTTPS, point SSL_CERT_FILE at its CA certificate "
-                       "(a PEM file) and run again")
+        return Refused(f"{untrusted(self.base_url, exc.certificate_error)}; nothing was sent. "
+                       f"{TRUST_ADVICE[0].upper()}{TRUST_ADVICE[1:]} and run again")
 
     def _redirected(self, resp: aiohttp.ClientResponse) -> Refused:
         """A gateway that answers a redirect (http:// to https://, a moved host) would answer every request so:

@@ -63,11 +63,11 @@ def next_steps(rows: list[j.Row]) -> list[str]:
         steps.append(f"raise --max-cost (or the manifest's run.max_cost) to submit the {held_back} shot(s) it held "
                      "back: the same cap would hold them back again")
     if counts[j.PENDING] - held_back or counts[j.SUBMITTED] or counts[j.DOWNLOADING] or counts[j.SUBMITTING]:
-        errors = [row.error or "" for row in rows if row.state in (j.PENDING, j.SUBMITTED)]
+        errors = [row.error or "" for row in rows if row.state in (j.PENDING, j.SUBMITTED, j.DOWNLOADING)]
         if any(KEY_REFUSED in error for error in errors):
             first = "check the API key and the account's balance at the gateway, then run the same command again"
         elif any(CERT_UNTRUSTED in error for error in errors):
-            first = "have the gateway's certificate trusted (SSL_CERT_FILE), then run the same command again"
+            first = "have that certificate trusted (SSL_CERT_FILE), then run the same command again"
         elif any(j.POLL_REFUSED in error for error in errors):
             first = ("if the API key or the base URL changed since the kept tasks were submitted, run again with "
                      "those: another account or gateway does not know them; --force ID renders a shot anew, paying "

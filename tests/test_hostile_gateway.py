@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from conftest import SIM_KEY
 from batchvid.simulator.video import Video
 
 Run = Callable[..., tuple[int, str, str]]
+TLS = Path(__file__).resolve().parent / "tls"
 
 
 class Servers:
@@ -31,13 +33,14 @@ class Servers:
         self.moved_to = ""  # where the "moved" gateway sends every request, path and query kept
         self.runners: list[web.AppRunner] = []
 
-    async def _serve(self, app: web.Application) -> str:
+    async def _serve(self, app: web.Application, tls: ssl.SSLContext | None = None) -> str:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls)
         await site.start()
         self.runners.append(runner)
-        return f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return f"{'https' if tls else 'http'}://127.0.0.1:{port}"
 
     async def _start(self) -> None:
         elsewhere = web.Application()
@@ -51,6 +54,9 @@ class Servers:
                                                                    content_type="text/html"))
         storage.router.add_get("/empty.mp4", lambda r: web.Response(body=b"", content_type="video/mp4"))
         self.urls["storage"] = await self._serve(storage)
+        self_signed = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self_signed.load_cert_chain(TLS / "localhost.pem", TLS / "localhost.key")
+        self.urls["untrusted-storage"] = await self._serve(storage, self_signed)
         gateway = web.Application()
         gateway.router.add_post("/v1/video/generations", self.submit)
         gateway.router.add_get("/v1/video/generations/{task_id}", self.query)
@@ -102,6 +108,8 @@ class Servers:
         if scenario in BILLS:  # the video is fine; what the gateway says it charged is not a price
             billing = {"model_price": BILLS[scenario], "requested_seconds": 5, "group_ratio": "1"}
             return web.json_response({**done, "url": self.urls["storage"] + "/good.mp4", "metadata": billing})
+        if scenario == "untrusted-storage":
+            return web.json_response({**done, "url": self.urls["untrusted-storage"] + "/good.mp4?sig=s3cr3t"})
         if scenario == "file-url":
             return web.json_response({**done, "url": "file:///etc/passwd"})
         if scenario == "other-port":
@@ -282,3 +290,23 @@ def test_a_redirected_submit_or_poll_stops_the_run_keeping_every_task_and_the_ke
             row = next(csv.DictReader(handle))
         assert (row["status"], row["task_id"]) == (state, "t-redirect-poll" if state == "submitted" else ""), row
     assert liar.elsewhere_hits == 0 and liar.elsewhere_auth == []
+
+
+def test_a_storage_host_whose_certificate_cannot_be_verified_keeps_the_video_to_fetch_with_the_way_out(
+        liar: Servers, cli: Run, tmp_path: Path) -> None:
+    """The gateway is trusted, the host its video URLs name is not (a network that re-signs some hosts): the paid
+    video is kept to fetch, with the reason and SSL_CERT_FILE, not 'ClientConnectorCertificateError'."""
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text("version: 1\nshots:\n  - {id: s, model: wan2.5-t2v-preview, prompt: untrusted-storage}\n")
+    out = tmp_path / "out"
+    code, _, _ = cli("run", manifest, "--base-url", liar.urls["gateway"], "--out", out, "--poll-interval", "0.05",
+                     "--no-progress")
+    with open(out / "ledger.csv", newline="") as handle:
+        row = next(csv.DictReader(handle))
+    assert code == 1 and (row["status"], row["task_id"]) == ("downloading", "t-untrusted-storage"), row
+    assert row["error"] == (
+        f"download failed: cannot verify the TLS certificate of the storage host {liar.urls['untrusted-storage']} "
+        "(self-signed certificate): if a proxy or security software on this network re-signs HTTPS, point "
+        "SSL_CERT_FILE at its CA certificate (a PEM file); run again to retry"), row
+    assert cli("status", out)[1].splitlines()[-1].startswith(
+        "  next: have that certificate trusted (SSL_CERT_FILE), then run the same command again")

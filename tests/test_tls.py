@@ -39,7 +39,7 @@ def test_an_untrusted_certificate_stops_the_run_at_once_and_says_the_way_out(
     with sqlite_db(tmp_path / "out" / "journal.sqlite") as db:
         assert {state for (state,) in db.execute("SELECT state FROM shots")} == {"pending"}
     assert cli("status", tmp_path / "out")[1].splitlines()[-1] == (
-        "  next: have the gateway's certificate trusted (SSL_CERT_FILE), then run the same command again (tasks in "
+        "  next: have that certificate trusted (SSL_CERT_FILE), then run the same command again (tasks in "
         "flight are polled, never resent)")
 
 
