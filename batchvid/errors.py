@@ -24,13 +24,6 @@ CERT_UNTRUSTED = "cannot verify the TLS certificate of"
 #: the way out, for a network whose proxy re-signs HTTPS
 TRUST_ADVICE = ("if a proxy or security software on this network re-signs HTTPS, point SSL_CERT_FILE at its CA "
                 "certificate (a PEM file)")
-
-
-def untrusted(where: str, certificate_error: BaseException) -> str:
-    """'cannot verify the TLS certificate of WHERE (WHY)', WHY as OpenSSL words it ("self-signed certificate")."""
-    why = getattr(certificate_error, "verify_message", None) or str(certificate_error)
-    return f"{CERT_UNTRUSTED} {where} ({why})"
-
 #: how a gateway answering with a redirect is said: the next step is then to give the base URL it redirects to
 REDIRECTED = "the gateway redirects from"
 
@@ -52,6 +45,12 @@ def without_secrets(text: str) -> str:
     for value in _SECRETS:
         text = text.replace(value, "***")
     return _BEARER.sub(r"\1***", text)
+
+
+def untrusted(where: str, certificate_error: BaseException) -> str:
+    """'cannot verify the TLS certificate of WHERE (WHY)', WHY as OpenSSL words it ("self-signed certificate")."""
+    why = getattr(certificate_error, "verify_message", None) or str(certificate_error)
+    return f"{CERT_UNTRUSTED} {where} ({why})"
 
 
 #: whitespace, C0/C1 controls (ESC starts a terminal escape) and the invisible marks that reorder or hide text

@@ -185,7 +185,6 @@ class Gateway:
         """A gateway that answers a redirect (http:// to https://, a moved host) would answer every request so:
         the run stops with where to, rather than fail shot after shot. Following it could turn a POST into a GET,
         or send the key to another host."""
-        self.reach.answered, self.reach.down_since = True, None
         path = resp.url.path
         tail = path.removeprefix(urlsplit(self.base_url).path)  # the request's own part, after the base URL's
         said = f"{REDIRECTED} {self.base_url}: {resp.method} {path} drew HTTP {resp.status}"
@@ -281,11 +280,11 @@ class Gateway:
 
     def _answer(self, resp: aiohttp.ClientResponse, text: str, *, sent: bool) -> dict[str, Any]:
         status = resp.status
+        reach = self.reach
+        reach.answered, reach.down_since = True, None
         if 300 <= status < 400:
             raise self._redirected(resp)
         retry_after = resp.headers.get("Retry-After")
-        reach = self.reach
-        reach.answered, reach.down_since = True, None
         try:
             data = json.loads(text) if text else None
         except json.JSONDecodeError:
