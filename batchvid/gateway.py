@@ -192,14 +192,17 @@ class Gateway:
         location = resp.headers.get("Location", "").strip()
         target = urlsplit(urljoin(str(resp.url), location)) if location else None
         if target is None or target.scheme not in ("http", "https") or not target.hostname:
-            where = f" to {one_line(location, 200)!r}" if location else " with no Location"
-            return Refused(f"{said}{where}; {kept}. Is the base URL right?", resp.status)
-        moved = f"{target.scheme}://{target.netloc.rpartition('@')[2]}{target.path}"  # no query: it may be signed
-        said += f" to {moved}; {kept} (redirects are not followed, so that no request is changed or sent twice)"
-        if target.path.endswith(tail):
-            return Refused(f"{said}. If that is the gateway, give --base-url {normal_base(moved[:-len(tail)])}",
-                           resp.status)
-        return Refused(f"{said}. Is the base URL right?", resp.status)
+            where = f" to {location!r}" if location else " with no Location"
+            said += f"{where}; {kept}. Is the base URL right?"
+        else:
+            moved = f"{target.scheme}://{target.netloc.rpartition('@')[2]}{target.path}"  # no query: it may be signed
+            said += f" to {moved}; {kept} (redirects are not followed, so that no request is changed or sent twice)"
+            if target.path.endswith(tail):
+                said += f". If that is the gateway, give --base-url {normal_base(moved[:-len(tail)])}"
+            else:
+                said += ". Is the base URL right?"
+        # the gateway wrote the Location: it may hold the key it was sent, or a terminal escape
+        return Refused(one_line(said, 1000), resp.status)
 
     def _proxy_refused(self, status: int) -> Refused:
         proxy = f"the proxy {shown(self.proxy)}" if self.proxy else "a proxy on the way"

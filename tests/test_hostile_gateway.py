@@ -85,7 +85,8 @@ class Servers:
     async def submit(self, request: web.Request) -> web.StreamResponse:
         prompt = (await request.json())["prompt"]
         if prompt == "redirect-submit":
-            raise web.HTTPTemporaryRedirect(self.urls["elsewhere"] + "/v1/video/generations")
+            key = request.headers["Authorization"].removeprefix("Bearer ")  # the key, back in the Location
+            raise web.HTTPTemporaryRedirect(f"{self.urls['elsewhere']}/{key}/v1/video/generations")
         if prompt == "dotdot-task":
             return web.json_response({"task_id": "../../../etc/passwd"})
         if prompt == "dots-task":  # as a URL path segment, `..` would poll another path
@@ -275,7 +276,7 @@ def test_a_redirected_submit_or_poll_stops_the_run_keeping_every_task_and_the_ke
     out = tmp_path / "out"
     elsewhere = liar.urls["elsewhere"]
     for name, state, request, status, end in (
-            ("redirect-submit", "pending", "POST /v1/video/generations", 307, f"give --base-url {elsewhere}"),
+            ("redirect-submit", "pending", "POST /v1/video/generations", 307, f"give --base-url {elsewhere}/***"),
             ("redirect-poll", "submitted", "GET /v1/video/generations/t-redirect-poll", 302,
              "/steal; every task id is kept (redirects are not followed, so that no request is changed or sent "
              "twice). Is the base URL right?")):
@@ -286,6 +287,7 @@ def test_a_redirected_submit_or_poll_stops_the_run_keeping_every_task_and_the_ke
         assert code == 1 and err.splitlines()[-1].startswith(
             f"batchvid: error: the gateway redirects from {liar.urls['gateway']}: {request} drew HTTP {status} to "
             f"{elsewhere}/") and err.splitlines()[-1].endswith(end), err
+        assert SIM_KEY not in err and all(SIM_KEY.encode() not in path.read_bytes() for path in (out / name).iterdir())
         with open(out / name / "ledger.csv", newline="") as handle:
             row = next(csv.DictReader(handle))
         assert (row["status"], row["task_id"]) == (state, "t-redirect-poll" if state == "submitted" else ""), row
