@@ -70,12 +70,27 @@ def _writable_anywhere() -> None:
             stream.reconfigure(errors="backslashreplace")
 
 
+class _SecretFreeFormatter(logging.Formatter):
+    """Every log line with the credentials left out: a line may quote the gateway, which can echo the key
+    (in a message, a video URL's path)."""
+
+    def __init__(self, inner: logging.Formatter | None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        return without_secrets(self.inner.format(record))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _writable_anywhere()
     _network_commands()
     args = build_parser().parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="batchvid: %(levelname)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        if not isinstance(handler.formatter, _SecretFreeFormatter):  # main() may run many times in one process
+            handler.setFormatter(_SecretFreeFormatter(handler.formatter))
     try:
         return int(COMMANDS[args.command].run(args))
     except ManifestInvalid as exc:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from . import polling
-from .errors import FatalError
+from .errors import FatalError, without_secrets
 
 SCHEMA_VERSION = 1
 FILE_NAME = "journal.sqlite"
@@ -247,6 +247,9 @@ class Journal:
 
     # -- writing ---------------------------------------------------------------------------
     def update(self, shot_id: str, **values: Any) -> None:
+        error = values.get("error")
+        if error:  # a reason may quote the gateway, which can echo the key anywhere (a message, a video URL)
+            values["error"] = without_secrets(error)
         values["updated_at"] = now()
         self._changed_ids.add(shot_id)
         self._open()
