@@ -53,6 +53,18 @@ def write_ledger(journal: j.Journal, out: Path, rows: list[j.Row] | None = None)
         raise FatalError(f"cannot write {out / ledger.FILE_NAME}: {exc.strerror}") from None
 
 
+#: what a shot's reason says (its marker) -> the step that gets it going again; the first that applies is said
+_WAYS_OUT = (
+    (KEY_REFUSED, "check the API key and the account's balance at the gateway, then run the same command again"),
+    (CERT_UNTRUSTED, "have that certificate trusted (SSL_CERT_FILE), then run the same command again"),
+    (j.POLL_REFUSED, "if the API key or the base URL changed since the kept tasks were submitted, run again with "
+                     "those: another account or gateway does not know them; --force ID renders a shot anew, paying "
+                     "again"),
+    (REDIRECTED, "give the base URL the gateway redirects to (--base-url, or gateway.base_url in the manifest), "
+                 "then run again"),
+)
+
+
 def next_steps(rows: list[j.Row]) -> list[str]:
     """What the user can do about shots that are not done, by their states."""
     counts = Counter(row.state for row in rows)
@@ -64,19 +76,8 @@ def next_steps(rows: list[j.Row]) -> list[str]:
                      "back: the same cap would hold them back again")
     if counts[j.PENDING] - held_back or counts[j.SUBMITTED] or counts[j.DOWNLOADING] or counts[j.SUBMITTING]:
         errors = [row.error or "" for row in rows if row.state in (j.PENDING, j.SUBMITTED, j.DOWNLOADING)]
-        if any(KEY_REFUSED in error for error in errors):
-            first = "check the API key and the account's balance at the gateway, then run the same command again"
-        elif any(CERT_UNTRUSTED in error for error in errors):
-            first = "have that certificate trusted (SSL_CERT_FILE), then run the same command again"
-        elif any(j.POLL_REFUSED in error for error in errors):
-            first = ("if the API key or the base URL changed since the kept tasks were submitted, run again with "
-                     "those: another account or gateway does not know them; --force ID renders a shot anew, paying "
-                     "again")
-        elif any(REDIRECTED in error for error in errors):
-            first = ("give the base URL the gateway redirects to (--base-url, or gateway.base_url in the manifest), "
-                     "then run again")
-        else:
-            first = "run the same command again to continue"
+        first = next((step for marker, step in _WAYS_OUT if any(marker in error for error in errors)),
+                     "run the same command again to continue")
         steps.append(first + " (tasks in flight are polled, never resent)")
     if counts[j.FAILED] > paid:
         steps.append("add --retry-failed to submit the failed shots again (failed tasks are not charged)")
