@@ -1212,10 +1212,12 @@ def test_status_of_a_folder_a_run_is_using_says_so_rather_than_run_again(
     assert code == 0 and text.splitlines()[-1] == (
         f"  a batchvid run (pid {os.getpid()}) is working on this folder: these are its counts so far; "
         "`batchvid status` again follows it")
-    assert "next:" not in text and as_json["running_pid"] == os.getpid()
+    assert "next:" not in text and as_json["running_pid"] == os.getpid() and as_json["next"] == []
     code, text, _ = cli("status", out)  # the run ended: what to do next
-    assert text.splitlines()[-1].startswith("  next: ") and json.loads(cli("status", out, "--json")[1])[
-        "running_pid"] is None
+    as_json = json.loads(cli("status", out, "--json")[1])
+    assert text.splitlines()[-1].startswith("  next: ") and as_json["running_pid"] is None
+    assert [f"  next: {step}" for step in as_json["next"]] == [line for line in text.splitlines() if "next:" in line]
+    assert as_json["next"] == ["add --retry-failed to submit the failed shots again (failed tasks are not charged)"]
 
 
 def test_a_run_waits_out_a_status_that_holds_the_folder_for_an_instant(tmp_path: Path) -> None:

@@ -21,7 +21,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                        "--simulate, the rehearsal's).")
     p.add_argument("out", type=Path, metavar="DIR|MANIFEST", help="the output folder of a run, or its manifest")
     p.add_argument("--simulate", action="store_true", help="with a MANIFEST: the folder of its --simulate rehearsal")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--json", action="store_true", help="print JSON: the counts, the spend, the shots not done with "
+                   "their reasons, and the next steps")
 
 
 def _folder(given: Path, simulate: bool) -> Path:
@@ -80,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
         print_json({"shots": len(shots), "states": dict(counts), "billed_usd": str(billed),
                     "estimated_usd": str(estimated), "problems": problems, "origin": origin,
                     "earlier_versions": earlier,
-                    "running_pid": int(running) if running and running.isdigit() else running})
+                    "running_pid": int(running) if running and running.isdigit() else running,
+                    # what to do about the shots not done; none while a run is still at them
+                    "next": [] if running is not None else next_steps(shots)})
         return 0
     rehearsal = " (a rehearsal with --simulate: not real videos)" if origin == j.SIMULATOR else ""
     kept = ""
