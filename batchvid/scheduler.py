@@ -215,9 +215,13 @@ class Runner:
             self.progress.event("submitted")
         if row.state in (j.PENDING, j.SUBMITTED):
             assert task_id is not None
+            # a task submitted just now is waited for from now: the row read before its submit may still hold the
+            # times of the shot's earlier, failed task (--retry-failed)
+            earlier = row.state == j.SUBMITTED
             try:
-                view = await self._await_result(shot, gateway, task_id, row.submitted_at,
-                                                (row.error or "").startswith(j.ADOPTED))
+                view = await self._await_result(
+                    shot, gateway, task_id, row.submitted_at if earlier else None,
+                    earlier and (row.error or "").startswith(j.ADOPTED))
             finally:
                 self._slots.release(shot.spec.family)
             if view is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -644,6 +645,23 @@ def test_a_missing_key_for_an_unfinished_batch_is_said_after_its_plan(
     monkeypatch.delenv("BATCHVID_API_KEY")
     code, _, err = cli("run", MANIFESTS / "wan.yaml", "--out", tmp_path / "out", "--retry-failed")
     assert code == 2 and err.startswith("plan: 5 retry; to submit: 5 shots") and "no API key for the wan models" in err
+
+
+def test_a_failed_shot_retried_hours_later_gets_the_whole_deadline_for_its_new_task(
+        simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
+    """--retry-failed submits the shot anew: its new task's wait counts from the new submit. The waits of retried
+    shots counted from the failed task's submit, so a shot that failed over two hours (--deadline-minutes) before
+    gave up on its new, paid task after the first poll that found it rendering."""
+    assert run_batch(MANIFESTS / "wan.yaml", simulator(fail_rate=1.0))[0] == 1
+    hours_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)).isoformat()
+    with sqlite_db(tmp_path / "out" / j.FILE_NAME) as db:
+        assert db.execute("UPDATE shots SET submitted_at=? WHERE state=?", (hours_ago, j.FAILED)).rowcount == 5
+    sim = simulator(render_seconds=(0.3, 0.4))  # a few polls each: the first finds the task rendering
+    code, out, err = run_batch(MANIFESTS / "wan.yaml", sim, "--retry-failed")
+    assert code == 0 and "5 done" in out, out + err
+    assert len(sim.record.created()) == 5
+    with sqlite_db(tmp_path / "out" / j.FILE_NAME) as db:
+        assert all(row[0] > hours_ago for row in db.execute("SELECT submitted_at FROM shots"))
 
 
 def test_a_settled_batch_needs_no_key_and_no_network(simulator: Sim, run_batch: Run, cli: Run,
