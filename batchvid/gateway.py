@@ -118,6 +118,9 @@ class Gateway:
     ) -> None:
         self.max_answer_bytes = max_answer_bytes
         self.base_url = normal_base(base_url)
+        #: what the journal keeps of the gateway that made a task (journal.Row.gateway): its base URL, or None for
+        #: a rehearsal's simulator, whose port changes with every run
+        self.known_as: str | None = self.base_url
         self.proxy = proxy  # every request to the gateway goes through it (proxy.py decides)
         self.limiter = limiter
         self._auth = {"Authorization": f"Bearer {api_key}"}

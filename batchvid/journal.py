@@ -24,6 +24,8 @@ from typing import Any, TypeGuard
 from . import polling
 from .errors import FatalError, without_secrets
 
+#: raised only when an older batchvid could not use the journal; a column added for new facts is not (older
+#: versions name their columns, read and write around it, and ADDED_COLUMNS brings an older journal up to date)
 SCHEMA_VERSION = 1
 FILE_NAME = "journal.sqlite"
 
@@ -40,6 +42,8 @@ ADOPTED = "adopted with --adopt: the gateway has not confirmed the task yet"
 VIDEO_REFUSED = "download: "
 #: how a task in flight whose poll the gateway refused (4xx) is said: kept, and polled again by the next run
 POLL_REFUSED = "its task is kept: if the API key or the base URL changed since it was submitted, run with those"
+#: how a task in flight is said that the run's gateway refused, and that another base URL made (Row.gateway)
+MADE_ELSEWHERE = "its task is kept for the gateway that made it, "
 #: how the error of a shot held back by --max-cost starts: the next step is a higher cap, not the same command
 OVER_BUDGET = "not submitted: would take the batch past --max-cost"
 
@@ -87,7 +91,8 @@ CREATE TABLE IF NOT EXISTS shots (
     submitted_at TEXT,
     finished_at TEXT,
     updated_at TEXT,
-    position INTEGER
+    position INTEGER,
+    gateway TEXT
 );
 CREATE TABLE IF NOT EXISTS render_times (
     model TEXT NOT NULL,
@@ -129,7 +134,13 @@ class Row:
     finished_at: str | None = None
     updated_at: str | None = None
     position: int | None = None
+    #: the base URL of the gateway that made (or last answered for) the task; None for a rehearsal's simulator,
+    #: whose port changes with every run, and for journals older than this column
+    gateway: str | None = None
 
+
+#: columns added to the shots table after its first version, with their types: journals without them gain them
+ADDED_COLUMNS = {"gateway": "TEXT"}
 
 #: the shots table's columns, in Row's order (one list, so the two cannot drift apart)
 COLUMNS = tuple(f.name for f in fields(Row))
@@ -155,6 +166,7 @@ class Journal:
         leaves no file behind."""
         self.path = path
         self.db = self._connect_read_only(path) if read_only else self._connect(path)
+        self._select = f"SELECT {_select_list(self.db)} FROM shots"
         self._changed_ids: set[str] = set()  # rows changed since take_changed() last asked (the live ledger)
 
     @staticmethod
@@ -223,7 +235,7 @@ class Journal:
 
     # -- reading ---------------------------------------------------------------------------
     def rows(self) -> list[Row]:
-        cursor = self.db.execute(f"SELECT {', '.join(COLUMNS)} FROM shots ORDER BY position, id")
+        cursor = self.db.execute(f"{self._select} ORDER BY position, id")
         return [Row(*values) for values in cursor]
 
     def rows_by_id(self, ids: Iterable[str]) -> list[Row]:
@@ -232,7 +244,7 @@ class Journal:
         for start in range(0, len(wanted), 500):  # well under SQLite's limit of bound parameters
             chunk = wanted[start:start + 500]
             cursor = self.db.execute(
-                f"SELECT {', '.join(COLUMNS)} FROM shots WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+                f"{self._select} WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
             found += [Row(*values) for values in cursor]
         return found
 
@@ -242,7 +254,7 @@ class Journal:
         return changed
 
     def row(self, shot_id: str) -> Row | None:
-        values = self.db.execute(f"SELECT {', '.join(COLUMNS)} FROM shots WHERE id=?", (shot_id,)).fetchone()
+        values = self.db.execute(f"{self._select} WHERE id=?", (shot_id,)).fetchone()
         return None if values is None else Row(*values)
 
     # -- writing ---------------------------------------------------------------------------
@@ -344,7 +356,22 @@ def _set_up(db: sqlite3.Connection, path: Path, *, wal: bool) -> sqlite3.Connect
                 db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             else:
                 _refuse_newer(path, found[0], "continue this batch")
+            present = _shot_columns(db)
+            for column, kind in ADDED_COLUMNS.items():
+                if column not in present:  # a journal an older batchvid made
+                    db.execute(f"ALTER TABLE shots ADD COLUMN {column} {kind}")
     return db
+
+
+def _shot_columns(db: sqlite3.Connection) -> set[str]:
+    return {str(column[1]) for column in db.execute("PRAGMA table_info(shots)")}
+
+
+def _select_list(db: sqlite3.Connection) -> str:
+    """The shots table's columns in Row's order, for a SELECT: a column that an older journal lacks reads as NULL
+    (a read-only look at one cannot add it)."""
+    present = _shot_columns(db)
+    return ", ".join(column if column in present else f"NULL AS {column}" for column in COLUMNS)
 
 
 def _leave_wal(path: Path) -> None:

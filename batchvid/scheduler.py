@@ -17,12 +17,12 @@ import sqlite3
 import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 
+from . import elsewhere, ledger, polling
 from . import journal as j
-from . import ledger, polling
 from .budget import Budget
 from .commits import GroupCommit
 from .errors import KEY_REFUSED, FatalError, one_line
@@ -74,6 +74,7 @@ class Runner:
         self._errors: list[BaseException] = []  # what made shots' tasks fail (the run raises the first)
         self._feeder: asyncio.Task[None] | None = None
         self._unknown_statuses: set[str] = set()
+        self.elsewhere = elsewhere.TasksMadeElsewhere()
         self.planner = polling.PollPlanner(settings.poll_interval, journal.render_times(), settings.fixed_polling)
         self._new_render_times: list[tuple[str, str, int, float]] = []
         self._commits = GroupCommit(journal, self.stop)
@@ -217,11 +218,10 @@ class Runner:
             assert task_id is not None
             # a task submitted just now is waited for from now: the row read before its submit may still hold the
             # times of the shot's earlier, failed task (--retry-failed)
-            earlier = row.state == j.SUBMITTED
+            task = _InFlight(task_id, row.submitted_at, (row.error or "").startswith(j.ADOPTED), row.gateway) \
+                if row.state == j.SUBMITTED else _InFlight(task_id, None, False, gateway.known_as)
             try:
-                view = await self._await_result(
-                    shot, gateway, task_id, row.submitted_at if earlier else None,
-                    earlier and (row.error or "").startswith(j.ADOPTED))
+                view = await self._await_result(shot, gateway, task)
             finally:
                 self._slots.release(shot.spec.family)
             if view is None:
@@ -328,7 +328,7 @@ class Runner:
                 raise Refused(f"{exc} (at the submit of {shot.id}, a {shot.model} shot)", exc.status) from None
             raise
         self.outages.answered(shot.model)
-        task_id = self._accept(shot, answer)
+        task_id = self._accept(shot, gateway, answer)
         self._commits.soon()  # the task id is on disk before this shot's next request leaves
         return task_id, None
 
@@ -350,10 +350,11 @@ class Runner:
             raise FatalError(f"{exc} for over {limit:.0f} s; stopped: every task id is saved, nothing was sent "
                              "twice. Check the base URL and the network, then run again to continue")
 
-    def _accept(self, shot: Shot, answer: Mapping[str, object]) -> str | None:
+    def _accept(self, shot: Shot, gateway: Gateway, answer: Mapping[str, object]) -> str | None:
         task_id = answer.get("task_id") or answer.get("id")
         if j.usable_task_id(task_id):
-            self.journal.update(shot.id, state=j.SUBMITTED, task_id=task_id, submitted_at=j.now(), error=None)
+            self.journal.update(shot.id, state=j.SUBMITTED, task_id=task_id, submitted_at=j.now(), error=None,
+                                gateway=gateway.known_as)
             self._commits.unsaved[shot.id] = task_id
             # Wan's answer says what the task will cost (price, seconds, group ratio) before anything is charged
             self.budget.heed_bill(shot, self._billed(shot, read_billing(answer)))
@@ -391,13 +392,13 @@ class Runner:
                 log.warning("status %r is not in the documents; treating it as still running", view.raw_status)
         return view
 
-    async def _await_result(self, shot: Shot, gateway: Gateway, task_id: str, submitted_at: str | None,
-                            adopted: bool = False) -> TaskView | None:
-        """Poll until the task ends: its answer when it succeeded, else None (the shot's row says why).
-        `adopted`: a task given with --adopt that no poll has found yet (journal.ADOPTED)."""
-        deadline = self._deadline(shot, submitted_at)
+    async def _await_result(self, shot: Shot, gateway: Gateway, task: _InFlight) -> TaskView | None:
+        """Poll until the task ends: its answer when it succeeded, else None (the shot's row says why)."""
+        task_id, adopted = task.task_id, task.adopted
+        elsewhere = task.made_at if task.made_at is not None and task.made_at != gateway.known_as else None
+        deadline = self._deadline(shot, task.submitted_at)
         loop = asyncio.get_running_loop()
-        started = loop.time() - _age(submitted_at)
+        started = loop.time() - _age(task.submitted_at)
         key = (shot.model, shot.resolution, shot.seconds)
         progress, last_poll = polling.Progress(), None
         # an adopted task was made at some time before this run: it may well be finished, so ask at once
@@ -405,21 +406,18 @@ class Runner:
         unconfirmed = adopted
         while True:
             try:
-                view = await self._query(shot, gateway, task_id, delay)
+                if elsewhere is None:
+                    view = await self._query(shot, gateway, task_id, delay)
+                else:
+                    view = await self._query_elsewhere(shot, gateway, task_id, delay, elsewhere)
             except Rejected as exc:
-                if unconfirmed:  # a task id given by hand that the gateway refuses tells nothing about the shot
-                    self.journal.update(shot.id, state=j.UNCERTAIN, task_id=None,
-                                        error=f"--adopt {task_id}: the gateway refused that task id ({exc})")
-                    self.progress.event("uncertain", finished=True)
-                    return None
-                # a 4xx is no word on the task (a failed render is a 200 that says so): it may have rendered and
-                # been paid for, so it is kept to poll again, never failed (which --retry-failed would pay again)
-                kept = "its task is kept: raise --max-answer-mb" if exc.status is None else j.POLL_REFUSED
-                self.journal.update(shot.id, error=f"poll: {exc}; {kept}")
+                self._refused(shot, gateway, task, exc, unconfirmed)
                 return None
-            if unconfirmed and view is not None:  # the gateway knows the task: it is the shot's now
-                unconfirmed = False
-                self.journal.update(shot.id, error=None)
+            except _NotAsked:
+                return None
+            if view is not None and (unconfirmed or elsewhere):  # the gateway knows the task: it is the shot's now
+                unconfirmed, elsewhere = False, None
+                self.journal.update(shot.id, error=None, gateway=gateway.known_as)
             if view is None:
                 errors += 1
                 if errors >= self.settings.max_poll_errors:
@@ -453,6 +451,42 @@ class Runner:
                 self.journal.update(shot.id, error=f"timed out waiting for task {task_id}; run again to re-attach")
                 return None
 
+    async def _query_elsewhere(self, shot: Shot, gateway: Gateway, task_id: str, due_in: float,
+                               made_at: str) -> TaskView | None:
+        """_query() for a task another base URL made (elsewhere.py): not sent once this gateway refused such a task;
+        the first of them finds out for all."""
+        async with self.elsewhere.asking(made_at, gateway.known_as) as known:
+            if known is False:
+                self.journal.update(shot.id, error=f"poll: not sent: {gateway.base_url} did not know the tasks made "
+                                                   f"at {made_at}; {elsewhere.kept(made_at)}")
+                raise _NotAsked
+            try:
+                view = await self._query(shot, gateway, task_id, due_in)
+            except Rejected as exc:
+                if known is None and exc.status is not None:
+                    self.elsewhere.knows(made_at, gateway.known_as, False)
+                raise
+            if view is not None and known is None:
+                self.elsewhere.knows(made_at, gateway.known_as, True)
+            return view
+
+    def _refused(self, shot: Shot, gateway: Gateway, task: _InFlight, exc: Rejected, unconfirmed: bool) -> None:
+        """A poll drew a 4xx (or an answer too large to read): what that says of the task."""
+        if unconfirmed:  # a task id given by hand that the gateway refuses tells nothing about the shot
+            self.journal.update(shot.id, state=j.UNCERTAIN, task_id=None,
+                                error=f"--adopt {task.task_id}: the gateway refused that task id ({exc})")
+            self.progress.event("uncertain", finished=True)
+            return
+        # a 4xx is no word on the task (a failed render is a 200 that says so): it may have rendered and been paid
+        # for, so it is kept to poll again, never failed (which --retry-failed would pay again)
+        if exc.status is None:
+            kept = "its task is kept: raise --max-answer-mb"
+        elif task.made_at is not None and self.elsewhere.refused(task.made_at, gateway.known_as):
+            kept = elsewhere.kept(task.made_at)
+        else:
+            kept = j.POLL_REFUSED
+        self.journal.update(shot.id, error=f"poll: {exc}; {kept}")
+
     def _learn(self, key: polling.Key, last_running: float | None, done_seen: float) -> None:
         """The task finished between the last poll that saw it running and this one: take the middle."""
         seconds = done_seen if last_running is None else (last_running + done_seen) / 2
@@ -461,6 +495,19 @@ class Runner:
 
     def _billed(self, shot: Shot, b: Billing) -> Decimal | None:
         return billed_usd(b.model_price, b.seconds, b.group_ratio, b.total_tokens, shot, self.table)
+
+class _InFlight(NamedTuple):
+    """A task to wait for, as the journal knows it."""
+
+    task_id: str
+    submitted_at: str | None  # None: just now, or not known (an adopted task)
+    adopted: bool  # given with --adopt, and no poll has found it yet (journal.ADOPTED)
+    made_at: str | None  # the base URL of the gateway that made it (journal.Row.gateway), where known
+
+
+class _NotAsked(Exception):
+    """A poll not sent: the task is kept, and its row says why."""
+
 
 def _age(submitted_at: str | None) -> float:
     """Seconds since a task was submitted (0 for one submitted just now)."""

@@ -76,8 +76,9 @@ def next_steps(rows: list[j.Row]) -> list[str]:
                      "back: the same cap would hold them back again")
     if counts[j.PENDING] - held_back or counts[j.SUBMITTED] or counts[j.DOWNLOADING] or counts[j.SUBMITTING]:
         errors = [row.error or "" for row in rows if row.state in (j.PENDING, j.SUBMITTED, j.DOWNLOADING)]
-        first = next((step for marker, step in _WAYS_OUT if any(marker in error for error in errors)),
-                     "run the same command again to continue")
+        first = _made_elsewhere(rows) or next(
+            (step for marker, step in _WAYS_OUT if any(marker in error for error in errors)),
+            "run the same command again to continue")
         steps.append(first + " (tasks in flight are polled, never resent)")
     if counts[j.FAILED] > paid:
         steps.append("add --retry-failed to submit the failed shots again (failed tasks are not charged)")
@@ -92,6 +93,17 @@ def next_steps(rows: list[j.Row]) -> list[str]:
                      "already: that may pay twice), or --adopt ID=TASK_ID for one whose task id you know, to follow "
                      "that task instead")
     return steps
+
+
+def _made_elsewhere(rows: list[j.Row]) -> str | None:
+    """The step for tasks kept because the run's gateway did not know them, and another base URL made them."""
+    bases = sorted({row.gateway for row in rows if row.state == j.SUBMITTED and row.gateway
+                    and j.MADE_ELSEWHERE in (row.error or "")})
+    if not bases:
+        return None
+    made = f"--base-url {bases[0]}" if len(bases) == 1 else f"the base URLs that made them ({', '.join(bases)})"
+    return (f"run again with {made}: the kept tasks were made there, and this run's gateway did not know them; "
+            "--force ID renders a shot anew, paying again")
 
 
 def problem_lines(rows: list[j.Row], limit: int = 20) -> list[str]:

@@ -36,6 +36,28 @@ def test_changes_are_written_only_by_commit_and_read_at_once(tmp_path: Path) -> 
 
 
 
+def test_a_journal_from_before_a_column_was_added_is_read_as_it_is_and_brought_up_to_date_by_a_run(
+        tmp_path: Path) -> None:
+    """A journal an older batchvid made lacks the later columns (journal.ADDED_COLUMNS): a look reads them as empty
+    and changes nothing; a run adds them, keeping every row."""
+    path = tmp_path / j.FILE_NAME
+    j.Journal(path).close()
+    with sqlite_db(path) as db:  # as batchvid made it before the gateway column
+        db.execute("ALTER TABLE shots DROP COLUMN gateway")
+        db.execute("INSERT INTO shots (id, fingerprint, model, state, task_id, position) "
+                   "VALUES ('a', 'f', 'm', 'submitted', 't-1', 0)")
+    columns = "SELECT name FROM pragma_table_info('shots')"
+    with j.Journal(path, read_only=True) as looking:
+        assert [(r.id, r.task_id, r.gateway) for r in looking.rows()] == [("a", "t-1", None)]
+        assert looking.row("a") == looking.rows_by_id(["a"])[0] == looking.rows()[0]
+    with sqlite_db(path) as db:
+        assert "gateway" not in {name for (name,) in db.execute(columns)}
+    with j.Journal(path) as journal:
+        journal.update("a", gateway="https://gw.example")
+    with sqlite_db(path) as db:
+        assert db.execute("SELECT task_id, gateway FROM shots").fetchall() == [("t-1", "https://gw.example")]
+
+
 def test_a_journal_being_created_is_said_so_when_read(tmp_path: Path) -> None:
     sqlite3.connect(tmp_path / j.FILE_NAME).close()  # the file a starting run has made, its tables not yet
     with pytest.raises(FatalError, match="has no batchvid tables yet: if a run has just started, try again"):

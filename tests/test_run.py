@@ -254,31 +254,72 @@ def test_an_uncertain_shot_adopts_the_task_the_gateway_made_and_nothing_is_paid_
     assert len(sim.record.created()) == 6  # each shot paid for once
 
 
-def test_a_task_another_gateway_does_not_know_is_kept_for_the_one_that_made_it(
-        simulator: Sim, cli: Run, tmp_path: Path, write_manifest: Callable[..., Path]) -> None:
-    """Resumed with another base URL (or another account's key): its 404s say nothing of the tasks, which may be
-    rendering, and paid for, at the gateway that made them. They are kept, never failed (--retry-failed would pay
-    for them again), and the run back at that gateway takes their videos."""
-    made, other = simulator(render_seconds=(1.0, 1.0)), simulator()
+def _kept_tasks(simulator: Sim, cli: Run, tmp_path: Path, write_manifest: Callable[..., Path]
+                ) -> tuple[Any, Callable[..., tuple[int, str, str]]]:
+    """Three Wan tasks made by a simulator and still rendering when their run gave up waiting (after 0.12 s): (that
+    simulator, a run of the batch against a simulator with flags)."""
+    made = simulator(render_seconds=(1.0, 1.0))
     shots = "".join(f"  - {{id: s{i}, model: wan2.5-t2v-preview, prompt: shot {i}}}\n" for i in range(3))
     manifest = write_manifest(f"version: 1\nshots:\n{shots}")
-    out = tmp_path / "out"
 
-    def run(sim: Any, *flags: str) -> tuple[int, str, str]:
-        return cli("run", manifest, "--base-url", sim.base_url, "--out", out, *FAST_RUN, *flags)
+    def run(sim: Any, *flags: str, base_url: str | None = None) -> tuple[int, str, str]:
+        return cli("run", manifest, "--base-url", base_url or sim.base_url, "--out", tmp_path / "out", *FAST_RUN,
+                   *flags)
 
-    assert run(made, "--deadline-minutes", "0.002")[0] == 1  # gave up waiting after 0.12 s: the tasks are kept
-    assert set(states(out).values()) == {"submitted"}
-    for flags in ((), ("--retry-failed",)):
+    assert run(made, "--deadline-minutes", "0.002")[0] == 1
+    assert set(states(tmp_path / "out").values()) == {"submitted"}
+    return made, run
+
+
+def test_a_task_another_gateway_does_not_know_is_kept_for_the_one_that_made_it(
+        simulator: Sim, cli: Run, tmp_path: Path, write_manifest: Callable[..., Path]) -> None:
+    """Resumed with another base URL: its 404s say nothing of the tasks, which may be rendering, and paid for, at
+    the gateway that made them. They are kept, never failed (--retry-failed would pay for them again); the journal
+    knows which base URL made them, so the first 404 is enough (one poll, not one a task: a thousand took 8 minutes)
+    and the way out names it; the run back at that gateway takes their videos."""
+    made, run = _kept_tasks(simulator, cli, tmp_path, write_manifest)
+    other, out = simulator(), tmp_path / "out"
+    for runs, flags in enumerate(((), ("--retry-failed",)), start=1):
         code, text, _ = run(other, *flags)
         assert code == 1 and set(states(out).values()) == {"submitted"} and other.record.created() == [], text
-        assert ("next: if the API key or the base URL changed since the kept tasks were submitted, run again with "
-                "those") in text
-    rows = ledger(out)
-    assert {row["error"] for row in rows} == {"poll: HTTP 404: Task does not exist; its task is kept: if the API key "
-                                              "or the base URL changed since it was submitted, run with those"}, rows
+        assert other.record.answers[404] == runs, other.record.answers  # one poll a run: the others not asked
+        assert (f"next: run again with --base-url {made.base_url}: the kept tasks were made there, and this run's "
+                "gateway did not know them; --force ID renders a shot anew, paying again") in text, text
+    kept = f"its task is kept for the gateway that made it, {made.base_url}: run with that base URL to follow it"
+    assert sorted(row["error"] for row in ledger(out)) == [
+        f"poll: HTTP 404: Task does not exist; {kept}",
+        *[f"poll: not sent: {other.base_url} did not know the tasks made at {made.base_url}; {kept}"] * 2]
     code, text, _ = run(made)
     assert code == 0 and "3 done" in text and len(made.record.created()) == 3, text
+
+
+def test_a_gateway_that_knows_the_tasks_under_another_base_url_follows_them(
+        simulator: Sim, cli: Run, tmp_path: Path, write_manifest: Callable[..., Path]) -> None:
+    """A gateway reached by another name (a new domain for the same service) knows the tasks: they are followed
+    there as any others, and the journal keeps the name that answered."""
+    made, run = _kept_tasks(simulator, cli, tmp_path, write_manifest)
+    alias = made.base_url.replace("127.0.0.1", "localhost")
+    code, text, _ = run(made, base_url=alias)
+    assert code == 0 and "3 done" in text and len(made.record.created()) == 3, text
+    with sqlite_db(tmp_path / "out" / j.FILE_NAME) as db:
+        assert {row[0] for row in db.execute("SELECT gateway FROM shots")} == {alias}
+
+
+def test_a_task_whose_gateway_the_journal_does_not_know_is_kept_too(
+        simulator: Sim, cli: Run, tmp_path: Path, write_manifest: Callable[..., Path]) -> None:
+    """Where the journal does not say which gateway made a task (a journal from before batchvid kept it), or the
+    base URL is the same but the key is another account's, each 404 keeps its own task, with the general way out."""
+    _, run = _kept_tasks(simulator, cli, tmp_path, write_manifest)
+    with sqlite_db(tmp_path / "out" / j.FILE_NAME) as db:
+        db.execute("UPDATE shots SET gateway=NULL")
+    other = simulator()
+    code, text, _ = run(other)
+    assert code == 1 and set(states(tmp_path / "out").values()) == {"submitted"} and other.record.answers[404] == 3
+    assert ("next: if the API key or the base URL changed since the kept tasks were submitted, run again with "
+            "those") in text
+    assert {row["error"] for row in ledger(tmp_path / "out")} == {
+        "poll: HTTP 404: Task does not exist; its task is kept: if the API key or the base URL changed since it was "
+        "submitted, run with those"}
 
 
 def test_an_adopted_task_is_checked_by_the_run_after_a_kill_too(
@@ -1426,6 +1467,8 @@ def test_a_killed_rehearsal_resumes_like_a_real_run(tmp_path: Path, monkeypatch:
     # the tasks in flight were taken up again, not made anew
     with sqlite_db(out / "journal.sqlite") as db:
         final = dict(db.execute("SELECT id, task_id FROM shots"))
+        # not the simulator's base URL, whose port each rehearsal draws anew: its tasks were made elsewhere for none
+        assert db.execute("SELECT DISTINCT gateway FROM shots").fetchall() == [(None,)]
     assert {shot: final[shot] for shot in in_flight} == in_flight
     made = [json.loads(line)["task_id"] for line in (out / "simulator-tasks.jsonl").read_text().splitlines()]
     assert set(in_flight.values()) <= set(made) and len(made) == len(set(made))

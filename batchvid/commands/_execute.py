@@ -75,6 +75,8 @@ async def execute(
         limiter = RateLimiter(min((r for r in (settings.rate, own) if r is not None), default=None), within=ceiling)
         gateway = Gateway(base, key, limiter, max_answer_bytes=settings.max_answer_bytes,
                           proxy=proxies.for_url(base), reach=reaches.setdefault(normal_base(base), Reach()))
+        if args.simulate:
+            gateway.known_as = None
         gateways[family] = await stack.enter_async_context(gateway)
     storage = await stack.enter_async_context(
         # object storage: no key, no cookies; signed URLs carry everything
