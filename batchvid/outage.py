@@ -14,8 +14,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .errors import FatalError
+from .gateway import Gateway, Transient
+
 OUT_AFTER_SECONDS = 120.0
 OUT_AFTER_ERRORS = 16
+#: seconds of nothing but failed connections before the run stops: short while the gateway has never answered
+#: (a wrong --base-url, no network), long once it has (an outage worth waiting out)
+UNREACHABLE_NEVER_ANSWERED = 60.0
+UNREACHABLE_AFTER_ANSWERS = 600.0
+
+
+def still_reachable(gateway: Gateway, exc: Transient) -> None:
+    """Stop the run, rather than retry shot after shot, once the gateway has been unreachable too long (a request
+    to it just failed with `exc`)."""
+    limit = UNREACHABLE_AFTER_ANSWERS if gateway.answered else UNREACHABLE_NEVER_ANSWERED
+    if gateway.down_for() > limit:
+        raise FatalError(f"{exc} for over {limit:.0f} s; stopped: every task id is saved, nothing was sent "
+                         "twice. Check the base URL and the network, then run again to continue")
 
 
 @dataclass

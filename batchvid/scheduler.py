@@ -1,4 +1,4 @@
-"""The asyncio orchestration of one run: submit under limits, poll from one due-time heap,
+"""The asyncio orchestration of one run: submit under limits, follow each task to its end (watching.py),
 hand each paid video to the downloads (fetching.py), and commit every state change to the journal
 before acting on it (commits.py).
 
@@ -11,42 +11,35 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import datetime as dt
 import logging
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
 import aiohttp
 
-from . import elsewhere, ledger, polling
 from . import journal as j
+from . import ledger
 from .budget import Budget
 from .commits import GroupCommit
 from .errors import KEY_REFUSED, FatalError, one_line
-from .families._base import Billing, TaskState, TaskView
+from .families._base import TaskView
 from .families._envelope import read_billing
 from .fetching import Downloads
 from .gateway import Gateway, Refused, Rejected, Transient, Uncertain, said
-from .outage import ModelOutages
-from .pricing import PriceTable, Quote, billed_usd
-from .primitives import PollQueue, Slots, backoff
+from .outage import ModelOutages, still_reachable
+from .pricing import PriceTable, Quote
+from .primitives import Slots, backoff
 from .progress import Progress
 from .proxy import Proxies
 from .runsettings import RunSettings
 from .shot import Shot
+from .watching import InFlight, Watcher
 
 log = logging.getLogger("batchvid")
 MAX_SUBMIT_TRIES = 8
 
-
-OFFPEAK_DEADLINE = 49 * 3600.0  # Vidu off-peak tasks may take up to 48 h
-#: seconds of nothing but failed connections before the run stops: short while the gateway has never answered
-#: (a wrong --base-url, no network), long once it has (an outage worth waiting out)
-UNREACHABLE_NEVER_ANSWERED = 60.0
-UNREACHABLE_AFTER_ANSWERS = 600.0
 
 
 class Runner:
@@ -68,19 +61,15 @@ class Runner:
         #: per model, its shots that spent their submit tries on errors in this run (left pending)
         self._out_of_tries: dict[str, list[str]] = {}
         self._slots = Slots(settings.concurrency, settings.family_concurrency)
-        self._polls = PollQueue()
         self._posting: set[str] = set()
         self._tasks: dict[str, asyncio.Task[None]] = {}  # the shots in flight, by id
         self._errors: list[BaseException] = []  # what made shots' tasks fail (the run raises the first)
         self._feeder: asyncio.Task[None] | None = None
-        self._unknown_statuses: set[str] = set()
-        self.elsewhere = elsewhere.TasksMadeElsewhere()
-        self.planner = polling.PollPlanner(settings.poll_interval, journal.render_times(), settings.fixed_polling)
-        self._new_render_times: list[tuple[str, str, int, float]] = []
         self._commits = GroupCommit(journal, self.stop)
+        self.watcher = Watcher(settings, journal, self._commits, progress, self.budget, quotes, table, self._fail)
         # storage hosts' proxies: none given, every download goes direct
         self.downloads = Downloads(settings, journal, self._commits, storage, proxies or Proxies({}), progress,
-                                   self._query, self._fail)
+                                   self.watcher.query, self._fail)
         self._ledger = ledger.LiveLedger(journal, settings.out)
 
     # -- the run -----------------------------------------------------------------------------
@@ -175,9 +164,9 @@ class Runner:
 
     def _flush(self) -> None:
         """What may be batched: learned render times (one commit) and the ledger (derived)."""
-        if self._new_render_times:
-            self.journal.add_render_times(self._new_render_times)
-            self._new_render_times = []
+        learned = self.watcher.take_render_times()
+        if learned:
+            self.journal.add_render_times(learned)
         self._commits.now()
         try:  # the ledger is derived: rewritten only when the journal moved (or the file went missing)
             self._ledger.write()
@@ -218,10 +207,10 @@ class Runner:
             assert task_id is not None
             # a task submitted just now is waited for from now: the row read before its submit may still hold the
             # times of the shot's earlier, failed task (--retry-failed)
-            task = _InFlight(task_id, row.submitted_at, (row.error or "").startswith(j.ADOPTED), row.gateway) \
-                if row.state == j.SUBMITTED else _InFlight(task_id, None, False, gateway.known_as)
+            task = InFlight(task_id, row.submitted_at, (row.error or "").startswith(j.ADOPTED), row.gateway) \
+                if row.state == j.SUBMITTED else InFlight(task_id, None, False, gateway.known_as)
             try:
-                view = await self._await_result(shot, gateway, task)
+                view = await self.watcher.wait(shot, gateway, task)
             finally:
                 self._slots.release(shot.spec.family)
             if view is None:
@@ -296,7 +285,7 @@ class Runner:
             # Nothing was created (429, 5xx, refused connection): safe to send again.
             self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
             self._commits.soon()  # nothing was created: a kill now must not leave it `submitting`
-            self._still_reachable(gateway, exc)
+            still_reachable(gateway, exc)
             if exc.status is not None and exc.status >= 500 and self.outages.server_error(shot.model, str(exc)):
                 for earlier in self._out_of_tries.pop(shot.model, ()):  # one reason for all of the model's shots
                     self.journal.update(earlier, error=f"submit: {self.outages.out(shot.model)}")
@@ -342,14 +331,6 @@ class Runner:
         self._commits.soon()
         return True
 
-    @staticmethod
-    def _still_reachable(gateway: Gateway, exc: Transient) -> None:
-        """Stop the run, rather than retry shot after shot, once the gateway has been unreachable too long."""
-        limit = UNREACHABLE_AFTER_ANSWERS if gateway.answered else UNREACHABLE_NEVER_ANSWERED
-        if gateway.down_for() > limit:
-            raise FatalError(f"{exc} for over {limit:.0f} s; stopped: every task id is saved, nothing was sent "
-                             "twice. Check the base URL and the network, then run again to continue")
-
     def _accept(self, shot: Shot, gateway: Gateway, answer: Mapping[str, object]) -> str | None:
         task_id = answer.get("task_id") or answer.get("id")
         if j.usable_task_id(task_id):
@@ -357,7 +338,7 @@ class Runner:
                                 gateway=gateway.known_as)
             self._commits.unsaved[shot.id] = task_id
             # Wan's answer says what the task will cost (price, seconds, group ratio) before anything is charged
-            self.budget.heed_bill(shot, self._billed(shot, read_billing(answer)))
+            self.budget.heed_bill(shot, self.watcher.billed(shot, read_billing(answer)))
             return task_id
         # a 200 that reads like a refusal may still have made a task: uncertain, with the gateway's words
         words = said(answer)
@@ -369,148 +350,3 @@ class Runner:
     def _fail(self, shot_id: str, reason: str, billed: str = "0") -> None:
         self.journal.update(shot_id, state=j.FAILED, error=reason, billed_usd=billed, finished_at=j.now())
         self.progress.event("failed", finished=True)
-
-    # -- poll ----------------------------------------------------------------------------------
-    def _deadline(self, shot: Shot, submitted_at: str | None) -> float:
-        limit = OFFPEAK_DEADLINE if shot.model.endswith("-offpeak") else self.settings.deadline
-        return asyncio.get_running_loop().time() + limit - _age(submitted_at)
-
-    async def _query(self, shot: Shot, gateway: Gateway, task_id: str, due_in: float) -> TaskView | None:
-        """One poll through the heap; None when it failed in a way worth trying again."""
-        loop = asyncio.get_running_loop()
-        await self._polls.turn(loop.time() + due_in)
-        try:
-            body = await gateway.query(task_id)
-        except Transient as exc:  # a 429 has already slowed this family's pace down (ratelimit.py)
-            log.info("poll of %s: %s", shot.id, exc)
-            self._still_reachable(gateway, exc)
-            return None
-        view = shot.family.read_task(body)
-        if view.raw_status and view.state is TaskState.RUNNING and view.raw_status not in ("in_progress",):
-            if view.raw_status not in self._unknown_statuses:
-                self._unknown_statuses.add(view.raw_status)
-                log.warning("status %r is not in the documents; treating it as still running", view.raw_status)
-        return view
-
-    async def _await_result(self, shot: Shot, gateway: Gateway, task: _InFlight) -> TaskView | None:
-        """Poll until the task ends: its answer when it succeeded, else None (the shot's row says why)."""
-        task_id, adopted = task.task_id, task.adopted
-        elsewhere = task.made_at if task.made_at is not None and task.made_at != gateway.known_as else None
-        deadline = self._deadline(shot, task.submitted_at)
-        loop = asyncio.get_running_loop()
-        started = loop.time() - _age(task.submitted_at)
-        key = (shot.model, shot.resolution, shot.seconds)
-        progress, last_poll = polling.Progress(), None
-        # an adopted task was made at some time before this run: it may well be finished, so ask at once
-        delay, errors = 0.0 if adopted else self.planner.next(key, loop.time() - started, progress), 0
-        unconfirmed = adopted
-        while True:
-            try:
-                if elsewhere is None:
-                    view = await self._query(shot, gateway, task_id, delay)
-                else:
-                    view = await self._query_elsewhere(shot, gateway, task_id, delay, elsewhere)
-            except Rejected as exc:
-                self._refused(shot, gateway, task, exc, unconfirmed)
-                return None
-            except _NotAsked:
-                return None
-            if view is not None and (unconfirmed or elsewhere):  # the gateway knows the task: it is the shot's now
-                unconfirmed, elsewhere = False, None
-                self.journal.update(shot.id, error=None, gateway=gateway.known_as)
-            if view is None:
-                errors += 1
-                if errors >= self.settings.max_poll_errors:
-                    said = f"{errors} polls in a row failed; task {task_id} is kept: run again to re-attach"
-                    # still unconfirmed: the mark stays in front, for the run that finally reaches the gateway
-                    self.journal.update(shot.id, error=f"{j.ADOPTED}; {said}" if unconfirmed else said)
-                    return None
-                interval = self.settings.poll_interval
-                delay = interval / 2 + backoff(errors, None, self.settings.backoff_cap, base=interval / 2)
-            elif view.state is TaskState.SUCCEEDED:
-                if not adopted:  # an adopted task's render time is not known
-                    self._learn(key, last_poll, loop.time() - started)
-                billed = self._billed(shot, view.billing)
-                self.budget.heed_bill(shot, billed)
-                self.journal.update(shot.id, state=j.DOWNLOADING, billed_usd=None if billed is None else str(billed),
-                                    error=None)
-                self._commits.soon()
-                self.progress.event("rendered", cost=billed if billed is not None else self.quotes[shot.id].cost_usd)
-                return view
-            elif view.state is TaskState.FAILED:
-                said = ": ".join(part for part in (view.error_code, view.error_message) if part)
-                reason = one_line(said) or "failed"
-                self.progress.event("rendered")
-                self._fail(shot.id, f"task failed: {reason}")
-                return None
-            else:
-                elapsed = loop.time() - started
-                progress.add(elapsed, view.progress)
-                errors, delay, last_poll = 0, self.planner.next(key, elapsed, progress), elapsed
-            if loop.time() > deadline:
-                self.journal.update(shot.id, error=f"timed out waiting for task {task_id}; run again to re-attach")
-                return None
-
-    async def _query_elsewhere(self, shot: Shot, gateway: Gateway, task_id: str, due_in: float,
-                               made_at: str) -> TaskView | None:
-        """_query() for a task another base URL made (elsewhere.py): not sent once this gateway refused such a task;
-        the first of them finds out for all."""
-        async with self.elsewhere.asking(made_at, gateway.known_as) as known:
-            if known is False:
-                self.journal.update(shot.id, error=f"poll: not sent: {gateway.base_url} did not know the tasks made "
-                                                   f"at {made_at}; {elsewhere.kept(made_at)}")
-                raise _NotAsked
-            try:
-                view = await self._query(shot, gateway, task_id, due_in)
-            except Rejected as exc:
-                if known is None and exc.status is not None:
-                    self.elsewhere.knows(made_at, gateway.known_as, False)
-                raise
-            if view is not None and known is None:
-                self.elsewhere.knows(made_at, gateway.known_as, True)
-            return view
-
-    def _refused(self, shot: Shot, gateway: Gateway, task: _InFlight, exc: Rejected, unconfirmed: bool) -> None:
-        """A poll drew a 4xx (or an answer too large to read): what that says of the task."""
-        if unconfirmed:  # a task id given by hand that the gateway refuses tells nothing about the shot
-            self.journal.update(shot.id, state=j.UNCERTAIN, task_id=None,
-                                error=f"--adopt {task.task_id}: the gateway refused that task id ({exc})")
-            self.progress.event("uncertain", finished=True)
-            return
-        # a 4xx is no word on the task (a failed render is a 200 that says so): it may have rendered and been paid
-        # for, so it is kept to poll again, never failed (which --retry-failed would pay again)
-        if exc.status is None:
-            kept = "its task is kept: raise --max-answer-mb"
-        elif task.made_at is not None and self.elsewhere.refused(task.made_at, gateway.known_as):
-            kept = elsewhere.kept(task.made_at)
-        else:
-            kept = j.POLL_REFUSED
-        self.journal.update(shot.id, error=f"poll: {exc}; {kept}")
-
-    def _learn(self, key: polling.Key, last_running: float | None, done_seen: float) -> None:
-        """The task finished between the last poll that saw it running and this one: take the middle."""
-        seconds = done_seen if last_running is None else (last_running + done_seen) / 2
-        self.planner.times.add(key, seconds)
-        self._new_render_times.append((*key, seconds))
-
-    def _billed(self, shot: Shot, b: Billing) -> Decimal | None:
-        return billed_usd(b.model_price, b.seconds, b.group_ratio, b.total_tokens, shot, self.table)
-
-class _InFlight(NamedTuple):
-    """A task to wait for, as the journal knows it."""
-
-    task_id: str
-    submitted_at: str | None  # None: just now, or not known (an adopted task)
-    adopted: bool  # given with --adopt, and no poll has found it yet (journal.ADOPTED)
-    made_at: str | None  # the base URL of the gateway that made it (journal.Row.gateway), where known
-
-
-class _NotAsked(Exception):
-    """A poll not sent: the task is kept, and its row says why."""
-
-
-def _age(submitted_at: str | None) -> float:
-    """Seconds since a task was submitted (0 for one submitted just now)."""
-    if not submitted_at:
-        return 0.0
-    return max(0.0, (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(submitted_at)).total_seconds())

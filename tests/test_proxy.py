@@ -172,10 +172,10 @@ def test_video_downloads_go_through_the_proxy_for_their_host_without_the_key(
 
 def test_an_unreachable_proxy_is_named_in_one_line_without_its_credentials(
         cli: Run, write_manifest: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from batchvid import scheduler
+    from batchvid import outage
 
     monkeypatch.setenv("BATCHVID_API_KEY", "sk-test-0123456789abcdef")
-    monkeypatch.setattr(scheduler, "UNREACHABLE_NEVER_ANSWERED", 0.5)
+    monkeypatch.setattr(outage, "UNREACHABLE_NEVER_ANSWERED", 0.5)
     with socket.socket() as closed:  # a port nobody listens on
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]

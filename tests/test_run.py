@@ -832,10 +832,10 @@ def test_a_shot_changed_while_its_task_renders_gets_both_videos(
 
 def test_an_unreachable_gateway_stops_the_run_with_one_line(cli: Run, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from batchvid import scheduler
+    from batchvid import outage
 
     monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
-    monkeypatch.setattr(scheduler, "UNREACHABLE_NEVER_ANSWERED", 0.5)
+    monkeypatch.setattr(outage, "UNREACHABLE_NEVER_ANSWERED", 0.5)
     with socket.socket() as closed:  # a port nobody listens on: every connection is refused
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
@@ -906,10 +906,10 @@ def test_families_behind_one_unreachable_base_url_count_its_downtime_together(
         cli: Run, write_manifest: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each family counted from its own first failure: a small batch of several families tried every shot eight
     times in turn (95 s for the demo) and ended without saying to check the base URL."""
-    from batchvid import scheduler
+    from batchvid import outage, scheduler
 
     monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
-    monkeypatch.setattr(scheduler, "UNREACHABLE_NEVER_ANSWERED", 1.0)
+    monkeypatch.setattr(outage, "UNREACHABLE_NEVER_ANSWERED", 1.0)
     monkeypatch.setattr(scheduler, "MAX_SUBMIT_TRIES", 3)
     monkeypatch.setattr(scheduler, "backoff", lambda *args, **kwargs: 0.4)  # each shot: 0, 0.4 and 0.8 s
     with socket.socket() as closed:
@@ -1078,11 +1078,11 @@ def test_a_gateway_that_never_answers_the_connection_leaves_every_shot_to_send(
         cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A host that drops packets (a firewall) times out the connection: nothing was sent, so no shot is
     `uncertain` (which would ask the user to risk paying twice)."""
-    from batchvid import gateway, scheduler
+    from batchvid import gateway, outage
 
     monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
     monkeypatch.setattr(gateway, "CONNECT_TIMEOUT", 0.3)
-    monkeypatch.setattr(scheduler, "UNREACHABLE_NEVER_ANSWERED", 0.5)
+    monkeypatch.setattr(outage, "UNREACHABLE_NEVER_ANSWERED", 0.5)
     with socket.socket() as deaf:  # listening, its backlog full: further connections get no answer at all
         deaf.bind(("127.0.0.1", 0))
         deaf.listen(0)
@@ -1104,12 +1104,12 @@ def test_a_gateway_that_never_answers_the_connection_leaves_every_shot_to_send(
 
 def test_a_gateway_that_goes_away_is_waited_for_then_the_run_stops(tmp_path: Path, cli: Run,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from batchvid import scheduler
+    from batchvid import outage
     from batchvid.simulator import SimConfig, SimulatorThread
 
     monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
-    monkeypatch.setattr(scheduler, "UNREACHABLE_NEVER_ANSWERED", 1000.0)  # not this limit: it answered
-    monkeypatch.setattr(scheduler, "UNREACHABLE_AFTER_ANSWERS", 1.0)
+    monkeypatch.setattr(outage, "UNREACHABLE_NEVER_ANSWERED", 1000.0)  # not this limit: it answered
+    monkeypatch.setattr(outage, "UNREACHABLE_AFTER_ANSWERS", 1.0)
     thread = SimulatorThread(SimConfig(api_key=SIM_KEY, render_seconds=(60, 60)))
     sim = thread.__enter__()
     problems: list[BaseException] = []
@@ -1200,14 +1200,14 @@ def test_the_key_is_written_nowhere(simulator: Sim, run_batch: Run, tmp_path: Pa
 
 def test_a_shots_unexpected_error_is_kept_in_one_line_and_the_next_run_carries_on(
         simulator: Sim, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from batchvid import scheduler
+    from batchvid import watching
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("a surprise\nover two lines")
 
     sim = simulator()
     with monkeypatch.context() as patched:
-        patched.setattr(scheduler.Runner, "_billed", broken)  # after the task is seen done, before its download
+        patched.setattr(watching.Watcher, "billed", broken)  # after the task is seen done, before its download
         code, out, _ = run_batch(MANIFESTS / "wan.yaml", sim)
     rows = ledger(tmp_path / "out")
     assert code == 1 and {(r["status"], r["error"]) for r in rows} == {

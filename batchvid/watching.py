@@ -1,0 +1,204 @@
+"""The poll side of a run: each task in flight followed to its end, from one due-time queue, at intervals learned
+from the task's progress or from earlier render times (polling.py), within the gateway's rate limit (each poll
+waits for its slot in Gateway.query). A poll's error never causes a submit: a task that cannot be followed now is
+kept, with its id, for the next run."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import NamedTuple
+
+from . import journal as j
+from . import polling
+from .budget import Budget
+from .commits import GroupCommit
+from .elsewhere import TasksMadeElsewhere
+from .elsewhere import kept as kept_elsewhere
+from .errors import one_line
+from .families._base import Billing, TaskState, TaskView
+from .fetching import Fail
+from .gateway import Gateway, Rejected, Transient
+from .outage import still_reachable
+from .pricing import PriceTable, Quote, billed_usd
+from .primitives import PollQueue, backoff
+from .progress import Progress
+from .runsettings import RunSettings
+from .shot import Shot
+
+log = logging.getLogger("batchvid")
+
+OFFPEAK_DEADLINE = 49 * 3600.0  # Vidu off-peak tasks may take up to 48 h
+
+
+class Watcher:
+    """Polls the tasks in flight; what each poll finds goes to the journal (the run commits it)."""
+
+    def __init__(self, settings: RunSettings, journal: j.Journal, commits: GroupCommit, progress: Progress,
+                 budget: Budget, quotes: Mapping[str, Quote], table: PriceTable, fail: Fail) -> None:
+        self._settings = settings
+        self._journal = journal
+        self._commits = commits
+        self._progress = progress
+        self._budget = budget
+        self._quotes = quotes
+        self._table = table
+        self._fail = fail
+        self.planner = polling.PollPlanner(settings.poll_interval, journal.render_times(), settings.fixed_polling)
+        self._polls = PollQueue()
+        self._elsewhere = TasksMadeElsewhere()
+        self._unknown_statuses: set[str] = set()
+        self._new_render_times: list[tuple[str, str, int, float]] = []
+
+    def take_render_times(self) -> list[tuple[str, str, int, float]]:
+        """The render times learned since the last call, for the journal."""
+        taken, self._new_render_times = self._new_render_times, []
+        return taken
+
+    def _deadline(self, shot: Shot, submitted_at: str | None) -> float:
+        limit = OFFPEAK_DEADLINE if shot.model.endswith("-offpeak") else self._settings.deadline
+        return asyncio.get_running_loop().time() + limit - _age(submitted_at)
+
+    async def query(self, shot: Shot, gateway: Gateway, task_id: str, due_in: float) -> TaskView | None:
+        """One poll through the heap; None when it failed in a way worth trying again."""
+        loop = asyncio.get_running_loop()
+        await self._polls.turn(loop.time() + due_in)
+        try:
+            body = await gateway.query(task_id)
+        except Transient as exc:  # a 429 has already slowed this family's pace down (ratelimit.py)
+            log.info("poll of %s: %s", shot.id, exc)
+            still_reachable(gateway, exc)
+            return None
+        view = shot.family.read_task(body)
+        if view.raw_status and view.state is TaskState.RUNNING and view.raw_status not in ("in_progress",):
+            if view.raw_status not in self._unknown_statuses:
+                self._unknown_statuses.add(view.raw_status)
+                log.warning("status %r is not in the documents; treating it as still running", view.raw_status)
+        return view
+
+    async def wait(self, shot: Shot, gateway: Gateway, task: InFlight) -> TaskView | None:
+        """Poll until the task ends: its answer when it succeeded, else None (the shot's row says why)."""
+        task_id, adopted = task.task_id, task.adopted
+        elsewhere = task.made_at if task.made_at is not None and task.made_at != gateway.known_as else None
+        deadline = self._deadline(shot, task.submitted_at)
+        loop = asyncio.get_running_loop()
+        started = loop.time() - _age(task.submitted_at)
+        key = (shot.model, shot.resolution, shot.seconds)
+        progress, last_poll = polling.Progress(), None
+        # an adopted task was made at some time before this run: it may well be finished, so ask at once
+        delay, errors = 0.0 if adopted else self.planner.next(key, loop.time() - started, progress), 0
+        unconfirmed = adopted
+        while True:
+            try:
+                if elsewhere is None:
+                    view = await self.query(shot, gateway, task_id, delay)
+                else:
+                    view = await self._query_elsewhere(shot, gateway, task_id, delay, elsewhere)
+            except Rejected as exc:
+                self._refused(shot, gateway, task, exc, unconfirmed)
+                return None
+            except _NotAsked:
+                return None
+            if view is not None and (unconfirmed or elsewhere):  # the gateway knows the task: it is the shot's now
+                unconfirmed, elsewhere = False, None
+                self._journal.update(shot.id, error=None, gateway=gateway.known_as)
+            if view is None:
+                errors += 1
+                if errors >= self._settings.max_poll_errors:
+                    said = f"{errors} polls in a row failed; task {task_id} is kept: run again to re-attach"
+                    # still unconfirmed: the mark stays in front, for the run that finally reaches the gateway
+                    self._journal.update(shot.id, error=f"{j.ADOPTED}; {said}" if unconfirmed else said)
+                    return None
+                interval = self._settings.poll_interval
+                delay = interval / 2 + backoff(errors, None, self._settings.backoff_cap, base=interval / 2)
+            elif view.state is TaskState.SUCCEEDED:
+                if not adopted:  # an adopted task's render time is not known
+                    self._learn(key, last_poll, loop.time() - started)
+                billed = self.billed(shot, view.billing)
+                self._budget.heed_bill(shot, billed)
+                self._journal.update(shot.id, state=j.DOWNLOADING, billed_usd=None if billed is None else str(billed),
+                                     error=None)
+                self._commits.soon()
+                self._progress.event("rendered", cost=billed if billed is not None else self._quotes[shot.id].cost_usd)
+                return view
+            elif view.state is TaskState.FAILED:
+                said = ": ".join(part for part in (view.error_code, view.error_message) if part)
+                reason = one_line(said) or "failed"
+                self._progress.event("rendered")
+                self._fail(shot.id, f"task failed: {reason}", "0")  # not charged
+                return None
+            else:
+                elapsed = loop.time() - started
+                progress.add(elapsed, view.progress)
+                errors, delay, last_poll = 0, self.planner.next(key, elapsed, progress), elapsed
+            if loop.time() > deadline:
+                self._journal.update(shot.id, error=f"timed out waiting for task {task_id}; run again to re-attach")
+                return None
+
+    async def _query_elsewhere(self, shot: Shot, gateway: Gateway, task_id: str, due_in: float,
+                               made_at: str) -> TaskView | None:
+        """query() for a task another base URL made (elsewhere.py): not sent once this gateway refused such a task;
+        the first of them finds out for all."""
+        async with self._elsewhere.asking(made_at, gateway.known_as) as known:
+            if known is False:
+                self._journal.update(shot.id, error=f"poll: not sent: {gateway.base_url} did not know the tasks made "
+                                                   f"at {made_at}; {kept_elsewhere(made_at)}")
+                raise _NotAsked
+            try:
+                view = await self.query(shot, gateway, task_id, due_in)
+            except Rejected as exc:
+                if known is None and exc.status is not None:
+                    self._elsewhere.knows(made_at, gateway.known_as, False)
+                raise
+            if view is not None and known is None:
+                self._elsewhere.knows(made_at, gateway.known_as, True)
+            return view
+
+    def _refused(self, shot: Shot, gateway: Gateway, task: InFlight, exc: Rejected, unconfirmed: bool) -> None:
+        """A poll drew a 4xx (or an answer too large to read): what that says of the task."""
+        if unconfirmed:  # a task id given by hand that the gateway refuses tells nothing about the shot
+            self._journal.update(shot.id, state=j.UNCERTAIN, task_id=None,
+                                 error=f"--adopt {task.task_id}: the gateway refused that task id ({exc})")
+            self._progress.event("uncertain", finished=True)
+            return
+        # a 4xx is no word on the task (a failed render is a 200 that says so): it may have rendered and been paid
+        # for, so it is kept to poll again, never failed (which --retry-failed would pay again)
+        if exc.status is None:
+            kept = "its task is kept: raise --max-answer-mb"
+        elif task.made_at is not None and self._elsewhere.refused(task.made_at, gateway.known_as):
+            kept = kept_elsewhere(task.made_at)
+        else:
+            kept = j.POLL_REFUSED
+        self._journal.update(shot.id, error=f"poll: {exc}; {kept}")
+
+    def _learn(self, key: polling.Key, last_running: float | None, done_seen: float) -> None:
+        """The task finished between the last poll that saw it running and this one: take the middle."""
+        seconds = done_seen if last_running is None else (last_running + done_seen) / 2
+        self.planner.times.add(key, seconds)
+        self._new_render_times.append((*key, seconds))
+
+    def billed(self, shot: Shot, b: Billing) -> Decimal | None:
+        return billed_usd(b.model_price, b.seconds, b.group_ratio, b.total_tokens, shot, self._table)
+
+
+class InFlight(NamedTuple):
+    """A task to wait for, as the journal knows it."""
+
+    task_id: str
+    submitted_at: str | None  # None: just now, or not known (an adopted task)
+    adopted: bool  # given with --adopt, and no poll has found it yet (journal.ADOPTED)
+    made_at: str | None  # the base URL of the gateway that made it (journal.Row.gateway), where known
+
+
+class _NotAsked(Exception):
+    """A poll not sent: the task is kept, and its row says why."""
+
+
+def _age(submitted_at: str | None) -> float:
+    """Seconds since a task was submitted (0 for one submitted just now)."""
+    if not submitted_at:
+        return 0.0
+    return max(0.0, (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(submitted_at)).total_seconds())
