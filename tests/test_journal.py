@@ -11,6 +11,7 @@ import pytest
 from conftest import sqlite_db
 
 from batchvid import journal as j
+from batchvid import journalfile
 from batchvid.errors import FatalError
 
 
@@ -126,7 +127,7 @@ def test_a_file_system_without_shared_memory_keeps_a_rollback_journal(tmp_path: 
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """On some FUSE and network file systems SQLite's WAL cannot map its index (SQLITE_IOERR_SHMOPEN, seen on a
     fusefat mount): the journal falls back to a rollback journal there."""
-    real = j._set_up
+    real = journalfile._set_up
 
     def no_shared_memory(db: sqlite3.Connection, path: Path, *, wal: bool) -> sqlite3.Connection:
         if wal:  # what the attempt leaves: the file switched to WAL, its first write refused
@@ -137,7 +138,7 @@ def test_a_file_system_without_shared_memory_keeps_a_rollback_journal(tmp_path: 
             raise refused
         return real(db, path, wal=wal)
 
-    monkeypatch.setattr(j, "_set_up", no_shared_memory)
+    monkeypatch.setattr(journalfile, "_set_up", no_shared_memory)
     path = tmp_path / j.FILE_NAME
     for state in (j.PENDING, j.DONE):  # a new journal, then the same one opened again
         with j.Journal(path) as journal:
@@ -155,6 +156,6 @@ def test_other_failures_to_open_are_not_taken_for_a_file_system_without_shared_m
         refused.sqlite_errorname = "SQLITE_IOERR_WRITE"
         raise refused
 
-    monkeypatch.setattr(j, "_set_up", failing)
+    monkeypatch.setattr(journalfile, "_set_up", failing)
     with pytest.raises(FatalError, match="cannot use the journal .* mend that and run again"):
         j.Journal(tmp_path / j.FILE_NAME)
