@@ -39,6 +39,9 @@ VIDEO_REFUSED = "download: "
 POLL_REFUSED = "its task is kept: if the API key or the base URL changed since it was submitted, run with those"
 #: how a task in flight is said that the run's gateway refused, and that another base URL made (Row.gateway)
 MADE_ELSEWHERE = "its task is kept for the gateway that made it, "
+#: how the error of a task in flight starts when a run gave up waiting for it (--deadline-minutes, counted from its
+#: submit in whichever run: a run after it waits again only with a larger deadline)
+TIMED_OUT = "timed out waiting for task "
 #: how the error of a shot held back by --max-cost starts: the next step is a higher cap, not the same command
 OVER_BUDGET = "not submitted: would take the batch past --max-cost"
 

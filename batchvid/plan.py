@@ -278,8 +278,9 @@ def carry_on(row: j.Row, out: Path, options: PlanOptions) -> tuple[str, str]:
     if task_id is not None:
         if row.state not in (j.SUBMITTING, j.UNCERTAIN):
             _cannot_adopt(row.id, f"it is {row.state}" + (f" with task {row.task_id}" if row.task_id else ""))
-        # polled from now on like any task in flight; when it was made is not known (submitted_at stays empty)
-        row.state, row.task_id, row.error = j.SUBMITTED, task_id, j.ADOPTED
+        # polled from now on like any task in flight; when it was made is not known (no submit time: its wait counts
+        # from now), nor which gateway made it (the first poll that finds it says)
+        row.state, row.task_id, row.error, row.submitted_at, row.gateway = j.SUBMITTED, task_id, j.ADOPTED, None, None
         return "adopted", f"task {task_id} (--adopt)"
     if row.state == j.DONE:
         if _in_place(out, row):

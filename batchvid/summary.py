@@ -62,6 +62,8 @@ _WAYS_OUT = (
                      "again"),
     (REDIRECTED, "give the base URL the gateway redirects to (--base-url, or gateway.base_url in the manifest), "
                  "then run again"),
+    (j.TIMED_OUT, "run again with a larger --deadline-minutes to wait longer for the tasks that timed out (a run waits "
+                  "for a task until that long after its submit)"),
 )
 
 

@@ -58,9 +58,11 @@ class Watcher:
         taken, self._new_render_times = self._new_render_times, []
         return taken
 
-    def _deadline(self, shot: Shot, submitted_at: str | None) -> float:
-        limit = OFFPEAK_DEADLINE if shot.model.endswith("-offpeak") else self._settings.deadline
-        return asyncio.get_running_loop().time() + limit - _age(submitted_at)
+    def _limit(self, shot: Shot) -> float:
+        """The seconds after its submit that a task is waited for (a longer --deadline-minutes holds for -offpeak
+        tasks too)."""
+        offpeak = shot.model.endswith("-offpeak")
+        return max(OFFPEAK_DEADLINE, self._settings.deadline) if offpeak else self._settings.deadline
 
     async def query(self, shot: Shot, gateway: Gateway, task_id: str, due_in: float) -> TaskView | None:
         """One poll through the heap; None when it failed in a way worth trying again."""
@@ -83,8 +85,8 @@ class Watcher:
         """Poll until the task ends: its answer when it succeeded, else None (the shot's row says why)."""
         task_id, adopted = task.task_id, task.adopted
         elsewhere = task.made_at if task.made_at is not None and task.made_at != gateway.known_as else None
-        deadline = self._deadline(shot, task.submitted_at)
         loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._limit(shot) - _age(task.submitted_at)
         started = loop.time() - _age(task.submitted_at)
         key = (shot.model, shot.resolution, shot.seconds)
         progress, last_poll = polling.Progress(), None
@@ -135,7 +137,10 @@ class Watcher:
                 progress.add(elapsed, view.progress)
                 errors, delay, last_poll = 0, self.planner.next(key, elapsed, progress), elapsed
             if loop.time() > deadline:
-                self._journal.update(shot.id, error=f"timed out waiting for task {task_id}; run again to re-attach")
+                waited = self._limit(shot)
+                self._journal.update(shot.id, error=f"{j.TIMED_OUT}{task_id}, {_span(waited)} after its submit "
+                                                   "(--deadline-minutes); it is kept: run again with a larger "
+                                                   "--deadline-minutes to wait for it longer")
                 return None
 
     async def _query_elsewhere(self, shot: Shot, gateway: Gateway, task_id: str, due_in: float,
@@ -195,6 +200,10 @@ class InFlight(NamedTuple):
 
 class _NotAsked(Exception):
     """A poll not sent: the task is kept, and its row says why."""
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds:.2g} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 def _age(submitted_at: str | None) -> float:

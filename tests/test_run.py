@@ -688,6 +688,26 @@ def test_a_missing_key_for_an_unfinished_batch_is_said_after_its_plan(
     assert code == 2 and err.startswith("plan: 5 retry; to submit: 5 shots") and "no API key for the wan models" in err
 
 
+def test_a_task_past_its_deadline_is_waited_for_again_with_a_larger_one(
+        simulator: Sim, run_batch: Run, tmp_path: Path, write_manifest: Callable[..., Path]) -> None:
+    """The deadline counts from the task's submit, in whichever run. The shot said "run again to re-attach", and the
+    run after it polled the task once and gave up again at once: the reason and the next step now say how to wait
+    longer."""
+    sim = simulator(render_seconds=(1.5, 1.5))
+    manifest = write_manifest("version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: p}\n")
+    for _ in range(2):
+        code, out, _ = run_batch(manifest, sim, "--deadline-minutes", "0.002")  # 0.12 s
+        assert code == 1 and states(tmp_path / "out") == {"a": "submitted"}, out
+        task_id = sim.record.created()[0].task_id
+        assert ledger(tmp_path / "out")[0]["error"] == (
+            f"timed out waiting for task {task_id}, 0.12 s after its submit (--deadline-minutes); it is kept: run "
+            "again with a larger --deadline-minutes to wait for it longer")
+        assert ("next: run again with a larger --deadline-minutes to wait longer for the tasks that timed out (a run "
+                "waits for a task until that long after its submit)") in out, out
+    code, out, _ = run_batch(manifest, sim, "--deadline-minutes", "1")
+    assert code == 0 and states(tmp_path / "out") == {"a": "done"} and len(sim.record.created()) == 1, out
+
+
 def test_a_failed_shot_retried_hours_later_gets_the_whole_deadline_for_its_new_task(
         simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
     """--retry-failed submits the shot anew: its new task's wait counts from the new submit. The waits of retried

@@ -71,8 +71,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    "as the documents advise; at most 3600); polls adapt around it from progress and learned render "
                    "times")
     p.add_argument("--fixed-polling", action="store_true", help="poll every --poll-interval, no adapting")
-    p.add_argument("--deadline-minutes", help="give up waiting for a task after this long (default "
-                   f"{rs.DEADLINE_MINUTES.default}; -offpeak models 49 h); its task id is kept for the next run")
+    p.add_argument("--deadline-minutes", help="give up waiting for a task this long after its submit, in whichever "
+                   f"run (default {rs.DEADLINE_MINUTES.default}; -offpeak models at least 49 h); its task id is kept "
+                   "for a run with a larger value")
     add_budget_flags(p)
     p.add_argument("--simulate", action="store_true",
                    help="run against a built-in gateway simulator on loopback (free, no key needed); it keeps its "
