@@ -41,7 +41,6 @@ log = logging.getLogger("batchvid")
 MAX_SUBMIT_TRIES = 8
 
 
-
 class Runner:
     def __init__(
         self, shots: Sequence[Shot], journal: j.Journal, gateways: Mapping[str, Gateway],
@@ -205,10 +204,11 @@ class Runner:
             self.progress.event("submitted")
         if row.state in (j.PENDING, j.SUBMITTED):
             assert task_id is not None
-            # a task submitted just now is waited for from now: the row read before its submit may still hold the
-            # times of the shot's earlier, failed task (--retry-failed)
-            task = InFlight(task_id, row.submitted_at, (row.error or "").startswith(j.ADOPTED), row.gateway) \
-                if row.state == j.SUBMITTED else InFlight(task_id, None, False, gateway.known_as)
+            if row.state == j.SUBMITTED:
+                task = InFlight(task_id, row.submitted_at, (row.error or "").startswith(j.ADOPTED), row.gateway)
+            else:  # submitted just now, and waited for from now: the row read before the submit may still hold the
+                # times of the shot's earlier, failed task (--retry-failed)
+                task = InFlight(task_id, None, False, gateway.known_as)
             try:
                 view = await self.watcher.wait(shot, gateway, task)
             finally:
