@@ -26,8 +26,13 @@ class Progress:
     """The last progress seen for one task: (seconds since submit, percent)."""
 
     points: list[tuple[float, int]] = field(default_factory=list)
+    #: seconds since submit when the task was last seen not started (queued at a provider that renders only so many
+    #: at once): its first progress counts from there, not from the submit
+    not_started: float = 0.0
 
-    def add(self, elapsed: float, percent: int | None) -> None:
+    def add(self, elapsed: float, percent: int | None, queued: bool = False) -> None:
+        if not self.points and (queued or percent == 0):
+            self.not_started = elapsed
         if percent is not None and 0 < percent < 100 and (not self.points or percent > self.points[-1][1]):
             self.points.append((elapsed, percent))
 
@@ -36,7 +41,7 @@ class Progress:
         if not self.points:
             return None
         t2, p2 = self.points[-1]
-        t1, p1 = self.points[-2] if len(self.points) > 1 else (0.0, 0)
+        t1, p1 = self.points[-2] if len(self.points) > 1 else (self.not_started, 0)
         if t2 <= t1 or p2 <= p1:
             return None
         return t2 + (100 - p2) * (t2 - t1) / (p2 - p1)

@@ -19,17 +19,34 @@ def backoff(attempt: int, retry_after: float | None, cap: float, base: float = 0
 class Slots:
     """Tasks in flight at the gateway, held from submit until the task ends: at most `limit` in all, and at most
     `per_family[f]` of family f, where its provider renders only so many at once and queues the rest (a queued task
-    would hold a slot that another family's shot could use)."""
+    would hold a slot that another family's shot could use); `found[f]`, such a limit found during the run
+    (queues.py), is kept while other families' shots wait (the caller asks free_for with found=False when none
+    does)."""
 
     def __init__(self, limit: int, per_family: Mapping[str, int] | None = None) -> None:
         self.limit = limit
         self.per_family = dict(per_family or {})
+        #: per family, a lower limit found during the run (queues.py), under per_family's
+        self.found: dict[str, int] = {}
         self.used = 0
         self.used_by: collections.Counter[str] = collections.Counter()
         self._freed: asyncio.Future[None] | None = None
 
-    def free_for(self, family: str) -> bool:
-        return self.used < self.limit and self.used_by[family] < self.per_family.get(family, self.limit)
+    def free_for(self, family: str, *, found: bool = True) -> bool:
+        """Whether a task of the family may go now; `found=False`: whatever limit the run found for it."""
+        own = self.per_family.get(family, self.limit)
+        if found:
+            own = self.found.get(family, own)
+        return self.used < self.limit and self.used_by[family] < own
+
+    def cap(self, family: str, limit: int) -> None:
+        """Keep the family to `limit` tasks in flight (never above its own limit); those in flight stay."""
+        own = self.per_family.get(family, self.limit)
+        if limit < own:
+            self.found[family] = limit
+        else:
+            self.found.pop(family, None)
+        self._wake()  # a higher limit than before may let a shot go
 
     def take(self, family: str) -> None:
         """Count a task in flight; one from an earlier run counts at once, limit or not."""
@@ -39,6 +56,9 @@ class Slots:
     def release(self, family: str) -> None:
         self.used -= 1
         self.used_by[family] -= 1
+        self._wake()
+
+    def _wake(self) -> None:
         if self._freed is not None and not self._freed.done():
             self._freed.set_result(None)
 

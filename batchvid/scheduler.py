@@ -33,6 +33,7 @@ from .pricing import PriceTable, Quote
 from .primitives import Slots, backoff
 from .progress import Progress
 from .proxy import Proxies
+from .queues import ProviderQueues
 from .runsettings import RunSettings
 from .shot import Shot
 from .watching import InFlight, Watcher
@@ -65,7 +66,10 @@ class Runner:
         self._errors: list[BaseException] = []  # what made shots' tasks fail (the run raises the first)
         self._feeder: asyncio.Task[None] | None = None
         self._commits = GroupCommit(journal, self.stop)
-        self.watcher = Watcher(settings, journal, self._commits, progress, self.budget, quotes, table, self._fail)
+        # a task may be queued for a poll or two while the gateway hands it to its provider: that says nothing yet
+        self.queues = ProviderQueues(self._slots, patience=2 * settings.poll_interval)
+        self.watcher = Watcher(settings, journal, self._commits, progress, self.budget, quotes, table, self._fail,
+                               self.queues)
         # storage hosts' proxies: none given, every download goes direct
         self.downloads = Downloads(settings, journal, self._commits, storage, proxies or Proxies({}), progress,
                                    self.watcher.query, self._fail)
@@ -117,6 +121,8 @@ class Runner:
             queues.setdefault(shot.spec.family, collections.deque()).append((index, shot, row))
         while queues and not self.stopping:
             startable = [family for family in queues if self._slots.free_for(family)]
+            if not startable:  # a limit found from queued tasks holds a family back only while others need slots
+                startable = [family for family in queues if self._slots.free_for(family, found=False)]
             if not startable:
                 await self._slots.freed()
                 continue
@@ -212,6 +218,7 @@ class Runner:
             try:
                 view = await self.watcher.wait(shot, gateway, task)
             finally:
+                self.queues.ended(shot.spec.family, task_id)
                 self._slots.release(shot.spec.family)
             if view is None:
                 return

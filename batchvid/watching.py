@@ -26,6 +26,7 @@ from .outage import still_reachable
 from .pricing import PriceTable, Quote, billed_usd
 from .primitives import PollQueue, backoff
 from .progress import Progress
+from .queues import ProviderQueues
 from .runsettings import RunSettings
 from .shot import Shot
 
@@ -38,7 +39,8 @@ class Watcher:
     """Polls the tasks in flight; what each poll finds goes to the journal (the run commits it)."""
 
     def __init__(self, settings: RunSettings, journal: j.Journal, commits: GroupCommit, progress: Progress,
-                 budget: Budget, quotes: Mapping[str, Quote], table: PriceTable, fail: Fail) -> None:
+                 budget: Budget, quotes: Mapping[str, Quote], table: PriceTable, fail: Fail,
+                 queues: ProviderQueues) -> None:
         self._settings = settings
         self._journal = journal
         self._commits = commits
@@ -47,6 +49,7 @@ class Watcher:
         self._quotes = quotes
         self._table = table
         self._fail = fail
+        self._queues = queues
         self.planner = polling.PollPlanner(settings.poll_interval, journal.render_times(), settings.fixed_polling)
         self._polls = PollQueue()
         self._elsewhere = TasksMadeElsewhere()
@@ -134,7 +137,8 @@ class Watcher:
                 return None
             else:
                 elapsed = loop.time() - started
-                progress.add(elapsed, view.progress)
+                self._queues.saw(shot.spec.family, task_id, view.state, elapsed)
+                progress.add(elapsed, view.progress, queued=view.state is TaskState.QUEUED)
                 errors, delay, last_poll = 0, self.planner.next(key, elapsed, progress), elapsed
             if loop.time() > deadline:
                 waited = self._limit(shot)

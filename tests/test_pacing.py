@@ -35,6 +35,19 @@ def test_progress_is_extrapolated_to_the_finish() -> None:
     assert planner.next(KEY, 48.0, progress) == pytest.approx(3.4)  # near the end: a little under the interval
 
 
+def test_a_task_that_waited_in_a_providers_queue_is_extrapolated_from_its_start() -> None:
+    """Queued for 60 s (its provider renders only so many at once), then 20 % 10 s later: 40 s more, not 280 s (the
+    first progress counted from the submit kept such a task's slot long after it finished: bench/queued.py)."""
+    progress = Progress()
+    for elapsed in (20.0, 40.0, 60.0):
+        progress.add(elapsed, 0, queued=True)
+    progress.add(70.0, 20)
+    assert progress.eta() == pytest.approx(110.0)
+    plain = Progress()
+    plain.add(70.0, 20)  # never seen queued: from the submit
+    assert plain.eta() == pytest.approx(350.0)
+
+
 def test_learned_render_times_delay_the_first_poll() -> None:
     times = RenderTimes()
     for seconds in (100, 120, 140, 160, 180):

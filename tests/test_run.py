@@ -477,6 +477,51 @@ def test_a_familys_own_concurrency_lets_other_families_use_the_slots_it_would_ho
     assert wan_waited(alone, "alone") > 0.5  # four Vidu shots, two of them queued, until the first render ended
 
 
+def test_a_provider_that_queues_is_found_from_the_polls_and_its_family_kept_to_what_it_renders(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path]) -> None:
+    """Without the family's concurrency in the manifest: Vidu tasks still queued after two poll intervals while
+    another renders show its provider's limit, and the slots that more queued Vidu tasks would hold go to the Wan
+    shots behind them (before, each freed slot went to the next Vidu shot, and the Wan shots waited for all of
+    them to be submitted)."""
+    sim = simulator(render_seconds=(0.3, 0.3), upstream_in_flight={"vidu": 1})
+    vidu = "".join(f"  - {{id: v{i}, model: viduq3p-720p, prompt: shot {i}}}\n" for i in range(8))
+    wan = "".join(f"  - {{id: w{i}, model: wan2.5-t2v-preview, prompt: shot {i}}}\n" for i in range(4))
+    code, out, _ = run_batch(write_manifest(f"version: 1\nshots:\n{vidu}{wan}"), sim, "--concurrency", "4", "--rate",
+                             "unlimited", "--poll-interval", "0.05", "--fixed-polling")
+    assert code == 0 and "batchvid: 12 done;" in out, out
+    made = sorted(sim.record.created(), key=lambda s: s.at)
+    first_wan = next(i for i, s in enumerate(made) if s.model.startswith("wan"))
+    # the 4 slots went to Vidu shots first (1 rendering, 3 queued); the first to free went to a Wan shot, where it
+    # went to the fifth Vidu shot before
+    assert first_wan == 4, [s.model for s in made]
+    # a task that ended since its last poll may still count as rendering: 1 or 2 here
+    said = re.search(r"^  vidu: its tasks queued while (\d+) of them rendered, its provider's limit as it seems: the "
+                     r"family was kept to \1 in flight while other families' shots waited for slots "
+                     r"\(gateway\.families\.vidu\.concurrency: \1 in the manifest holds from the first submit\)$",
+                     out, re.M)
+    assert said is not None and int(said.group(1)) <= 2, out
+
+
+def test_a_provider_limit_found_from_the_polls_holds_back_no_shot_that_nothing_else_waits_for(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path]) -> None:
+    """With no other family's shots waiting for the slots, the family's tasks go on queueing at its provider, as
+    without the limit: there they start the moment it takes them, where a shot held back would wait for a poll to
+    see its slot free, and then for its submit."""
+    sim = simulator(render_seconds=(0.2, 0.2), upstream_in_flight={"vidu": 1})
+    vidu = "".join(f"  - {{id: v{i}, model: viduq3p-720p, prompt: shot {i}}}\n" for i in range(8))
+    code, out, _ = run_batch(write_manifest(f"version: 1\nshots:\n{vidu}"), sim, "--concurrency", "4", "--rate",
+                             "unlimited", "--poll-interval", "0.05", "--fixed-polling")
+    assert code == 0 and "batchvid: 8 done;" in out, out
+    offset = time.time() - time.monotonic()  # the simulator runs in this process: its clocks are these
+    made = sorted(sim.record.created(), key=lambda s: s.at)
+
+    def in_flight(at: float) -> int:
+        return sum(1 for s in made if s.at <= at < sim.record.done_seen[s.task_id or ""] + offset)
+
+    # the fifth shot onwards went as slots freed, beside three other tasks (kept to one, each would have gone alone)
+    assert min(in_flight(s.at) for s in made[4:-1]) >= 3, [in_flight(s.at) for s in made]
+
+
 def test_a_limit_of_the_whole_gateway_is_found_by_its_families_together(
         simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path]) -> None:
     """The gateway's own limit, met by three families: each finding it from its own 429s alone drew 4x the 429s
