@@ -13,7 +13,7 @@ from .journal import Journal, Row, rendered
 FILE_NAME = "ledger.csv"
 HEADER = (
     "shot_id", "model", "status", "task_id", "seconds", "resolution", "estimated_usd", "billed_usd",
-    "price_source", "output", "bytes", "sha256", "error", "submitted_at", "finished_at", "attempts",
+    "price_source", "output", "bytes", "sha256", "error", "submitted_at", "finished_at", "attempts", "gateway",
 )
 
 
@@ -23,7 +23,7 @@ def _line(row: Row) -> tuple[object, ...]:
     return (
         row.id, row.model, row.state, row.task_id, row.seconds, row.resolution, estimated, row.billed_usd,
         row.price_source, row.output, row.bytes, row.sha256, row.error, row.submitted_at, row.finished_at,
-        row.attempts,
+        row.attempts, row.gateway,  # which gateway made the task, and bills it: a family may have its own
     )
 
 

@@ -303,6 +303,7 @@ def test_a_gateway_that_knows_the_tasks_under_another_base_url_follows_them(
     assert code == 0 and "3 done" in text and len(made.record.created()) == 3, text
     with sqlite_db(tmp_path / "out" / j.FILE_NAME) as db:
         assert {row[0] for row in db.execute("SELECT gateway FROM shots")} == {alias}
+    assert {row["gateway"] for row in ledger(tmp_path / "out")} == {alias}  # the gateway that bills them
 
 
 def test_a_task_whose_gateway_the_journal_does_not_know_is_kept_too(
