@@ -9,7 +9,8 @@ import os
 import secrets
 import signal
 import sys
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from .. import keys
 from ..errors import FatalError, InputError, secret
 
 if TYPE_CHECKING:
+    from ..gateway import Gateway
     from ..plan import Plan
     from ..pricing import PriceTable, Quote
     from ..proxy import Proxies
@@ -78,6 +80,7 @@ async def execute(
         if args.simulate:
             gateway.known_as = None
         gateways[family] = await stack.enter_async_context(gateway)
+    _warn_made_elsewhere(journal, plan, shots, gateways)
     storage = await stack.enter_async_context(
         # object storage: no key, no cookies; signed URLs carry everything
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=15, sock_read=60),
@@ -155,6 +158,22 @@ def _warn_plain_http(bases: Iterable[str]) -> None:
         if parts.scheme.lower() == "http" and not is_local(parts.hostname or ""):
             print(f"batchvid: warning: {base} is not HTTPS: the API key crosses the network unencrypted",
                   file=sys.stderr)
+
+
+def _warn_made_elsewhere(journal: j.Journal, plan: Plan, shots: list[Shot], gateways: Mapping[str, Gateway]) -> None:
+    """Tasks in flight that another base URL made, said before anything is sent: a base URL changed between two
+    runs of a batch may be a slip, and its new shots would be made, and billed, at this one."""
+    family = {shot.id: shot.spec.family for shot in shots}
+    in_flight = [line.shot_id for line in plan.lines if line.category == "in-flight"]
+    made: Counter[tuple[str, str]] = Counter()
+    for row in journal.rows_by_id([*in_flight, *(row.id for row in plan.followers)]):
+        here = gateways[family[row.id]].known_as
+        if row.gateway and here and row.gateway != here:
+            made[row.gateway, here] += 1
+    for (there, here), count in sorted(made.items()):
+        print(f"batchvid: warning: {count} task(s) in flight were made at {there}, and this run's gateway is {here}: "
+              f"they are polled there, and kept for {there} if it does not know them; the shots still to submit go "
+              f"to {here}", file=sys.stderr)
 
 
 def _on_stop_signals(runner: Runner) -> list[int]:
