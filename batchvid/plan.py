@@ -75,11 +75,16 @@ class PlanOptions:
 
 
 def _fresh(shot: Shot, fingerprint: str, quote: Quote, position: int) -> j.Row:
-    return j.Row(
-        id=shot.id, fingerprint=fingerprint, model=shot.model, state=j.PENDING, seconds=shot.seconds,
-        resolution=shot.resolution, estimated_usd=None if quote.cost_usd is None else str(quote.cost_usd),
-        price_source=quote.source, position=position, updated_at=j.now(),
-    )
+    return _priced(j.Row(id=shot.id, fingerprint=fingerprint, model=shot.model, state=j.PENDING, seconds=shot.seconds,
+                         resolution=shot.resolution, position=position, updated_at=j.now()), quote)
+
+
+def _priced(row: j.Row, quote: Quote) -> j.Row:
+    """The row with this run's estimate: a shot still to submit is paid at today's prices, not at those of the run
+    that first planned it."""
+    row.estimated_usd = None if quote.cost_usd is None else str(quote.cost_usd)
+    row.price_source = quote.source
+    return row
 
 
 def make_plan(
@@ -122,10 +127,12 @@ def make_plan(
             writes.append(_fresh(shot, fingerprint, quotes[shot.id], position))
             plan.lines.append(PlanLine(shot.id, category, detail))
             continue
-        before = (row.state, row.error, row.position)
+        before = (row.state, row.error, row.position, row.estimated_usd, row.price_source)
         row.position = position
         category, detail = carry_on(row, out, options)
-        if (row.state, row.error, row.position) != before:
+        if row.state == j.PENDING:  # the table, or the manifest's prices, may have changed since
+            _priced(row, quotes[shot.id])
+        if (row.state, row.error, row.position, row.estimated_usd, row.price_source) != before:
             writes.append(row)  # only what changed: resuming a finished batch writes nothing
         plan.lines.append(PlanLine(shot.id, category, detail))
     if unrecorded:

@@ -775,6 +775,23 @@ def test_a_failed_shot_retried_hours_later_gets_the_whole_deadline_for_its_new_t
         assert all(row[0] > hours_ago for row in db.execute("SELECT submitted_at FROM shots"))
 
 
+def test_a_price_changed_before_a_shot_is_submitted_is_the_one_its_ledger_row_shows(
+        simulator: Sim, run_batch: Run, tmp_path: Path, write_manifest: Callable[..., Path]) -> None:
+    """A contract price put in the manifest after a first run: the shots still to submit are priced, reserved
+    against --max-cost and written to the ledger at it. Their rows kept the estimate of the run that first planned
+    them, while the plan and the cap used the new one."""
+    shots = "shots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: p}\n  - {id: b, model: sora-2, prompt: q}\n"
+    code, out, _ = run_batch(write_manifest(f"version: 1\n{shots}"), simulator(fail_rate=1.0))
+    assert code == 1 and set(states(tmp_path / "out").values()) == {"failed"}, out  # refunded: to retry
+    priced = write_manifest(f"version: 1\nprices: {{models: {{wan2.5-t2v-preview: {{per_second: '1', source: our "
+                            f"contract, as_of: '2026-11-30'}}}}}}\n{shots}")
+    code, out, err = run_batch(priced, simulator(), "--retry-failed")
+    assert code == 0 and "to submit: 2 shots, estimated $5.40" in err, err
+    rows = {row["shot_id"]: row for row in ledger(tmp_path / "out")}
+    assert (rows["a"]["estimated_usd"], rows["b"]["estimated_usd"]) == ("5", "0.40"), rows
+    assert rows["a"]["price_source"] == "override: our contract (as of 2026-11-30)" != rows["b"]["price_source"]
+
+
 def test_a_settled_batch_needs_no_key_and_no_network(simulator: Sim, run_batch: Run, cli: Run,
                                                      monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     sim = simulator()
