@@ -309,8 +309,9 @@ def carry_on(row: j.Row, out: Path, options: PlanOptions) -> tuple[str, str]:
         if options.retry_failed and j.rendered(row):  # paid for: its video is fetched again, not rendered again
             row.state, row.error = j.DOWNLOADING, None
             return "download", f"task {row.task_id} was paid for: fetching its video again (--retry-failed)"
-        if options.retry_failed:  # a new task: the failed one's times are not its own
+        if options.retry_failed:  # a new task: the failed one's times, bill (refunded) and gateway are not its own
             row.state, row.task_id, row.error, row.submitted_at, row.finished_at = j.PENDING, None, None, None, None
+            row.billed_usd = row.gateway = None
             return "retry", "resubmitting (--retry-failed)"
         return "failed", row.error or ""
     if row.state == j.SUBMITTED:
