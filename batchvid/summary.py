@@ -103,9 +103,9 @@ def _made_elsewhere(rows: list[j.Row]) -> str | None:
                     and j.MADE_ELSEWHERE in (row.error or "")})
     if not bases:
         return None
-    made = f"--base-url {bases[0]}" if len(bases) == 1 else f"the base URLs that made them ({', '.join(bases)})"
-    return (f"run again with {made}: the kept tasks were made there, and this run's gateway did not know them; "
-            "--force ID renders a shot anew, paying again")
+    return (f"run again at the gateway that made the kept tasks, {' and '.join(bases)} (--base-url, or the manifest's "
+            "gateway.base_url or a family's own): this run's gateway did not know them; --force ID renders a shot "
+            "anew, paying again")
 
 
 def problem_lines(rows: list[j.Row], limit: int = 20) -> list[str]:

@@ -287,8 +287,9 @@ def test_a_task_another_gateway_does_not_know_is_kept_for_the_one_that_made_it(
                 f"{other.base_url}: they are polled there, and kept for {made.base_url} if it does not know them; "
                 f"the shots still to submit go to {other.base_url}") in err, err
         assert other.record.answers[404] == runs, other.record.answers  # one poll a run: the others not asked
-        assert (f"next: run again with --base-url {made.base_url}: the kept tasks were made there, and this run's "
-                "gateway did not know them; --force ID renders a shot anew, paying again") in text, text
+        assert (f"next: run again at the gateway that made the kept tasks, {made.base_url} (--base-url, or the "
+                "manifest's gateway.base_url or a family's own): this run's gateway did not know them; --force ID "
+                "renders a shot anew, paying again") in text, text
     kept = f"its task is kept for the gateway that made it, {made.base_url}: run with that base URL to follow it"
     assert sorted(row["error"] for row in ledger(out)) == [
         f"poll: HTTP 404: Task does not exist; {kept}",
