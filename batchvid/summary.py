@@ -164,7 +164,8 @@ def report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object
                 shared.append(ceiling)
                 print(f"  {gateway.base_url}: 429s of several families at once, a limit they share; the pace of all "
                       f"together settled at {ceiling.rate:.2f}/s (--rate {ceiling.limit:.2f}/s)")
-        for family, rendering in sorted(runner.queues.found.items()):
+        alone = len({shot.spec.family for shot in runner.shots}) == 1  # then its queued tasks kept no other waiting
+        for family, rendering in sorted({} if alone else runner.queues.found.items()):
             print(f"  {family}: its tasks queued while {rendering} of them rendered, its provider's limit as it seems: "
                   f"the family was kept to {rendering} in flight while other families' shots waited for slots "
                   f"(gateway.families.{family}.concurrency: {rendering} in the manifest holds from the first submit)")

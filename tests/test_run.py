@@ -526,6 +526,7 @@ def test_a_provider_limit_found_from_the_polls_holds_back_no_shot_that_nothing_e
 
     # the fifth shot onwards went as slots freed, beside three other tasks (kept to one, each would have gone alone)
     assert min(in_flight(s.at) for s in made[4:-1]) >= 3, [in_flight(s.at) for s in made]
+    assert "its provider's limit as it seems" not in out  # nothing was held back: nothing to say
 
 
 def test_a_limit_of_the_whole_gateway_is_found_by_its_families_together(
