@@ -20,6 +20,11 @@ from . import journal as j
 Pair = tuple[str, str | None]
 
 
+class NotAsked(Exception):
+    """A poll not sent: this gateway refused another task of the same base URL. The task is kept, and its row
+    says why."""
+
+
 class TasksMadeElsewhere:
     __slots__ = ("_asking", "_knows")
 

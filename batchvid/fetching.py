@@ -14,6 +14,7 @@ import aiohttp
 from . import download
 from . import journal as j
 from .commits import GroupCommit
+from .elsewhere import NotAsked
 from .families._base import TaskState, TaskView
 from .gateway import Gateway, Rejected, Transient
 from .primitives import backoff
@@ -91,6 +92,8 @@ class Downloads:
                 view = await self._ask(shot, gateway, task_id, 0 if attempt == 0 else 1.0)
             except Rejected as exc:
                 return Retry(None, str(exc))
+            except NotAsked:  # kept for the gateway that made it: its row says so
+                return None
             if view is None:
                 return Retry(None, "could not ask the gateway", unasked=True)
             if view.state is not TaskState.SUCCEEDED or view.video is None:

@@ -72,7 +72,7 @@ class Runner:
                                self.queues)
         # storage hosts' proxies: none given, every download goes direct
         self.downloads = Downloads(settings, journal, self._commits, storage, proxies or Proxies({}), progress,
-                                   self.watcher.query, self._fail)
+                                   self.watcher.ask, self._fail)
         self._ledger = ledger.LiveLedger(journal, settings.out)
 
     # -- the run -----------------------------------------------------------------------------
@@ -223,6 +223,8 @@ class Runner:
             if view is None:
                 return
         assert task_id is not None
+        if row.state == j.DOWNLOADING:  # paid in an earlier run: where its video is is asked where it was made
+            self.watcher.made_at(task_id, row.gateway, gateway)
         await self.downloads.fetch(shot, gateway, task_id, view)
 
     # -- submit --------------------------------------------------------------------------------

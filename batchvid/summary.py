@@ -99,7 +99,7 @@ def next_steps(rows: list[j.Row]) -> list[str]:
 
 def _made_elsewhere(rows: list[j.Row]) -> str | None:
     """The step for tasks kept because the run's gateway did not know them, and another base URL made them."""
-    bases = sorted({row.gateway for row in rows if row.state == j.SUBMITTED and row.gateway
+    bases = sorted({row.gateway for row in rows if row.state in (j.SUBMITTED, j.DOWNLOADING) and row.gateway
                     and j.MADE_ELSEWHERE in (row.error or "")})
     if not bases:
         return None

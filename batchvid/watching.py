@@ -16,7 +16,7 @@ from . import journal as j
 from . import polling
 from .budget import Budget
 from .commits import GroupCommit
-from .elsewhere import TasksMadeElsewhere
+from .elsewhere import NotAsked, TasksMadeElsewhere
 from .elsewhere import kept as kept_elsewhere
 from .errors import one_line
 from .families._base import Billing, TaskState, TaskView
@@ -53,6 +53,7 @@ class Watcher:
         self.planner = polling.PollPlanner(settings.poll_interval, journal.render_times(), settings.fixed_polling)
         self._polls = PollQueue()
         self._elsewhere = TasksMadeElsewhere()
+        self._made_at: dict[str, str] = {}  # the downloads' tasks that another base URL made (made_at())
         self._unknown_statuses: set[str] = set()
         self._new_render_times: list[tuple[str, str, int, float]] = []
 
@@ -84,6 +85,23 @@ class Watcher:
                 log.warning("status %r is not in the documents; treating it as still running", view.raw_status)
         return view
 
+    def made_at(self, task_id: str, base_url: str | None, gateway: Gateway) -> None:
+        """Where a task to download was made, as the journal says: asked as wait() asks, if elsewhere."""
+        if base_url is not None and base_url != gateway.known_as:
+            self._made_at[task_id] = base_url
+
+    async def ask(self, shot: Shot, gateway: Gateway, task_id: str, due_in: float) -> TaskView | None:
+        """query() for the downloads (where a paid video is): a task another base URL made is asked once for all
+        of them there (elsewhere.py), and raises NotAsked once this gateway refused one."""
+        made_at = self._made_at.get(task_id)
+        if made_at is None:
+            return await self.query(shot, gateway, task_id, due_in)
+        view = await self._query_elsewhere(shot, gateway, task_id, due_in, made_at)
+        if view is not None:  # known here: its row takes this gateway's name
+            del self._made_at[task_id]
+            self._journal.update(shot.id, gateway=gateway.known_as)
+        return view
+
     async def wait(self, shot: Shot, gateway: Gateway, task: InFlight) -> TaskView | None:
         """Poll until the task ends: its answer when it succeeded, else None (the shot's row says why)."""
         task_id, adopted = task.task_id, task.adopted
@@ -105,7 +123,7 @@ class Watcher:
             except Rejected as exc:
                 self._refused(shot, gateway, task, exc, unconfirmed)
                 return None
-            except _NotAsked:
+            except NotAsked:
                 return None
             if view is not None and (unconfirmed or elsewhere):  # the gateway knows the task: it is the shot's now
                 unconfirmed, elsewhere = False, None
@@ -155,7 +173,7 @@ class Watcher:
             if known is False:
                 self._journal.update(shot.id, error=f"poll: not sent: {gateway.base_url} did not know the tasks made "
                                                    f"at {made_at}; {kept_elsewhere(made_at)}")
-                raise _NotAsked
+                raise NotAsked
             try:
                 view = await self.query(shot, gateway, task_id, due_in)
             except Rejected as exc:
@@ -200,10 +218,6 @@ class InFlight(NamedTuple):
     submitted_at: str | None  # None: just now, or not known (an adopted task)
     adopted: bool  # given with --adopt, and no poll has found it yet (journal.ADOPTED)
     made_at: str | None  # the base URL of the gateway that made it (journal.Row.gateway), where known
-
-
-class _NotAsked(Exception):
-    """A poll not sent: the task is kept, and its row says why."""
 
 
 def _span(seconds: float) -> str:

@@ -298,6 +298,27 @@ def test_a_task_another_gateway_does_not_know_is_kept_for_the_one_that_made_it(
     assert code == 0 and "3 done" in text and len(made.record.created()) == 3, text
 
 
+def test_a_paid_video_another_gateway_made_is_asked_for_once_there_too(
+        simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path, write_manifest: Callable[..., Path]) -> None:
+    """Videos paid for at one gateway, to fetch again (their files gone), in a run at another: where each video is
+    was asked there, five tries each (a 404 each), before "download failed"; now once for them all, and the way out
+    names the gateway that made them."""
+    made, other, out = simulator(), simulator(), tmp_path / "out"
+    shots = "".join(f"  - {{id: s{i}, model: wan2.5-t2v-preview, prompt: shot {i}}}\n" for i in range(3))
+    manifest = write_manifest(f"version: 1\nshots:\n{shots}")
+    assert run_batch(manifest, made)[0] == 0
+    for video in out.glob("*.mp4"):
+        video.unlink()
+    code, text, _ = run_batch(manifest, other)
+    assert code == 1 and set(states(out).values()) == {"downloading"} and other.record.answers[404] == 1, text
+    assert {row["error"] for row in ledger(out)} == {
+        f"poll: not sent: {other.base_url} did not know the tasks made at {made.base_url}; its task is kept for the "
+        f"gateway that made it, {made.base_url}: run with that base URL to follow it"}
+    assert f"next: run again at the gateway that made the kept tasks, {made.base_url} (" in text, text
+    code, text, _ = run_batch(manifest, made)
+    assert code == 0 and "3 done" in text and len(made.record.created()) == 3, text
+
+
 def test_a_gateway_that_knows_the_tasks_under_another_base_url_follows_them(
         simulator: Sim, cli: Run, tmp_path: Path, write_manifest: Callable[..., Path]) -> None:
     """A gateway reached by another name (a new domain for the same service) knows the tasks: they are followed
