@@ -61,6 +61,12 @@ class TasksMadeElsewhere:
         return self._knows.get((made_at, here)) is False
 
 
+def other(made_at: str | None, here: str | None) -> str | None:
+    """The base URL that made a task, where it is known and another than this run's gateway (`here`: its
+    Gateway.known_as; None in a rehearsal, which keeps no base URL)."""
+    return made_at if made_at is not None and here is not None and made_at != here else None
+
+
 def kept(made_at: str) -> str:
     """How a task kept for the gateway that made it is said (the marker first, for the summary's next step)."""
     return f"{j.MADE_ELSEWHERE}{made_at}: run with that base URL to follow it"

@@ -18,6 +18,7 @@ from .budget import Budget
 from .commits import GroupCommit
 from .elsewhere import NotAsked, TasksMadeElsewhere
 from .elsewhere import kept as kept_elsewhere
+from .elsewhere import other as other_base_url
 from .errors import one_line
 from .families._base import Billing, TaskState, TaskView
 from .fetching import Fail
@@ -87,8 +88,8 @@ class Watcher:
 
     def made_at(self, task_id: str, base_url: str | None, gateway: Gateway) -> None:
         """Where a task to download was made, as the journal says: asked as wait() asks, if elsewhere."""
-        if base_url is not None and base_url != gateway.known_as:
-            self._made_at[task_id] = base_url
+        if (there := other_base_url(base_url, gateway.known_as)) is not None:
+            self._made_at[task_id] = there
 
     async def ask(self, shot: Shot, gateway: Gateway, task_id: str, due_in: float) -> TaskView | None:
         """query() for the downloads (where a paid video is): a task another base URL made is asked once for all
@@ -105,10 +106,10 @@ class Watcher:
     async def wait(self, shot: Shot, gateway: Gateway, task: InFlight) -> TaskView | None:
         """Poll until the task ends: its answer when it succeeded, else None (the shot's row says why)."""
         task_id, adopted = task.task_id, task.adopted
-        elsewhere = task.made_at if task.made_at is not None and task.made_at != gateway.known_as else None
+        elsewhere = other_base_url(task.made_at, gateway.known_as)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._limit(shot) - _age(task.submitted_at)
         started = loop.time() - _age(task.submitted_at)
+        deadline = started + self._limit(shot)
         key = (shot.model, shot.resolution, shot.seconds)
         progress, last_poll = polling.Progress(), None
         # an adopted task was made at some time before this run: it may well be finished, so ask at once

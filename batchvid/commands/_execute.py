@@ -15,8 +15,8 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from .. import elsewhere, keys
 from .. import journal as j
-from .. import keys
 from ..errors import FatalError, InputError, secret
 
 if TYPE_CHECKING:
@@ -168,8 +168,8 @@ def _warn_made_elsewhere(journal: j.Journal, plan: Plan, shots: list[Shot], gate
     made: Counter[tuple[str, str]] = Counter()
     for row in journal.rows_by_id([*in_flight, *(row.id for row in plan.followers)]):
         here = gateways[family[row.id]].known_as
-        if row.gateway and here and row.gateway != here:
-            made[row.gateway, here] += 1
+        if (there := elsewhere.other(row.gateway, here)) is not None and here is not None:
+            made[there, here] += 1
     for (there, here), count in sorted(made.items()):
         print(f"batchvid: warning: {count} task(s) in flight were made at {there}, and this run's gateway is {here}: "
               f"they are polled there, and kept for {there} if it does not know them; the shots still to submit go "
