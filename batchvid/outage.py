@@ -64,6 +64,11 @@ class ModelOutages:
         """A submit of `model` drew a task or a refusal of the request (4xx): its channel answers."""
         self._streaks.pop(model, None)
 
+    def refused(self, model: str, why: str) -> None:
+        """A submit of `model` drew a 403: the key may not use it (or the balance ran out, which the other models'
+        first submits will say too). Its shots not sent are left for the next run; the other models go on."""
+        self._out.setdefault(model, f"{model}: {why}; its shots not sent are left for the next run")
+
     def out(self, model: str) -> str | None:
         """Why `model` is left for the next run; None while it is not."""
         return self._out.get(model)

@@ -317,12 +317,18 @@ class Runner:
             self._fail(shot.id, f"rejected at submit: {exc}")
             self._commits.soon()
             return None, None
-        except Refused as exc:  # (key, balance, proxy, base URL): nothing was created, the run stops
+        except Refused as exc:  # (key, balance, proxy, base URL): nothing was created
             self.budget.release(shot)
-            self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
+            if exc.status == 403 and str(exc).startswith(KEY_REFUSED):
+                # a key may be refused one model only (a token limited to some models): its shots wait for the next
+                # run while the others go on; a balance run out refuses each model's first submit in turn
+                self.outages.refused(shot.model, f"{exc} (at the submit of {shot.id})")
+                self.journal.update(shot.id, state=j.PENDING, error=f"submit: {self.outages.out(shot.model)}")
+                self._commits.soon()
+                return None, None
+            self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")  # the run stops
             self._commits.soon()
-            if str(exc).startswith(KEY_REFUSED):  # which model drew it: a key may be refused one model only (a
-                # token limited to some models), and the user can then leave that model's shots out with --only
+            if str(exc).startswith(KEY_REFUSED):  # which shot and model drew it, for the user to look up
                 raise Refused(f"{exc} (at the submit of {shot.id}, a {shot.model} shot)", exc.status) from None
             raise
         self.outages.answered(shot.model)

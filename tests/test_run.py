@@ -1071,6 +1071,31 @@ def test_a_refused_key_stops_the_run_and_leaves_no_shot_uncertain(
     assert code == 0 and "uncertain" not in err and len(sim.record.created()) == 5, err
 
 
+def test_a_model_the_key_may_not_use_is_left_for_the_next_run_and_the_others_go_on(
+        simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path, write_manifest: Callable[..., Path]) -> None:
+    """A 403 (a token limited to some models) stopped the whole run at its first Sora submit: an overnight batch
+    did none of its other shots. Now that model's shots wait for the next run, with the way out, and the rest go
+    on; a 401 (a wrong key) still stops the run (the test above)."""
+    shots = "".join(f"  - {{id: s{i}, model: sora-2, prompt: shot {i}}}\n  - {{id: w{i}, model: wan2.5-t2v-preview, "
+                    f"prompt: shot {i}}}\n" for i in range(4))
+    manifest, out = write_manifest(f"version: 1\nshots:\n{shots}"), tmp_path / "out"
+    sim = simulator(forbidden=frozenset({"sora-2"}))
+    code, text, _ = run_batch(manifest, sim, "--concurrency", "2")
+    kept = states(out)
+    assert code == 1 and {kept[f"w{i}"] for i in range(4)} == {"done"} and {kept[f"s{i}"] for i in range(4)} == {
+        "pending"}, text
+    assert sim.record.faults["forbidden"] <= 2, sim.record.faults  # the submits under way when the first said so
+    said = re.search(r"^  4 shots \(s0, s1, s2 and 1 more\): pending: submit: sora-2: the gateway refused the API "
+                     r"key or the account: HTTP 403: Permission denied \(at the submit of s\d\); its shots not sent "
+                     r"are left for the next run$", text, re.M)
+    assert said is not None, text
+    assert ("  next: check the API key and the account's balance at the gateway, then run the same command again "
+            "(tasks in flight are polled, never resent)") in text
+    sim.config.forbidden = frozenset()  # the token may use Sora now
+    code, text, err = run_batch(manifest, sim)
+    assert code == 0 and "plan: 4 new, 4 done" in err and len(sim.record.created()) == 8, text
+
+
 def test_a_base_url_with_no_video_api_stops_the_run_and_one_with_v1_works(
         simulator: Sim, cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A wrong path answered 404 to every submit: each shot was `failed` in turn (and needed --retry-failed);

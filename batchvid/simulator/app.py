@@ -178,6 +178,9 @@ class Simulator:
         if model in self.config.unavailable:
             self.record.faults["unavailable"] += 1
             return _error(503, f"No available channel for model {model} under group default", "new_api_error")
+        if model in self.config.forbidden:
+            self.record.faults["forbidden"] += 1
+            return _error(403, "Permission denied", "permission_denied")
         if (refused := self._upstream_refuses(family)) is not None:
             return refused
         try:

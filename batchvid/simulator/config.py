@@ -31,6 +31,8 @@ class SimConfig:
     #: model ids whose every submit draws 503 "no available channel" (a gateway whose channels for a model are all
     #: disabled or failing; new-api's wording, inferred: the API pages do not list it)
     unavailable: frozenset[str] = frozenset()
+    #: model ids whose every submit draws 403 "Permission denied" (a token that may not use them; Sora's page, 001)
+    forbidden: frozenset[str] = frozenset()
     #: 500/502 answers: the chance a burst starts, and how many requests it lasts
     error_rate: float = 0.0
     error_burst: int = 3
