@@ -214,6 +214,12 @@ class Journal:
             )
         self._changed_ids.update(row.id for row in rows)
 
+    def video_sizes(self) -> dict[str | None, tuple[int, int, int]]:
+        """What the folder's videos so far weigh: resolution -> (bytes, seconds of video, videos)."""
+        return {resolution: (size, seconds, count) for resolution, size, seconds, count in self.db.execute(
+            "SELECT resolution, SUM(bytes), SUM(seconds), COUNT(*) FROM shots "
+            "WHERE state = ? AND bytes > 0 AND seconds > 0 GROUP BY resolution", (DONE,))}
+
     def render_times(self) -> polling.RenderTimes:
         """Render times learned by earlier runs, for adaptive polling."""
         times = polling.RenderTimes()

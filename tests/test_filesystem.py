@@ -203,6 +203,55 @@ def test_a_journal_that_cannot_be_written_stops_the_run_and_pays_nothing_twice(
     assert code == 0 and len(sim.record.created()) == len(created) == 5, out + err  # each shot paid once
 
 
+def test_a_batch_whose_videos_may_not_fit_on_the_disk_is_told_before_the_first_submit(
+        simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path, write_manifest: Callable[..., Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A video that does not fit stops the run halfway: the note comes while stopping costs nothing. Its size is a
+    rough figure for a new folder, then what the folder's own videos weigh."""
+    import shutil
+
+    real = shutil.disk_usage
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: real(path)._replace(free=10_000_000))
+    sim = simulator(video_bytes=3_000_000)
+
+    def shots(prefix: str) -> str:
+        return "".join(f"  - {{id: {prefix}{i}, prompt: p{i}}}\n" for i in range(4))
+
+    manifest = write_manifest("version: 1\ndefaults: {model: wan2.5-t2v-preview, resolution: 720p, duration: 5}\n"
+                              f"shots:\n{shots('s')}")
+    out = tmp_path / "out"
+    code, _, err = run_batch(manifest, sim, "--dry-run")
+    rough = (f"note: {out} has 10.0 MB free; the 4 videos this run would fetch may need about 12.5 MB (at a rough "
+             "5 Mbit/s for 720p and 10 for 1080p: this folder has no video of that resolution yet). A video "
+             "that does not fit stops the run, its task kept for the next one while its link lasts (Veo's about "
+             "12 h): make room first")
+    assert code == 0 and err.splitlines()[1] == rough, err
+    code, _, err = run_batch(manifest, sim)
+    assert code == 0 and err.splitlines()[1] == rough, err  # a note: the run goes on
+    # four more shots: sized as the folder's videos weigh, 3 MB for 5 s
+    manifest.write_text(manifest.read_text() + shots("t"))
+    code, _, err = run_batch(manifest, sim)
+    assert code == 0 and err.splitlines()[1] == (
+        f"note: {out} has 10.0 MB free; the 4 videos this run would fetch may need about 12.0 MB (as this folder's 4 "
+        "videos so far weigh). A video that does not fit stops the run, its task kept for the next one while its "
+        "link lasts (Veo's about 12 h): make room first"), err
+    # two at 1080p, which the folder has no video of: 2 x 3 MB as learned, 2 x 6.25 MB as the rough figure
+    manifest.write_text(manifest.read_text() + shots("u").replace("p2}", "p2, resolution: 1080p}")
+                        .replace("p3}", "p3, resolution: 1080p}"))
+    code, _, err = run_batch(manifest, sim, "--dry-run")
+    assert code == 0 and err.splitlines()[1].startswith(
+        f"note: {out} has 10.0 MB free; the 4 videos this run would fetch may need about 18.5 MB (as this folder's 8 "
+        "videos so far weigh, and at a rough 5 Mbit/s for 720p and 10 for 1080p for resolutions it has none of yet)"
+    ), err
+    # room enough, or a rehearsal (its videos are a few kB): nothing said
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: real(path)._replace(free=18_600_000))
+    code, _, err = run_batch(manifest, sim, "--dry-run")
+    assert code == 0 and "make room" not in err and "plan: 4 new, 8 done" in err, err
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: real(path)._replace(free=1))
+    code, _, err = cli("run", manifest, "--simulate", "--dry-run", "--out", tmp_path / "rehearsal")
+    assert code == 0 and "make room" not in err, err
+
+
 def test_a_stale_lock_from_a_killed_run_does_not_block(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
     sim = simulator(render_seconds=(5.0, 5.0))
     out = tmp_path / "out"

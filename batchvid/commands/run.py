@@ -270,8 +270,10 @@ def _dry_run(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], o
     with j.Journal(path, read_only=True) if path.is_file() else j.Journal(Path(":memory:")) as journal:
         _check_origin(journal, args.simulate, out, record=False)
         plan = _plan(args, batch, quotes, out, journal, dry=True)
-    summary.print_plan(plan)
-    _offpeak_note(plan, batch, concurrency)
+        summary.print_plan(plan)
+        _offpeak_note(plan, batch, concurrency)
+        if not args.simulate:
+            _room_note(plan, batch, journal, out)
     print(f"batchvid: dry run: nothing sent, nothing written ({out})")
     return 0
 
@@ -320,6 +322,8 @@ async def _run(
         plan = _plan(args, batch, quotes, settings.out, journal)
         summary.print_plan(plan)
         _offpeak_note(plan, batch, settings.concurrency)
+        if not args.simulate:  # a rehearsal's videos are a few kB
+            _room_note(plan, batch, journal, settings.out)
         shots = [*batch.shots, *(_follower(row, quotes) for row in plan.followers)]
         runner, stopped_by = None, None
         if plan.has_work:
@@ -361,6 +365,19 @@ def _offpeak_note(plan: Plan, batch: Batch, concurrency: int) -> None:
               "each may take up to 48 h: the last could start days from now. The gateway queues off-peak tasks, so "
               f"{enough} submits {which} at once (the run may be stopped once they are submitted: the next one "
               "collects the videos)", file=sys.stderr)
+
+
+def _room_note(plan: Plan, batch: Batch, journal: j.Journal, out: Path) -> None:
+    """Whether the videos this run would fetch fit on the output folder's disk (room.py)."""
+    from ..plan import SETTLED_CATEGORIES
+    from ..room import Sizes, shortfall
+
+    fetched = {line.shot_id for line in plan.lines if line.category not in SETTLED_CATEGORIES}
+    videos: list[tuple[str | None, int | None]] = [
+        (shot.resolution, shot.seconds) for shot in batch.shots if shot.id in fetched]
+    videos += [(row.resolution, row.seconds) for row in plan.followers]
+    if videos and (note := shortfall(out, videos, Sizes(journal.video_sizes()))) is not None:
+        print(note, file=sys.stderr)
 
 
 def _follower(row: j.Row, quotes: dict[str, Quote]) -> Shot:
