@@ -42,6 +42,9 @@ MADE_ELSEWHERE = "its task is kept for the gateway that made it, "
 #: how the error of a task in flight starts when a run gave up waiting for it (--deadline-minutes, counted from its
 #: submit in whichever run: a run after it waits again only with a larger deadline)
 TIMED_OUT = "timed out waiting for task "
+#: the end of a pending shot's reason when its task failed for the provider's trouble and a new one is on its way (a
+#: stop before that submit leaves it so: the next run sends it)
+SENT_AGAIN = "a new task is due (a failed task is not charged)"
 #: how the error of a shot held back by --max-cost starts: the next step is a higher cap, not the same command
 OVER_BUDGET = "not submitted: would take the batch past --max-cost"
 

@@ -38,13 +38,14 @@ MAX_COST = Setting("max_cost", argtypes.usd, None, {"type": ["number", "string"]
 POLL_INTERVAL = Setting("poll_interval", argtypes.poll_interval, "4",
                         {"type": "number", "exclusiveMinimum": 0, "maximum": 3600})
 DEADLINE_MINUTES = Setting("deadline_minutes", argtypes.positive, "120", {"type": "number", "exclusiveMinimum": 0})
+TASK_RETRIES = Setting("task_retries", argtypes.whole(0, 10), "2", {"type": "integer", "minimum": 0, "maximum": 10})
 
 #: flags only: how large a video and a gateway's answer may be, in MB (a manifest does not decide what is safe to take)
 MAX_VIDEO_MB = Setting("max_video_mb", argtypes.positive, "4096", {})
 MAX_ANSWER_MB = Setting("max_answer_mb", argtypes.positive, "256", {})
 
 IN_MANIFEST: tuple[Setting[Any], ...] = (CONCURRENCY, DOWNLOAD_CONCURRENCY, RATE, MAX_COST, POLL_INTERVAL,
-                                         DEADLINE_MINUTES)
+                                         DEADLINE_MINUTES, TASK_RETRIES)
 BY_NAME = {setting.name: setting for setting in IN_MANIFEST}
 #: the `run:` block's keys: the output folder (a name, checked apart), then the settings
 RUN_KEYS = ("out", *BY_NAME)
@@ -97,5 +98,7 @@ class RunSettings:
     backoff_cap: float = 60.0
     ledger_every: float = 2.0
     fixed_polling: bool = False  # poll every poll_interval instead of adaptively (the baseline)
+    #: new tasks a shot gets in a run after tasks that failed for the provider's own trouble (retryable.py)
+    task_retries: int = 2
     #: per family, its own limit of tasks in flight within `concurrency` (gateway.families.FAMILY.concurrency)
     family_concurrency: Mapping[str, int] = field(default_factory=dict)

@@ -29,11 +29,13 @@ from .families._envelope import read_billing
 from .fetching import Downloads
 from .gateway import Gateway, Refused, Rejected, Transient, Uncertain, said
 from .outage import ModelOutages, still_reachable
+from .plan import EARLIER
 from .pricing import PriceTable, Quote
 from .primitives import Slots, backoff
 from .progress import Progress
 from .proxy import Proxies
 from .queues import ProviderQueues
+from .retryable import provider_trouble
 from .runsettings import RunSettings
 from .shot import Shot
 from .watching import InFlight, Watcher
@@ -62,14 +64,18 @@ class Runner:
         self._out_of_tries: dict[str, list[str]] = {}
         self._slots = Slots(settings.concurrency, settings.family_concurrency)
         self._posting: set[str] = set()
+        #: shots whose task failed for the provider's trouble, each to get a new task (_task_failed), and how many
+        #: new tasks each got in this run
+        self._again: set[str] = set()
+        self.resubmits: collections.Counter[str] = collections.Counter()
         self._tasks: dict[str, asyncio.Task[None]] = {}  # the shots in flight, by id
         self._errors: list[BaseException] = []  # what made shots' tasks fail (the run raises the first)
         self._feeder: asyncio.Task[None] | None = None
         self._commits = GroupCommit(journal, self.stop)
         # a task may be queued for a poll or two while the gateway hands it to its provider: that says nothing yet
         self.queues = ProviderQueues(self._slots, patience=2 * settings.poll_interval)
-        self.watcher = Watcher(settings, journal, self._commits, progress, self.budget, quotes, table, self._fail,
-                               self.queues)
+        self.watcher = Watcher(settings, journal, self._commits, progress, self.budget, quotes, table,
+                               self._task_failed, self.queues)
         # storage hosts' proxies: none given, every download goes direct
         self.downloads = Downloads(settings, journal, self._commits, storage, proxies or Proxies({}), progress,
                                    self.watcher.ask, self._fail)
@@ -199,29 +205,37 @@ class Runner:
         gateway = self.gateways[shot.spec.family]
         view: TaskView | None = None
         task_id = row.task_id
-        if row.state == j.PENDING:
-            task_id = await self._submit(shot, gateway)
-            if task_id is None:
-                return
-            if self.stopping:  # Ctrl-C came during the POST: its task id is saved; the next run polls it
-                self._slots.release(shot.spec.family)
-                return
-        elif row.state == j.SUBMITTED:  # its slot was taken when the run started
+        state = row.state
+        if state == j.SUBMITTED:  # its slot was taken when the run started
             self.progress.event("submitted")
-        if row.state in (j.PENDING, j.SUBMITTED):
-            assert task_id is not None
-            if row.state == j.SUBMITTED:
-                task = InFlight(task_id, row.submitted_at, (row.error or "").startswith(j.ADOPTED), row.gateway)
-            else:  # submitted just now, and waited for from now: the row read before the submit may still hold the
-                # times of the shot's earlier, failed task (--retry-failed)
+        while state in (j.PENDING, j.SUBMITTED):
+            if state == j.PENDING:
+                task_id = await self._submit(shot, gateway)
+                if task_id is None:
+                    return
+                if self.stopping:  # Ctrl-C came during the POST: its task id is saved; the next run polls it
+                    self._slots.release(shot.spec.family)
+                    return
+                # submitted just now, and waited for from now: the row read before the submit may still hold the
+                # times of the shot's earlier, failed task (--retry-failed, or one that failed in this run)
                 task = InFlight(task_id, None, False, gateway.known_as)
+            else:
+                assert task_id is not None
+                task = InFlight(task_id, row.submitted_at, (row.error or "").startswith(j.ADOPTED), row.gateway)
+            again = False
             try:
                 view = await self.watcher.wait(shot, gateway, task)
+                again = view is None and shot.id in self._again
             finally:
                 self.queues.ended(shot.spec.family, task_id)
-                self._slots.release(shot.spec.family)
-            if view is None:
+                if not again:  # a new task for the shot takes over its slot
+                    self._slots.release(shot.spec.family)
+            if view is not None:
+                break
+            if not again:
                 return
+            self._again.discard(shot.id)
+            state = j.PENDING
         assert task_id is not None
         if row.state == j.DOWNLOADING:  # paid in an earlier run: where its video is is asked where it was made
             self.watcher.made_at(task_id, row.gateway, gateway)
@@ -361,6 +375,22 @@ class Runner:
                             + (f" (the gateway said: {words})" if words else ""))
         self.progress.event("uncertain", finished=True)
         return None
+
+    def _task_failed(self, shot: Shot, task_id: str, said: str) -> None:
+        """A task ended failed (not charged): a new one for the shot where the provider failed and the shot has tries
+        left in this run (retryable.py), else the shot fails."""
+        tries = self.resubmits[shot.id]
+        follower = EARLIER in shot.id  # an earlier version, followed to its video: never submitted again
+        if follower or self.stopping or tries >= self.settings.task_retries or not provider_trouble(said):
+            before = f" (as did the {tries} before it in this run)" if tries else ""
+            self._fail(shot.id, f"task failed: {said}{before}")
+            return
+        self.resubmits[shot.id] = tries + 1
+        self.budget.release(shot)  # nothing was charged; the new task reserves again
+        self.journal.update(shot.id, state=j.PENDING, task_id=None, submitted_at=None, finished_at=None,
+                            billed_usd=None, gateway=None, error=f"task {task_id} failed: {said}; {j.SENT_AGAIN}")
+        self._commits.soon()
+        self._again.add(shot.id)
 
     def _fail(self, shot_id: str, reason: str, billed: str = "0") -> None:
         self.journal.update(shot_id, state=j.FAILED, error=reason, billed_usd=billed, finished_at=j.now())

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -21,7 +21,6 @@ from .elsewhere import kept as kept_elsewhere
 from .elsewhere import other as other_base_url
 from .errors import one_line
 from .families._base import Billing, TaskState, TaskView
-from .fetching import Fail
 from .gateway import Gateway, Rejected, Transient
 from .outage import still_reachable
 from .pricing import PriceTable, Quote, billed_usd
@@ -34,13 +33,16 @@ from .shot import Shot
 log = logging.getLogger("batchvid")
 
 OFFPEAK_DEADLINE = 49 * 3600.0  # Vidu off-peak tasks may take up to 48 h
+#: a task ended failed: the shot, its task id and the gateway's words (the runner decides whether the shot gets a
+#: new task)
+TaskFailed = Callable[[Shot, str, str], None]
 
 
 class Watcher:
     """Polls the tasks in flight; what each poll finds goes to the journal (the run commits it)."""
 
     def __init__(self, settings: RunSettings, journal: j.Journal, commits: GroupCommit, progress: Progress,
-                 budget: Budget, quotes: Mapping[str, Quote], table: PriceTable, fail: Fail,
+                 budget: Budget, quotes: Mapping[str, Quote], table: PriceTable, failed: TaskFailed,
                  queues: ProviderQueues) -> None:
         self._settings = settings
         self._journal = journal
@@ -49,7 +51,7 @@ class Watcher:
         self._budget = budget
         self._quotes = quotes
         self._table = table
-        self._fail = fail
+        self._failed = failed
         self._queues = queues
         self.planner = polling.PollPlanner(settings.poll_interval, journal.render_times(), settings.fixed_polling)
         self._polls = PollQueue()
@@ -150,9 +152,8 @@ class Watcher:
                 return view
             elif view.state is TaskState.FAILED:
                 said = ": ".join(part for part in (view.error_code, view.error_message) if part)
-                reason = one_line(said) or "failed"
                 self._progress.event("rendered")
-                self._fail(shot.id, f"task failed: {reason}", "0")  # not charged
+                self._failed(shot, task_id, one_line(said) or "failed")  # not charged
                 return None
             else:
                 elapsed = loop.time() - started

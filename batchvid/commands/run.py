@@ -74,6 +74,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--deadline-minutes", help="give up waiting for a task this long after its submit, in whichever "
                    f"run (default {rs.DEADLINE_MINUTES.default}; -offpeak models at least 49 h); its task id is kept "
                    "for a run with a larger value")
+    p.add_argument("--task-retries", help="new tasks a shot gets in a run after tasks that failed for the "
+                   "provider's own trouble, like an internal error or a timeout (default "
+                   f"{rs.TASK_RETRIES.default}; 0: none; failed tasks are not charged). A task refused for its "
+                   "request (moderation, a parameter) is not sent again: see --retry-failed")
     add_budget_flags(p)
     p.add_argument("--simulate", action="store_true",
                    help="run against a built-in gateway simulator on loopback (free, no key needed); it keeps its "
@@ -111,6 +115,7 @@ def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
         rate=flag(rs.RATE), poll_interval=flag(rs.POLL_INTERVAL), deadline=flag(rs.DEADLINE_MINUTES) * 60,
         max_cost=max_cost, max_video_bytes=int(flag(rs.MAX_VIDEO_MB) * 1024**2),
         max_answer_bytes=int(flag(rs.MAX_ANSWER_MB) * 1024**2), fixed_polling=args.fixed_polling,
+        task_retries=flag(rs.TASK_RETRIES),
         family_concurrency={family: endpoint.concurrency for family, endpoint in batch.manifest.gateway.families.items()
                             if endpoint.concurrency is not None},
     )

@@ -73,7 +73,10 @@ def add_fault_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("simulated behaviour")
     g.add_argument("--render-seconds", type=_range, default=(1.0, 3.0), metavar="S|LOW-HIGH",
                    help="render time per task, uniform in LOW-HIGH (default 1-3)")
-    g.add_argument("--fail-rate", type=share, default=0.0, help="share of tasks that fail (default 0)")
+    g.add_argument("--fail-rate", type=share, default=0.0, help="share of tasks that fail for their request (a "
+                   "moderation refusal; default 0)")
+    g.add_argument("--provider-fail-rate", type=share, default=0.0, help="share of tasks that fail for the "
+                   "provider's own trouble (an internal error, which batchvid submits again; default 0)")
     g.add_argument("--submit-429-rate", type=share, default=0.0, help="share of submits answered 429")
     g.add_argument("--poll-429-rate", type=share, default=0.0, help="share of polls answered 429")
     g.add_argument("--retry-after", type=_retry_after, default=1.0, help="Retry-After seconds on 429 (negative: none)")
@@ -113,6 +116,7 @@ def config_from(args: argparse.Namespace, api_key: str) -> SimConfig:
 
     return SimConfig(
         api_key=api_key, seed=args.seed, render_seconds=args.render_seconds, fail_rate=args.fail_rate,
+        provider_fail_rate=args.provider_fail_rate,
         submit_429_rate=args.submit_429_rate, poll_429_rate=args.poll_429_rate,
         retry_after=None if args.retry_after < 0 else args.retry_after, rate_limit_rps=args.rate_limit,
         max_in_flight=args.max_in_flight, upstream_in_flight=dict(args.upstream_in_flight),

@@ -212,6 +212,10 @@ class Simulator:
             video=Video(task_id, self.config.video_bytes),
             unknown_status=self._chance(self.config.unknown_status_rate), veo_style=style,
         )
+        if not task.fails and (len(self.tasks) < self.config.provider_fail_first
+                               or self._chance(self.config.provider_fail_rate)):
+            task.fails = True
+            task.extra["failure"] = "provider"  # kept in `extra`, which --state files keep
         ratio = self.config.group_ratio  # kept in `extra`, which --state files keep; 1, not 1.0, as the gateway writes
         task.extra["group_ratio"] = int(ratio) if float(ratio).is_integer() else ratio
         if family == "seedance":

@@ -15,6 +15,10 @@ class SimConfig:
     render_by_model: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     #: share of tasks that fail (Sora: content policy; Wan: its failure shape; others: error.code 400)
     fail_rate: float = 0.0
+    #: share of tasks that fail for the provider's own trouble (an internal error: worth a new task), and a number
+    #: of the first tasks made that do (a test's certain count)
+    provider_fail_rate: float = 0.0
+    provider_fail_first: int = 0
     #: 429 answers on submit / poll, with Retry-After (seconds) or without it (None)
     submit_429_rate: float = 0.0
     poll_429_rate: float = 0.0

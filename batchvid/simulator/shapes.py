@@ -63,13 +63,23 @@ def _sora_query(task: SimTask, phase: str, progress: int, status: str) -> dict[s
     if phase == "succeeded":
         width, height = (1280, 720) if task.aspect_ratio == "16:9" else (720, 1280)
         body.update(completed_at=int(time.time()), width=width, height=height, n_seconds=task.seconds)
+    elif phase == "failed" and _provider_failed(task):
+        body.update(failure_reason="Internal server error", error={"message": "Internal server error",
+                                                                    "code": "server_error"})
     elif phase == "failed":
         reason = "Prompt contains inappropriate content"
         body.update(failure_reason=reason, error={"message": reason, "code": "content_policy_violation"})
     return body
 
 
+def _provider_failed(task: SimTask) -> bool:
+    """A task that failed for the provider's own trouble (its error table's 500 words), not for its request."""
+    return task.extra.get("failure") == "provider"
+
+
 def _wan_output(task: SimTask, phase: str, url: str) -> dict[str, Any]:
+    if phase == "failed" and _provider_failed(task):
+        return {"task_status": "FAILED", "code": "InternalError", "message": "Internal Server Error"}
     if phase == "failed":
         return {"task_status": "FAILED", "code": "InvalidParameter.DataInspection",
                 "message": "Content moderation failed"}
@@ -122,7 +132,8 @@ def query_answer(task: SimTask, now: float, url: str) -> dict[str, Any]:
         elif task.family != "vidu":  # Vidu leaves url empty; the video is in metadata.creations
             body["url"] = url
     elif phase == "failed":
-        body["error"] = {"code": 400, "message": "The request was rejected by content moderation"}
+        body["error"] = {"code": 400, "message": "Internal error, please try again later" if _provider_failed(task)
+                         else "The request was rejected by content moderation"}
         body["metadata"] = {"output": _wan_output(task, phase, url)} if task.family == "wan" else {}
     else:
         body["metadata"] = {"output": _wan_output(task, phase, url)} if task.family == "wan" else _billing(task, True)
