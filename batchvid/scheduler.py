@@ -376,19 +376,19 @@ class Runner:
         self.progress.event("uncertain", finished=True)
         return None
 
-    def _task_failed(self, shot: Shot, task_id: str, said: str) -> None:
+    def _task_failed(self, shot: Shot, task_id: str, words: str) -> None:
         """A task ended failed (not charged): a new one for the shot where the provider failed and the shot has tries
         left in this run (retryable.py), else the shot fails."""
         tries = self.resubmits[shot.id]
         follower = EARLIER in shot.id  # an earlier version, followed to its video: never submitted again
-        if follower or self.stopping or tries >= self.settings.task_retries or not provider_trouble(said):
+        if follower or self.stopping or tries >= self.settings.task_retries or not provider_trouble(words):
             before = f" (as did the {tries} before it in this run)" if tries else ""
-            self._fail(shot.id, f"task failed: {said}{before}")
+            self._fail(shot.id, f"task failed: {words}{before}")
             return
         self.resubmits[shot.id] = tries + 1
         self.budget.release(shot)  # nothing was charged; the new task reserves again
         self.journal.update(shot.id, state=j.PENDING, task_id=None, submitted_at=None, finished_at=None,
-                            billed_usd=None, gateway=None, error=f"task {task_id} failed: {said}; {j.SENT_AGAIN}")
+                            billed_usd=None, gateway=None, error=f"task {task_id} failed: {words}; {j.SENT_AGAIN}")
         self._commits.soon()
         self._again.add(shot.id)
 

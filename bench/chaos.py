@@ -61,7 +61,7 @@ def sim_config(seed: int) -> SimConfig:
         api_key=KEY, seed=seed, render_seconds=(0.2, 1.5), submit_429_rate=0.08, poll_429_rate=0.08,
         retry_after=0.3, error_rate=0.03, error_burst=3, reset_rate=0.02, hang_rate=0.01, hang_seconds=2.0,
         truncate_rate=0.1, malformed_rate=0.02, unknown_status_rate=0.2, expire_first_urls=True,
-        veo_url_style="mixed",
+        veo_url_style="mixed", provider_fail_rate=0.05,
     )
 
 
@@ -82,13 +82,14 @@ def settled(out: Path) -> bool:
 
 def made_for(sim: Any, shots: list[str], out: Path) -> list[str]:
     """`--adopt` flags for the uncertain shots that the gateway did make a task for (as a user finds them in the
-    account's records), each task one that no shot of the ledger has."""
+    account's records), each task one that no shot of the ledger has: the latest made for the shot (one made before
+    it failed, and was followed by the new task whose submit the kill cut, is no longer the shot's)."""
     owned = {row["task_id"] for row in ledger_rows(out) if row["task_id"]}
     flags: dict[str, str] = {}
     for submission in sim.record.created():
         found = re.search(r"shot (s\d{4})", json.dumps(submission.body))
         if found and found.group(1) in shots and submission.task_id not in owned:
-            flags.setdefault(found.group(1), f"--adopt={found.group(1)}={submission.task_id}")
+            flags[found.group(1)] = f"--adopt={found.group(1)}={submission.task_id}"
     return list(flags.values())
 
 
@@ -142,9 +143,11 @@ def storm(shots: int, kills: int, seed: int, resubmit_uncertain: bool, adopt_mad
 def report(sim: Any, rows: list[dict[str, str]], out: Path, shots: int, killed: int, uncertain: list[str],
            finals: list[int], last_code: int, ledger_stable: bool, extra_polls: int, seconds: float
            ) -> dict[str, Any]:
-    # every prompt names its shot ("shot s0042"); Seedance carries it inside metadata.content
-    per_shot = Counter(m.group(1) for s in sim.record.created()
-                       if (m := re.search(r"shot (s\d{4})", json.dumps(s.body))))
+    # every prompt names its shot ("shot s0042"); Seedance carries it inside metadata.content. A failed task is not
+    # charged: a shot's new task after one (--task-retries) pays nothing twice
+    failed = {task_id for task_id, task in sim.tasks.items() if task.fails}
+    paid = [s for s in sim.record.created() if s.task_id not in failed]
+    per_shot = Counter(m.group(1) for s in paid if (m := re.search(r"shot (s\d{4})", json.dumps(s.body))))
     duplicates = {sid: n - 1 for sid, n in per_shot.items() if sid not in uncertain and n > 1}
     resubmitted_dups = {sid: per_shot[sid] - 1 for sid in uncertain if per_shot[sid] > 1}
     lost = [r["shot_id"] for r in rows if r["status"] not in ("done", "failed")
@@ -158,7 +161,9 @@ def report(sim: Any, rows: list[dict[str, str]], out: Path, shots: int, killed: 
     billed = sum((Decimal(r["billed_usd"]) for r in rows if r["billed_usd"]), Decimal(0))
     result = {
         "shots": shots, "kills": killed, "seconds": round(seconds, 1),
-        "tasks_created": len(sim.record.created()), "submissions": len(sim.record.submissions),
+        "tasks_created": len(sim.record.created()), "tasks_paid": len(paid),
+        "tasks_failed_not_charged": len(sim.record.created()) - len(paid),
+        "submissions": len(sim.record.submissions),
         "duplicate_submissions": sum(duplicates.values()),
         "uncertain": len(uncertain),
         "duplicates_from_resubmitted_uncertain": sum(resubmitted_dups.values()),
