@@ -1,4 +1,5 @@
-"""When a model's submits draw nothing but server errors for a long while, it is left for a later run.
+"""When a model's submits draw nothing but server errors for a long while, or its tasks fail at the provider, it is
+left for a later run.
 
 A gateway answers 503 to every submit of a model whose channels are all down ("no available channel"), and 5xx
 when its provider fails. Each such shot tries again with backoff, holding one of the run's slots for half a minute
@@ -41,28 +42,42 @@ class _Streak:
 
 
 class ModelOutages:
-    """Per model, its submits' server errors in a row since the last answer of another kind."""
+    """Per model, its submits' server errors in a row since the last answer of another kind, and its tasks' failures
+    at the provider in a row since the last task that rendered."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._streaks: dict[str, _Streak] = {}
+        self._task_streaks: dict[str, _Streak] = {}
         self._out: dict[str, str] = {}
 
     def server_error(self, model: str, error: str) -> bool:
         """A submit of `model` drew a 5xx; True when that leaves the model for the next run."""
-        now = self._clock()
-        streak = self._streaks.setdefault(model, _Streak(now, 0))
-        streak.errors += 1
-        if streak.errors < OUT_AFTER_ERRORS or now - streak.since < OUT_AFTER_SECONDS or model in self._out:
-            return False
-        self._out[model] = (f"{model}: its last {streak.errors} submits over {(now - streak.since) / 60:.0f} min "
-                            f"all drew server errors (the last: {error}); its shots not sent are left for the "
-                            "next run")
-        return True
+        return self._another(self._streaks, model, "submits", "drew server errors", error)
 
     def answered(self, model: str) -> None:
         """A submit of `model` drew a task or a refusal of the request (4xx): its channel answers."""
         self._streaks.pop(model, None)
+
+    def task_failed(self, model: str, error: str) -> bool:
+        """A task of `model` failed for the provider's own trouble (retryable.py); True when that leaves the model
+        for the next run. Failed tasks cost nothing, but each holds a slot while it renders, and a new task for each
+        failed one would hold them as long again while the other models' shots wait."""
+        return self._another(self._task_streaks, model, "tasks", "failed at the provider", error)
+
+    def rendered(self, model: str) -> None:
+        """A task of `model` succeeded: its provider renders."""
+        self._task_streaks.pop(model, None)
+
+    def _another(self, streaks: dict[str, _Streak], model: str, what: str, outcome: str, error: str) -> bool:
+        now = self._clock()
+        streak = streaks.setdefault(model, _Streak(now, 0))
+        streak.errors += 1
+        if streak.errors < OUT_AFTER_ERRORS or now - streak.since < OUT_AFTER_SECONDS or model in self._out:
+            return False
+        self._out[model] = (f"{model}: its last {streak.errors} {what} over {(now - streak.since) / 60:.0f} min all "
+                            f"{outcome} (the last: {error}); its shots not sent are left for the next run")
+        return True
 
     def refused(self, model: str, why: str) -> None:
         """A submit of `model` drew a 403: the key may not use it (or the balance ran out, which the other models'

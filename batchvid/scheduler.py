@@ -231,6 +231,7 @@ class Runner:
                 if not again:  # a new task for the shot takes over its slot
                     self._slots.release(shot.spec.family)
             if view is not None:
+                self.outages.rendered(shot.model)
                 break
             if not again:
                 return
@@ -378,19 +379,25 @@ class Runner:
 
     def _task_failed(self, shot: Shot, task_id: str, words: str) -> None:
         """A task ended failed (not charged): a new one for the shot where the provider failed and the shot has tries
-        left in this run (retryable.py), else the shot fails."""
+        left in this run (retryable.py), else the shot fails; left for the next run once its model's tasks keep
+        failing at the provider (outage.py)."""
         tries = self.resubmits[shot.id]
-        follower = EARLIER in shot.id  # an earlier version, followed to its video: never submitted again
-        if follower or self.stopping or tries >= self.settings.task_retries or not provider_trouble(words):
+        provider = provider_trouble(words) and EARLIER not in shot.id  # an earlier version is never sent again
+        if provider:
+            self.outages.task_failed(shot.model, words)
+        if not provider or self.stopping or tries >= self.settings.task_retries:
             before = f" (as did the {tries} before it in this run)" if tries else ""
             self._fail(shot.id, f"task failed: {words}{before}")
             return
-        self.resubmits[shot.id] = tries + 1
-        self.budget.release(shot)  # nothing was charged; the new task reserves again
+        self.budget.release(shot)  # nothing was charged; a new task reserves again
+        out = self.outages.out(shot.model)
+        then = out or j.SENT_AGAIN
         self.journal.update(shot.id, state=j.PENDING, task_id=None, submitted_at=None, finished_at=None,
-                            billed_usd=None, gateway=None, error=f"task {task_id} failed: {words}; {j.SENT_AGAIN}")
+                            billed_usd=None, gateway=None, error=f"task {task_id} failed: {words}; {then}")
         self._commits.soon()
-        self._again.add(shot.id)
+        if out is None:
+            self.resubmits[shot.id] = tries + 1
+            self._again.add(shot.id)
 
     def _fail(self, shot_id: str, reason: str, billed: str = "0") -> None:
         self.journal.update(shot_id, state=j.FAILED, error=reason, billed_usd=billed, finished_at=j.now())

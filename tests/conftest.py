@@ -27,6 +27,15 @@ def no_proxy_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def quick_outages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model is left for the next run after 6 errors in a row over 0.3 s (outage.py), not 16 over 2 minutes."""
+    from batchvid import outage
+
+    monkeypatch.setattr(outage, "OUT_AFTER_SECONDS", 0.3)
+    monkeypatch.setattr(outage, "OUT_AFTER_ERRORS", 6)
+
+
+@pytest.fixture
 def write_manifest(tmp_path: Path) -> Callable[[str], Path]:
     def write(text: str, name: str = "m.yaml") -> Path:
         path = tmp_path / name

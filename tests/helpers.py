@@ -19,3 +19,11 @@ def one_shot(tmp_path: Path, model: str, **fields: Any) -> tuple[Shot | None, li
     except ManifestInvalid as exc:
         return None, [str(p).split(": ", 1)[1] for p in exc.problems]
     return batch.shots[0], []
+
+
+def alternating(count: int, **models: str) -> str:
+    """A manifest of `count` shots of each model, taken in turn: the keyword is the ids' prefix (v=MODEL: v00,
+    v01, ...)."""
+    shots = "".join(f"  - {{id: {prefix}{i:02d}, model: {model}, prompt: shot {i}}}\n"
+                    for i in range(count) for prefix, model in models.items())
+    return f"version: 1\nshots:\n{shots}"

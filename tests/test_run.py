@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from conftest import FAST_RUN, MANIFESTS, SIM_KEY, sqlite_db
+from helpers import alternating
 
 from batchvid import journal as j
 from batchvid import runsettings
@@ -960,21 +961,17 @@ def test_an_unreachable_gateway_stops_the_run_with_one_line(cli: Run, tmp_path: 
 
 def test_a_model_whose_submits_draw_only_server_errors_is_left_for_the_next_run(
         simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, quick_outages: None) -> None:
     """A model with no available channel (503 to every submit): each of its shots tried 8 times with backoff,
     holding a slot half a minute, one after another (24 shots: 96 refused submits, 110 s; 500 shots: an hour).
     Now the model is left for the next run once its submits have drawn only 5xx for a while, and the others go on."""
-    from batchvid import outage, scheduler
+    from batchvid import scheduler
 
-    monkeypatch.setattr(outage, "OUT_AFTER_SECONDS", 0.3)
-    monkeypatch.setattr(outage, "OUT_AFTER_ERRORS", 6)
     monkeypatch.setattr(scheduler, "backoff", lambda *args, **kwargs: 0.1)
     monkeypatch.setattr(scheduler, "MAX_SUBMIT_TRIES", 2)  # some shots spend their tries before the model is left
     veo = "veo-3.0-fast-generate-001"
     sim = simulator(unavailable=frozenset({veo}))
-    shots = "".join(f"  - {{id: v{i:02d}, model: {veo}, prompt: shot {i}}}\n"
-                    f"  - {{id: w{i:02d}, model: wan2.5-t2v-preview, prompt: shot {i}}}\n" for i in range(30))
-    manifest = write_manifest(f"version: 1\nshots:\n{shots}")
+    manifest = write_manifest(alternating(30, v=veo, w="wan2.5-t2v-preview"))
     code, out, _ = run_batch(manifest, sim, "--concurrency", "3")
     kept = states(tmp_path / "out")
     assert code == 1 and {kept[f"w{i:02d}"] for i in range(30)} == {"done"}

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from conftest import MANIFESTS
+from helpers import alternating
 
 from batchvid.retryable import provider_trouble
 
@@ -89,3 +90,54 @@ def test_an_earlier_version_whose_task_failed_at_the_provider_is_not_sent_again(
     assert rows["a@1"]["status"] == "failed" and rows["a"]["status"] == "done"
     assert rows["a@1"]["error"] == "task failed: InternalError: Internal Server Error"
     assert len(sim.record.created()) == 2
+
+
+def test_a_model_whose_tasks_keep_failing_at_the_provider_is_left_for_the_next_run(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path,
+        quick_outages: None) -> None:
+    """A provider down for an hour: each of its shots' tasks would fail three times, holding slots while the other
+    models' shots wait. Once its tasks have failed in a row for a while, its shots are left pending for the next
+    run, as a model whose submits draw only server errors is (outage.py), and the others go on."""
+    veo = "veo-3.0-fast-generate-001"
+    sim = simulator(provider_failing=frozenset({veo}))
+    manifest = write_manifest(alternating(20, v=veo, w="wan2.5-t2v-preview"))
+    code, out, _ = run_batch(manifest, sim, "--concurrency", "3")
+    rows = ledger(tmp_path / "out")
+    assert code == 1 and {rows[f"w{i:02d}"]["status"] for i in range(20)} == {"done"}
+    veo_rows = [rows[f"v{i:02d}"] for i in range(20)]
+    left = [row for row in veo_rows if row["status"] == "pending"]
+    # the ones whose tries ran out before the model was left failed; the rest wait, with one reason
+    assert {row["status"] for row in veo_rows} <= {"pending", "failed"} and len(left) >= 14, out
+    assert all(f"{veo}: its last" in row["error"] and "tasks over 0 min all failed at the provider (the last: 400: "
+               "Internal error, please try again later); its shots not sent are left for the next run" in row["error"]
+               for row in left), left
+    veo_tasks = [s for s in sim.record.created() if s.model == veo]
+    assert 6 <= len(veo_tasks) < 20, len(veo_tasks)  # not three tasks for every shot
+    # the provider is back: the next run sends them
+    sim2 = simulator()
+    code, _, err = run_batch(manifest, sim2)
+    failed = {row["shot_id"] for row in veo_rows if row["status"] == "failed"}
+    assert code == (1 if failed else 0) and f"plan: {len(left)} new" in err, err
+    assert len(sim2.record.created()) == len(left)
+    after = ledger(tmp_path / "out")
+    assert {shot for shot, row in after.items() if row["status"] != "done"} == failed
+
+
+def test_a_model_is_left_after_its_tasks_failed_at_the_provider_in_a_row_for_long_enough() -> None:
+    from batchvid.outage import OUT_AFTER_ERRORS, OUT_AFTER_SECONDS, ModelOutages
+
+    now = [0.0]
+    outages = ModelOutages(clock=lambda: now[0])
+    for _ in range(OUT_AFTER_ERRORS - 1):
+        outages.task_failed("m", "InternalError: Internal Server Error")
+    now[0] = OUT_AFTER_SECONDS
+    outages.rendered("m")  # a task rendered: the provider works, the streak starts again
+    outages.server_error("m", "HTTP 502")  # a submit's error is another streak
+    outages.task_failed("m", "InternalError: Internal Server Error")
+    assert outages.out("m") is None
+    now[0] = OUT_AFTER_SECONDS * 3
+    for _ in range(OUT_AFTER_ERRORS - 1):
+        outages.task_failed("m", "InternalError: Internal Server Error")
+    assert outages.out("m") == (
+        f"m: its last {OUT_AFTER_ERRORS} tasks over {2 * OUT_AFTER_SECONDS / 60:.0f} min all failed at the provider "
+        "(the last: InternalError: Internal Server Error); its shots not sent are left for the next run")

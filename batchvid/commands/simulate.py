@@ -90,6 +90,9 @@ def add_fault_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--forbidden", type=_model, action="append", default=[], metavar="MODEL",
                    help="every submit of this model draws 403 'Permission denied' (a key that may not use it); "
                    "repeatable")
+    g.add_argument("--provider-failing", type=_model, action="append", default=[], metavar="MODEL",
+                   help="every task of this model fails for the provider's own trouble (its provider down); "
+                   "repeatable")
     g.add_argument("--max-in-flight", type=whole(1), default=None, help="tasks rendering at once; more are queued")
     g.add_argument("--upstream-in-flight", type=_upstream_in_flight, action="append", default=[], metavar="FAMILY=N",
                    help="a provider's own limit of tasks rendering at once, more queued, for that family only "
@@ -122,7 +125,7 @@ def config_from(args: argparse.Namespace, api_key: str) -> SimConfig:
         max_in_flight=args.max_in_flight, upstream_in_flight=dict(args.upstream_in_flight),
         upstream_rps=dict(args.upstream_limit), error_rate=args.error_rate,
         unavailable=frozenset(args.unavailable),
-        forbidden=frozenset(args.forbidden),
+        forbidden=frozenset(args.forbidden), provider_failing=frozenset(args.provider_failing),
         reset_rate=args.reset_rate,
         hang_rate=args.hang_rate, hang_seconds=args.hang_seconds, truncate_rate=args.truncate_rate,
         malformed_rate=args.malformed_rate, unknown_status_rate=args.unknown_status_rate, url_ttl=args.url_ttl,

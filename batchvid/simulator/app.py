@@ -212,8 +212,9 @@ class Simulator:
             video=Video(task_id, self.config.video_bytes),
             unknown_status=self._chance(self.config.unknown_status_rate), veo_style=style,
         )
-        if not task.fails and (len(self.tasks) < self.config.provider_fail_first
-                               or self._chance(self.config.provider_fail_rate)):
+        config = self.config
+        if not task.fails and (len(self.tasks) < config.provider_fail_first or model in config.provider_failing
+                               or self._chance(config.provider_fail_rate)):
             task.fails = True
             task.extra["failure"] = "provider"  # kept in `extra`, which --state files keep
         ratio = self.config.group_ratio  # kept in `extra`, which --state files keep; 1, not 1.0, as the gateway writes

@@ -19,6 +19,8 @@ class SimConfig:
     #: of the first tasks made that do (a test's certain count)
     provider_fail_rate: float = 0.0
     provider_fail_first: int = 0
+    #: model ids whose every task fails for the provider's own trouble (a provider down for a while)
+    provider_failing: frozenset[str] = frozenset()
     #: 429 answers on submit / poll, with Retry-After (seconds) or without it (None)
     submit_429_rate: float = 0.0
     poll_429_rate: float = 0.0
