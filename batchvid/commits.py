@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from . import journal as j
 from .errors import FatalError
+from .spare import Spare
 
 
 class GroupCommit:
@@ -17,9 +18,12 @@ class GroupCommit:
     ids it could not save.
     """
 
-    def __init__(self, journal: j.Journal, on_failure: Callable[[], None]) -> None:
+    def __init__(self, journal: j.Journal, on_failure: Callable[[], None], spare: Spare | None = None) -> None:
         self.journal = journal
         self._on_failure = on_failure
+        self._spare = spare
+        #: whether the spare file holds every id in `unsaved`
+        self._kept = False
         self._waiting: asyncio.Future[None] | None = None
         #: the last commit that failed; the run stops and reports it
         self.error: Exception | None = None
@@ -54,8 +58,11 @@ class GroupCommit:
         self.unsaved.clear()
 
     def failed(self, exc: Exception) -> None:
-        """A commit (or a write beside one) failed: the run stops, and says so at its end."""
+        """A commit (or a write beside one) failed: the run stops, and says so at its end. The task ids it could not
+        save go to the spare file, for the next run to follow."""
         self.error = exc
+        if self.unsaved and self._spare is not None:
+            self._kept = self._spare.keep(self.unsaved)
         self._on_failure()
 
     def failure(self) -> FatalError:
@@ -63,7 +70,10 @@ class GroupCommit:
         keep: without them the next run can only call those shots uncertain, so the user gets them, and the way to
         follow them instead of paying again."""
         said = f"cannot write the journal {self.journal.path}: {self.error}; free some space and run again"
-        if self.unsaved:
+        if self.unsaved and self._spare is not None and self._kept:
+            said += (f"; the gateway made {len(self.unsaved)} task(s) whose ids the journal could not take: they are "
+                     f"kept in {self._spare.path}, and the next run follows them")
+        elif self.unsaved:
             adopt = " ".join("--adopt " + shlex.quote(f"{shot}={task}") for shot, task in sorted(self.unsaved.items()))
             said += (f"; the gateway made {len(self.unsaved)} task(s) whose ids could not be saved: add {adopt} to "
                      "follow them instead of paying for them again")

@@ -72,6 +72,9 @@ class PlanOptions:
     force: frozenset[str] = frozenset()
     #: shot id -> the id of a task the gateway made for it, which the journal does not have (--adopt)
     adopt: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: the same, kept beside the journal by a run that could not write them into it (spare.py): followed where the
+    #: shot is still uncertain and the task no other shot's; passed over otherwise
+    kept: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _fresh(shot: Shot, fingerprint: str, quote: Quote, position: int) -> j.Row:
@@ -100,6 +103,10 @@ def make_plan(
     _refuse_case_twins(out, [shot.id for shot in shots])
     existing = {row.id: row for row in journal.rows()}
     _check_adoptions(options, existing)
+    if options.kept:
+        owned = {row.task_id for row in existing.values() if row.task_id} | set(options.adopt.values())
+        options = dataclasses.replace(options, kept={shot: task for shot, task in options.kept.items()
+                                                     if task not in owned and shot not in options.adopt})
     plan = Plan()
     writes: list[j.Row] = []
     unrecorded: list[str] = []
@@ -281,14 +288,16 @@ def _in_place(out: Path, row: j.Row) -> bool:
 
 def carry_on(row: j.Row, out: Path, options: PlanOptions) -> tuple[str, str]:
     """Adjust an unchanged shot's row for this run; return its plan category."""
-    task_id = options.adopt.get(row.id)
+    task_id, how = options.adopt.get(row.id), "--adopt"
+    if task_id is not None and row.state not in (j.SUBMITTING, j.UNCERTAIN):
+        _cannot_adopt(row.id, f"it is {row.state}" + (f" with task {row.task_id}" if row.task_id else ""))
+    if task_id is None and row.state in (j.SUBMITTING, j.UNCERTAIN):
+        task_id, how = options.kept.get(row.id), "its id kept beside the journal, which the disk was too full to take"
     if task_id is not None:
-        if row.state not in (j.SUBMITTING, j.UNCERTAIN):
-            _cannot_adopt(row.id, f"it is {row.state}" + (f" with task {row.task_id}" if row.task_id else ""))
         # polled from now on like any task in flight; when it was made is not known (no submit time: its wait counts
         # from now), nor which gateway made it (the first poll that finds it says)
         row.state, row.task_id, row.error, row.submitted_at, row.gateway = j.SUBMITTED, task_id, j.ADOPTED, None, None
-        return "adopted", f"task {task_id} (--adopt)"
+        return "adopted", f"task {task_id} ({how})"
     if row.state == j.DONE:
         if _in_place(out, row):
             return "done", ""

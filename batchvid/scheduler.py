@@ -38,6 +38,7 @@ from .queues import ProviderQueues
 from .retryable import provider_trouble
 from .runsettings import RunSettings
 from .shot import Shot
+from .spare import Spare
 from .watching import InFlight, Watcher
 
 log = logging.getLogger("batchvid")
@@ -71,7 +72,8 @@ class Runner:
         self._tasks: dict[str, asyncio.Task[None]] = {}  # the shots in flight, by id
         self._errors: list[BaseException] = []  # what made shots' tasks fail (the run raises the first)
         self._feeder: asyncio.Task[None] | None = None
-        self._commits = GroupCommit(journal, self.stop)
+        self._spare = Spare(settings.out)
+        self._commits = GroupCommit(journal, self.stop, self._spare)
         # a task may be queued for a poll or two while the gateway hands it to its provider: that says nothing yet
         self.queues = ProviderQueues(self._slots, patience=2 * settings.poll_interval)
         self.watcher = Watcher(settings, journal, self._commits, progress, self.budget, quotes, table,
@@ -86,6 +88,7 @@ class Runner:
         ids = {shot.id for shot in self.shots}
         rows = {row.id: row for row in self.journal.rows() if row.id in ids}
         self.budget.count_earlier(rows.values())  # the cap covers this manifest's shots
+        self._spare.make_room()  # before any submit; ids kept there by an earlier run are in the journal now (plan)
         helpers = [asyncio.create_task(self._keep_ledger())]
         try:
             waiting = []

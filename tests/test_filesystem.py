@@ -168,10 +168,14 @@ def test_a_finished_batch_resumes_on_a_disk_that_filled_up_since(
     assert (tmp_path / "out" / "ledger.csv").read_bytes() == before
 
 
+@pytest.mark.parametrize("spare", [True, False])  # room made for the ids at the start, or none could be
 def test_a_journal_that_cannot_be_written_stops_the_run_and_pays_nothing_twice(
-        simulator: Sim, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Commits are not awaited after a task id comes back, so a failing one must still stop everything."""
+        simulator: Sim, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spare: bool) -> None:
+    """Commits are not awaited after a task id comes back, so a failing one must still stop everything. The ids the
+    journal could not take go to the spare file, and the next run follows them by itself; without one, they are
+    printed as --adopt flags."""
     from batchvid import journal
+    from batchvid.spare import Spare
 
     sim = simulator(render_seconds=(0.3, 0.3))
     real_commit = journal.Journal.commit
@@ -183,20 +187,31 @@ def test_a_journal_that_cannot_be_written_stops_the_run_and_pays_nothing_twice(
         real_commit(self)
 
     monkeypatch.setattr(journal.Journal, "commit", commit)
+    if not spare:
+        monkeypatch.setattr(Spare, "make_room", lambda self: None)
     code, _, err = run_batch(MANIFESTS / "wan.yaml", sim)
     assert code == 1 and "cannot write the journal" in err and "database or disk is full" in err, err
     assert "Traceback" not in err
-    # the ids the journal could not keep are given to the user, with the way to follow those tasks
     made = {task.task_id for task in sim.record.created()}
     adopt = re.findall(r"--adopt (\S+)=(\S+)", err)
-    assert adopt and {task for _, task in adopt} <= made, err
+    kept = Spare(tmp_path / "out").read()
+    if spare:  # the ids the journal could not keep are beside it, and said so
+        assert kept and set(kept.values()) <= made and not adopt, err
+        assert f"whose ids the journal could not take: they are kept in {tmp_path / 'out' / '.batchvid-spare'}" in err
+    else:  # given to the user, with the way to follow those tasks
+        assert adopt and {task for _, task in adopt} <= made and not kept, err
     monkeypatch.setattr(journal.Journal, "commit", real_commit)
     code, out, err = run_batch(MANIFESTS / "wan.yaml", sim)
     created = [json.dumps(s.body, sort_keys=True) for s in sim.record.created()]
     assert len(created) == len(set(created)) <= 5  # no shot was paid twice
-    # the tasks whose ids were lost are uncertain (not resent); every other shot is done
     with journal.Journal(tmp_path / "out" / journal.FILE_NAME) as opened:
         states = {row.id: row.state for row in opened.rows()}
+    if spare:  # followed: every shot done, each paid once, the spare blank again
+        assert code == 0 and set(states.values()) == {"done"} and len(sim.record.created()) == 5, out + err
+        assert "its id kept beside the journal, which the disk was too full to take" in err and not Spare(
+            tmp_path / "out").read()
+        return
+    # the tasks whose ids were lost are uncertain (not resent); every other shot is done
     assert {shot for shot, state in states.items() if state == "uncertain"} == {shot for shot, _ in adopt}
     assert set(states.values()) <= {"done", "uncertain"}
     code, out, err = run_batch(MANIFESTS / "wan.yaml", sim, *(f"--adopt={shot}={task}" for shot, task in adopt))
@@ -285,3 +300,21 @@ def test_ids_that_differ_only_in_case_are_refused_where_they_would_share_a_file(
     (out / "JOURNAL.SQLITE").unlink()  # a file system that tells them apart: both are made
     assert run_batch(manifest, sim)[0] == 0
     assert sorted(path.name for path in out.glob("*.mp4")) == ["Hero.mp4", "hero.mp4"]
+
+
+def test_the_spare_file_keeps_task_ids_only_in_the_room_made_for_them(tmp_path: Path) -> None:
+    from batchvid.spare import SIZE, Spare
+
+    spare = Spare(tmp_path)
+    assert spare.read() == {} and not spare.keep({"a": "task-1"})  # no room made: nothing written
+    assert not spare.path.exists()
+    spare.make_room()
+    assert spare.path.stat().st_size == SIZE and spare.read() == {}
+    assert spare.keep({"a": "task-1"}) and spare.keep({"a": "task-1", "b": "task-2"})
+    assert spare.read() == {"a": "task-1", "b": "task-2"} and spare.path.stat().st_size == SIZE  # written over
+    assert not spare.keep({f"s{i}": "t" * 200 for i in range(400)})  # more than fits: not a part of them
+    assert spare.read() == {"a": "task-1", "b": "task-2"}
+    spare.make_room()
+    assert spare.read() == {}
+    spare.path.write_bytes(b'{"tasks": ["not", "a", "map"]}')  # damaged: nothing to follow, no crash
+    assert spare.read() == {}

@@ -237,8 +237,8 @@ def test_a_lying_gateway_fails_single_shots_and_never_leaks(liar: Servers, cli: 
     assert rows["error-200"]["error"] == "the submit answer had no usable task id (the gateway said: balance too low)"
     assert liar.elsewhere_auth == [] and liar.elsewhere_hits == 1  # only the other-port video, without the key
     files = sorted(p.name for p in out.iterdir() if not p.name.startswith("journal.sqlite-"))
-    assert files == sorted([".batchvid.lock", "journal.sqlite", "ledger.csv", "good.mp4", "dotdot-task.mp4",
-                            "other-port.mp4", *(f"{name}.mp4" for name in BILLS)])
+    assert files == sorted([".batchvid.lock", ".batchvid-spare", "journal.sqlite", "ledger.csv", "good.mp4",
+                            "dotdot-task.mp4", "other-port.mp4", *(f"{name}.mp4" for name in BILLS)])
     assert {name: rows[name]["billed_usd"] for name in BILLS} == dict.fromkeys(BILLS, "")
     assert "no bill in the gateway's answers" in stdout and len(stdout) < 5000
     assert not (tmp_path / "etc").exists() and SIM_KEY not in stdout + stderr

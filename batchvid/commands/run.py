@@ -288,8 +288,10 @@ def _plan(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], out:
     """The plan for this batch and these options; earlier versions followed where the batch has their gateway."""
     from ..families import MODELS
     from ..plan import PlanOptions, make_plan
+    from ..spare import Spare
 
-    options = PlanOptions(args.resubmit_uncertain, args.retry_failed, frozenset(args.force), args.adopt)
+    options = PlanOptions(args.resubmit_uncertain, args.retry_failed, frozenset(args.force), args.adopt,
+                          Spare(out).read())
     families = set(families_of(batch))
     return make_plan(journal, batch.shots, quotes, out, options,
                      lambda row: row.model in MODELS and MODELS[row.model].family in families, dry=dry)

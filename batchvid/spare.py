@@ -1,0 +1,65 @@
+"""Task ids that the journal could not take (a full disk), kept in a spare file that the run made room for at its
+start, so that the next run follows those tasks by itself instead of calling their shots uncertain.
+
+The journal keeps a task id before the task is polled; when the disk is full that commit fails. The ids are printed
+then, as `--adopt` flags, but a batch left to run overnight has nobody reading. The spare file's bytes are written
+when the run starts, so writing over them later takes no new room (on the usual file systems: one that copies on
+write may still refuse, and the printed flags remain the way out). The next run reads it, follows the tasks as with
+`--adopt`, and blanks it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+log = logging.getLogger("batchvid")
+
+FILE_NAME = ".batchvid-spare"
+#: room for the ids of a few hundred tasks (a commit holds the ids of one event-loop turn: a handful)
+SIZE = 64 * 1024
+
+
+class Spare:
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / FILE_NAME
+
+    def read(self) -> dict[str, str]:
+        """The task ids an earlier run kept here, by shot id ({} when there are none, or they cannot be read)."""
+        try:
+            text = self.path.read_bytes().rstrip(b"\0").decode("utf-8")
+            tasks = json.loads(text)["tasks"] if text else {}
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+            return {}
+        if not isinstance(tasks, dict):
+            return {}
+        return {shot: task for shot, task in tasks.items() if isinstance(shot, str) and isinstance(task, str)}
+
+    def make_room(self) -> None:
+        """Blank the file, its SIZE bytes written out so that they are this run's (without room: no spare)."""
+        try:
+            with open(self.path, "wb") as handle:
+                handle.write(bytes(SIZE))
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            log.debug("no spare file for task ids: %s", exc)
+
+    def keep(self, tasks: Mapping[str, str]) -> bool:
+        """Write the task ids over the file's bytes, in place; False when they could not all be kept."""
+        text = json.dumps({"tasks": dict(sorted(tasks.items()))}, separators=(",", ":")).encode()
+        if len(text) > SIZE:
+            return False
+        try:
+            with open(self.path, "r+b") as handle:
+                if os.fstat(handle.fileno()).st_size < SIZE:  # no room was made for it
+                    return False
+                handle.write(text + bytes(SIZE - len(text)))
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError:
+            return False
+        return True
