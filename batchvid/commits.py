@@ -70,6 +70,8 @@ class GroupCommit:
         keep: without them the next run can only call those shots uncertain, so the user gets them, and the way to
         follow them instead of paying again."""
         said = f"cannot write the journal {self.journal.path}: {self.error}; free some space and run again"
+        if self.unsaved and self._spare is not None:  # with the ids of POSTs that ended after the failed commit
+            self._kept = self._spare.keep(self.unsaved)
         if self.unsaved and self._spare is not None and self._kept:
             said += (f"; the gateway made {len(self.unsaved)} task(s) whose ids the journal could not take: they are "
                      f"kept in {self._spare.path}, and the next run follows them")
