@@ -1439,7 +1439,7 @@ def test_looking_at_a_finished_folder_leaves_it_as_it_was(
 def test_simulate_flag_runs_the_demo_without_a_key(cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("BATCHVID_API_KEY", raising=False)
     code, out, _ = cli("run", MANIFESTS / "demo.yaml", "--simulate", "--out", tmp_path / "o", "--poll-interval",
-                       "0.2", "--rate", "100/s", "--no-progress")
+                       "0.2", "--rate", "100/s", "--concurrency", "9", "--no-progress")
     assert code == 0 and "9 done" in out
 
 
@@ -1528,7 +1528,8 @@ def test_a_rehearsal_never_passes_for_the_real_batch(simulator: Sim, run_batch: 
     monkeypatch.chdir(tmp_path)
     shutil.copytree(MANIFESTS, tmp_path / "manifests")
     fast = ("--poll-interval", "0.1", "--rate", "200/s", "--no-progress")
-    assert cli("run", "manifests/wan.yaml", "--simulate", *fast)[0] == 0
+    at_once = ("--concurrency", "5")  # the rehearsal's renders take 1-3 s: one round of them, not two
+    assert cli("run", "manifests/wan.yaml", "--simulate", *fast, *at_once)[0] == 0
     rehearsal = tmp_path / "out" / "wan-simulated"
     assert len(list(rehearsal.glob("*.mp4"))) == 5 and not (tmp_path / "out" / "wan").exists()
     sim = simulator()
@@ -1548,7 +1549,8 @@ def test_status_takes_the_manifest_as_run_does(cli: Run, tmp_path: Path, monkeyp
     monkeypatch.delenv("BATCHVID_API_KEY", raising=False)
     shutil.copytree(MANIFESTS, tmp_path / "manifests")
     fast = ("--poll-interval", "0.1", "--rate", "200/s", "--no-progress")
-    assert cli("run", "manifests/wan.yaml", "--simulate", *fast)[0] == 0
+    at_once = ("--concurrency", "5")  # the rehearsal's renders take 1-3 s: one round of them, not two
+    assert cli("run", "manifests/wan.yaml", "--simulate", *fast, *at_once)[0] == 0
     code, _, err = cli("status", "manifests/wan.yaml")
     assert (code, err.strip()) == (1, "batchvid: error: manifests/wan.yaml has not been run into out/wan yet; its "
                                       "rehearsal is in out/wan-simulated: add --simulate")
@@ -1559,7 +1561,7 @@ def test_status_takes_the_manifest_as_run_does(cli: Run, tmp_path: Path, monkeyp
     # the manifest's own run.out is where its runs go: status looks there too
     elsewhere = tmp_path / "manifests" / "elsewhere.yaml"
     elsewhere.write_text((MANIFESTS / "wan.yaml").read_text() + "run: {out: renders}\n")
-    assert cli("run", elsewhere, "--simulate", *fast)[0] == 0
+    assert cli("run", elsewhere, "--simulate", *fast, *at_once)[0] == 0
     assert (tmp_path / "manifests" / "renders-simulated" / "journal.sqlite").is_file()
     assert cli("status", elsewhere, "--simulate")[1].startswith("5 shots: 5 done")
     # ${VAR} in run.out as in any string of the manifest, for run and for status alike
