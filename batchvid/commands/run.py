@@ -74,7 +74,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--deadline-minutes", help="give up waiting for a task this long after its submit, in whichever "
                    f"run (default {rs.DEADLINE_MINUTES.default}; -offpeak models at least 49 h); its task id is kept "
                    "for a run with a larger value")
-    p.add_argument("--task-retries", help="new tasks a shot gets in a run after tasks that failed for the "
+    p.add_argument("--task-retries", metavar="N", help="new tasks a shot gets in a run after tasks that failed for the "
                    "provider's own trouble, like an internal error or a timeout (default "
                    f"{rs.TASK_RETRIES.default}; 0: none; failed tasks are not charged). A task refused for its "
                    "request (moderation, a parameter) is not sent again: see --retry-failed")
