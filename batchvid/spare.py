@@ -26,6 +26,8 @@ SIZE = 64 * 1024
 class Spare:
     def __init__(self, folder: Path) -> None:
         self.path = folder / FILE_NAME
+        #: ids an earlier run kept that this run did not take up (shots that `--only` left out): kept on
+        self._carried: dict[str, str] = {}
 
     def read(self) -> dict[str, str]:
         """The task ids an earlier run kept here, by shot id ({} when there are none, or they cannot be read)."""
@@ -38,8 +40,10 @@ class Spare:
             return {}
         return {shot: task for shot, task in tasks.items() if isinstance(shot, str) and isinstance(task, str)}
 
-    def make_room(self) -> None:
-        """Blank the file, its SIZE bytes written out so that they are this run's (without room: no spare)."""
+    def make_room(self, carried: Mapping[str, str]) -> None:
+        """Blank the file, its SIZE bytes written out so that they are this run's (without room: no spare), but for
+        `carried`, ids of an earlier run that this one did not take up."""
+        self._carried = dict(carried)
         try:
             with open(self.path, "wb") as handle:
                 handle.write(bytes(SIZE))
@@ -47,10 +51,14 @@ class Spare:
                 os.fsync(handle.fileno())
         except OSError as exc:
             log.debug("no spare file for task ids: %s", exc)
+            return
+        if self._carried:
+            self.keep({})
 
     def keep(self, tasks: Mapping[str, str]) -> bool:
-        """Write the task ids over the file's bytes, in place; False when they could not all be kept."""
-        text = json.dumps({"tasks": dict(sorted(tasks.items()))}, separators=(",", ":")).encode()
+        """Write the task ids (with those carried over) over the file's bytes, in place; False when they could not
+        all be kept."""
+        text = json.dumps({"tasks": dict(sorted({**self._carried, **tasks}.items()))}, separators=(",", ":")).encode()
         if len(text) > SIZE:
             return False
         try:

@@ -188,7 +188,7 @@ def test_a_journal_that_cannot_be_written_stops_the_run_and_pays_nothing_twice(
 
     monkeypatch.setattr(journal.Journal, "commit", commit)
     if not spare:
-        monkeypatch.setattr(Spare, "make_room", lambda self: None)
+        monkeypatch.setattr(Spare, "make_room", lambda self, carried: None)
     code, _, err = run_batch(MANIFESTS / "wan.yaml", sim)
     assert code == 1 and "cannot write the journal" in err and "database or disk is full" in err, err
     assert "Traceback" not in err
@@ -201,6 +201,11 @@ def test_a_journal_that_cannot_be_written_stops_the_run_and_pays_nothing_twice(
     else:  # given to the user, with the way to follow those tasks
         assert adopt and {task for _, task in adopt} <= made and not kept, err
     monkeypatch.setattr(journal.Journal, "commit", real_commit)
+    if spare:  # a run of the other shots alone (--only) leaves the kept ids for the run that takes them up
+        with journal.Journal(tmp_path / "out" / journal.FILE_NAME) as opened:
+            others = ",".join(row.id for row in opened.rows() if row.id not in kept)
+        code, out, err = run_batch(MANIFESTS / "wan.yaml", sim, "--only", others)
+        assert code == 0 and Spare(tmp_path / "out").read() == kept, out + err
     code, out, err = run_batch(MANIFESTS / "wan.yaml", sim)
     created = [json.dumps(s.body, sort_keys=True) for s in sim.record.created()]
     assert len(created) == len(set(created)) <= 5  # no shot was paid twice
@@ -308,13 +313,16 @@ def test_the_spare_file_keeps_task_ids_only_in_the_room_made_for_them(tmp_path: 
     spare = Spare(tmp_path)
     assert spare.read() == {} and not spare.keep({"a": "task-1"})  # no room made: nothing written
     assert not spare.path.exists()
-    spare.make_room()
+    spare.make_room({})
     assert spare.path.stat().st_size == SIZE and spare.read() == {}
     assert spare.keep({"a": "task-1"}) and spare.keep({"a": "task-1", "b": "task-2"})
     assert spare.read() == {"a": "task-1", "b": "task-2"} and spare.path.stat().st_size == SIZE  # written over
     assert not spare.keep({f"s{i}": "t" * 200 for i in range(400)})  # more than fits: not a part of them
     assert spare.read() == {"a": "task-1", "b": "task-2"}
-    spare.make_room()
+    spare.make_room({"c": "task-3"})  # an earlier run's id for a shot this run leaves alone (--only) stays
+    assert spare.read() == {"c": "task-3"} and spare.path.stat().st_size == SIZE
+    assert spare.keep({"a": "task-1"}) and spare.read() == {"a": "task-1", "c": "task-3"}
+    spare.make_room({})
     assert spare.read() == {}
     spare.path.write_bytes(b'{"tasks": ["not", "a", "map"]}')  # damaged: nothing to follow, no crash
     assert spare.read() == {}
