@@ -88,11 +88,7 @@ class Runner:
         ids = {shot.id for shot in self.shots}
         rows = {row.id: row for row in self.journal.rows() if row.id in ids}
         self.budget.count_earlier(rows.values())  # the cap covers this manifest's shots
-        # before any submit; the ids an earlier run kept there are in the journal now (the plan adopted them), but for
-        # those of shots this run leaves alone (--only)
-        self._spare.make_room({shot: task for shot, task in self._spare.read().items()
-                               if (row := self.journal.row(shot)) is not None and row.state in (j.SUBMITTING,
-                                                                                                j.UNCERTAIN)})
+        self._spare.make_room(self._spare.untaken(self.journal))  # before any submit
         helpers = [asyncio.create_task(self._keep_ledger())]
         try:
             waiting = []

@@ -16,6 +16,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from . import journal as j
+
 log = logging.getLogger("batchvid")
 
 FILE_NAME = ".batchvid-spare"
@@ -39,6 +41,12 @@ class Spare:
         if not isinstance(tasks, dict):
             return {}
         return {shot: task for shot, task in tasks.items() if isinstance(shot, str) and isinstance(task, str)}
+
+    def untaken(self, journal: j.Journal) -> dict[str, str]:
+        """The ids kept here whose shots are still uncertain: those a run's plan did not take up (`--only` left them
+        out); the others are in the journal now."""
+        return {shot: task for shot, task in self.read().items()
+                if (row := journal.row(shot)) is not None and row.state in (j.SUBMITTING, j.UNCERTAIN)}
 
     def make_room(self, carried: Mapping[str, str]) -> None:
         """Blank the file, its SIZE bytes written out so that they are this run's (without room: no spare), but for
