@@ -73,8 +73,9 @@ class Progress:
 
     def _counts(self) -> str:
         c = self.counts
-        return (f"submitted {c['submitted']} rendering {c['submitted'] - c['rendered']} downloaded {c['downloaded']} "
-                f"failed {c['failed']} spend ${self.spend:.2f}")
+        again = f" ({c['again']} again)" if c["again"] else ""  # tasks for shots whose task failed at the provider
+        return (f"submitted {c['submitted']}{again} rendering {c['submitted'] - c['rendered']} downloaded "
+                f"{c['downloaded']} failed {c['failed']} spend ${self.spend:.2f}")
 
     def _line(self) -> None:
         now = time.monotonic()

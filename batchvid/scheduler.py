@@ -401,6 +401,7 @@ class Runner:
         if out is None:
             self.resubmits[shot.id] = tries + 1
             self._again.add(shot.id)
+            self.progress.event("again")
 
     def _fail(self, shot_id: str, reason: str, billed: str = "0") -> None:
         self.journal.update(shot_id, state=j.FAILED, error=reason, billed_usd=billed, finished_at=j.now())

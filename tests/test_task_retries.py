@@ -141,3 +141,17 @@ def test_a_model_is_left_after_its_tasks_failed_at_the_provider_in_a_row_for_lon
     assert outages.out("m") == (
         f"m: its last {OUT_AFTER_ERRORS} tasks over {2 * OUT_AFTER_SECONDS / 60:.0f} min all failed at the provider "
         "(the last: InternalError: Internal Server Error); its shots not sent are left for the next run")
+
+
+def test_the_progress_counts_the_new_tasks(simulator: Sim, cli: Run, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """`submitted 8` for 5 shots would read as a miscount: the new tasks are said as such."""
+    from batchvid import progress
+
+    monkeypatch.setattr(progress, "LINE_EVERY", 0.0)  # a line at every event, as a log file gets one a minute
+    sim = simulator(provider_fail_first=3)
+    code, _, err = cli("run", MANIFESTS / "wan.yaml", "--base-url", sim.base_url, "--out", tmp_path / "out",
+                       "--poll-interval", "0.1", "--rate", "200/s")
+    lines = [line for line in err.splitlines() if "shots finished" in line]
+    assert code == 0 and lines[-1].startswith(
+        "batchvid: 5/5 shots finished; submitted 8 (3 again) rendering 0 downloaded 5 failed 0 spend $"), lines
