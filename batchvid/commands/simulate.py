@@ -84,15 +84,13 @@ def add_fault_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--upstream-limit", type=_upstream, action="append", default=[], metavar="FAMILY=RPS",
                    help="a provider's own limit, its 429s passed through for that family only, e.g. veo=0.17 "
                    "(Vertex Veo preview: 10 a minute); repeatable")
-    g.add_argument("--unavailable", type=_model, action="append", default=[], metavar="MODEL",
-                   help="every submit of this model draws 503 'no available channel' (its channels at the gateway "
-                   "are all down); repeatable")
-    g.add_argument("--forbidden", type=_model, action="append", default=[], metavar="MODEL",
-                   help="every submit of this model draws 403 'Permission denied' (a key that may not use it); "
-                   "repeatable")
-    g.add_argument("--provider-failing", type=_model, action="append", default=[], metavar="MODEL",
-                   help="every task of this model fails for the provider's own trouble (its provider down); "
-                   "repeatable")
+    for flag, what in (
+        ("--unavailable", "every submit of this model draws 503 'no available channel' (its channels at the gateway "
+                          "are all down)"),
+        ("--forbidden", "every submit of this model draws 403 'Permission denied' (a key that may not use it)"),
+        ("--provider-failing", "every task of this model fails for the provider's own trouble (its provider down)"),
+    ):
+        g.add_argument(flag, type=_model, action="append", default=[], metavar="MODEL", help=f"{what}; repeatable")
     g.add_argument("--max-in-flight", type=whole(1), default=None, help="tasks rendering at once; more are queued")
     g.add_argument("--upstream-in-flight", type=_upstream_in_flight, action="append", default=[], metavar="FAMILY=N",
                    help="a provider's own limit of tasks rendering at once, more queued, for that family only "
