@@ -46,6 +46,16 @@ class Progress:
         if finished:
             self.finished += 1
             self._bar.update(1)
+        self._show()
+
+    def unfinished(self, name: str) -> None:
+        """An `event(name, finished=True)` taken back: the shot is to do again (its model left for the next run)."""
+        self.counts[name] -= 1
+        self.finished -= 1
+        self._bar.update(-1)
+        self._show()
+
+    def _show(self) -> None:
         if self._lines:
             self._line()
         elif not self._bar.disable:

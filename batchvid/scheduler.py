@@ -43,6 +43,7 @@ from .watching import InFlight, Watcher
 
 log = logging.getLogger("batchvid")
 MAX_SUBMIT_TRIES = 8
+PROVIDER_DOWN = "its task failed at the provider"
 
 
 class Runner:
@@ -63,6 +64,8 @@ class Runner:
         self.outages = ModelOutages()
         #: per model, its shots that spent their submit tries on errors in this run (left pending)
         self._out_of_tries: dict[str, list[str]] = {}
+        #: per model, its shots that spent their task tries on its provider's failures in this run (failed)
+        self._spent_tries: dict[str, list[Shot]] = {}
         self._slots = Slots(settings.concurrency, settings.family_concurrency)
         self._posting: set[str] = set()
         #: shots whose task failed for the provider's trouble, each to get a new task (_task_failed), and how many
@@ -383,25 +386,40 @@ class Runner:
     def _task_failed(self, shot: Shot, task_id: str, words: str) -> None:
         """A task ended failed (not charged): a new one for the shot where the provider failed and the shot has tries
         left in this run (retryable.py), else the shot fails; left for the next run once its model's tasks keep
-        failing at the provider (outage.py)."""
+        failing at the provider (outage.py), with the shots that failed so before it was."""
         tries = self.resubmits[shot.id]
         provider = provider_trouble(words) and EARLIER not in shot.id  # an earlier version is never sent again
-        if provider:
-            self.outages.task_failed(shot.model, words)
-        if not provider or self.stopping or tries >= self.settings.task_retries:
-            before = f" (as did the {tries} before it in this run)" if tries else ""
-            self._fail(shot.id, f"task failed: {words}{before}")
+        said = f"{words} (as did the {tries} before it in this run)" if tries else words
+        if provider and self.outages.task_failed(shot.model, words):
+            self._provider_down(shot.model)
+        out = self.outages.out(shot.model) if provider else None
+        if not provider or (tries >= self.settings.task_retries and out is None):
+            self._fail(shot.id, f"task failed: {said}")
+            if provider:  # its provider may yet prove down: then it waits for the next run with the others
+                self._spent_tries.setdefault(shot.model, []).append(shot)
             return
-        self.budget.release(shot)  # nothing was charged; a new task reserves again
-        out = self.outages.out(shot.model)
-        then = out or j.SENT_AGAIN
-        self.journal.update(shot.id, state=j.PENDING, task_id=None, submitted_at=None, finished_at=None,
-                            billed_usd=None, gateway=None, error=f"task {task_id} failed: {words}; {then}")
-        self._commits.soon()
-        if out is None:
+        if out is not None:  # one reason for all of the model's shots, said once in the summary
+            self._pending_again(shot, f"{PROVIDER_DOWN}; {out}")
+            return
+        self._pending_again(shot, f"task {task_id} failed: {said}; {j.SENT_AGAIN}")
+        if not self.stopping:  # a stopping run leaves the new task to the next run
             self.resubmits[shot.id] = tries + 1
             self._again.add(shot.id)
             self.progress.event("again")
+
+    def _provider_down(self, model: str) -> None:
+        """The model's tasks keep failing at its provider: the shots whose tries that spent in this run did not fail
+        for their own request, and wait for the next run too."""
+        for shot in self._spent_tries.pop(model, ()):
+            self._pending_again(shot, f"{PROVIDER_DOWN}; {self.outages.out(model)}")
+            self.progress.unfinished("failed")
+
+    def _pending_again(self, shot: Shot, reason: str) -> None:
+        """The shot's task failed (not charged): it is to submit again, its hold on the cap given back."""
+        self.budget.release(shot)
+        self.journal.update(shot.id, state=j.PENDING, task_id=None, submitted_at=None, finished_at=None,
+                            billed_usd=None, gateway=None, error=reason)
+        self._commits.soon()
 
     def _fail(self, shot_id: str, reason: str, billed: str = "0") -> None:
         self.journal.update(shot_id, state=j.FAILED, error=reason, billed_usd=billed, finished_at=j.now())

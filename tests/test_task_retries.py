@@ -3,6 +3,7 @@ does not. Failed tasks are not charged, so neither costs anything more than one 
 
 from __future__ import annotations
 
+import collections
 import csv
 from collections.abc import Callable
 from pathlib import Path
@@ -97,30 +98,31 @@ def test_a_model_whose_tasks_keep_failing_at_the_provider_is_left_for_the_next_r
         quick_outages: None) -> None:
     """A provider down for an hour: each of its shots' tasks would fail three times, holding slots while the other
     models' shots wait. Once its tasks have failed in a row for a while, its shots are left pending for the next
-    run, as a model whose submits draw only server errors is (outage.py), and the others go on."""
+    run, as a model whose submits draw only server errors is (outage.py), and the others go on. The shots whose
+    tries ran out before that wait too: they failed for the outage, not for their request, and the next run needs
+    no --retry-failed for them."""
     veo = "veo-3.0-fast-generate-001"
     sim = simulator(provider_failing=frozenset({veo}))
     manifest = write_manifest(alternating(20, v=veo, w="wan2.5-t2v-preview"))
-    code, out, _ = run_batch(manifest, sim, "--concurrency", "3")
+    code, out, _ = run_batch(manifest, sim, "--concurrency", "3", "--task-retries", "1")
     rows = ledger(tmp_path / "out")
     assert code == 1 and {rows[f"w{i:02d}"]["status"] for i in range(20)} == {"done"}
     veo_rows = [rows[f"v{i:02d}"] for i in range(20)]
-    left = [row for row in veo_rows if row["status"] == "pending"]
-    # the ones whose tries ran out before the model was left failed; the rest wait, with one reason
-    assert {row["status"] for row in veo_rows} <= {"pending", "failed"} and len(left) >= 14, out
-    assert all(f"{veo}: its last" in row["error"] and "tasks over 0 min all failed at the provider (the last: 400: "
-               "Internal error, please try again later); its shots not sent are left for the next run" in row["error"]
-               for row in left), left
+    assert {row["status"] for row in veo_rows} == {"pending"}, out
+    outage = (f"{veo}: its last 6 tasks over 0 min all failed at the provider (the last: 400: Internal error, please "
+              "try again later); its shots not sent are left for the next run")
+    assert {row["error"] for row in veo_rows} == {f"submit: {outage}", f"its task failed at the provider; {outage}"}
+    assert all(row["task_id"] == row["billed_usd"] == row["gateway"] == "" for row in veo_rows), veo_rows
     veo_tasks = [s for s in sim.record.created() if s.model == veo]
-    assert 6 <= len(veo_tasks) < 20, len(veo_tasks)  # not three tasks for every shot
-    # the provider is back: the next run sends them
+    assert 6 <= len(veo_tasks) < 20, len(veo_tasks)  # not two tasks for every shot
+    # the first shots spent their two tries before the model was left
+    assert max(collections.Counter(task.body["prompt"] for task in veo_tasks).values()) == 2
+    # the provider is back: the next run sends them all, with no --retry-failed
     sim2 = simulator()
     code, _, err = run_batch(manifest, sim2)
-    failed = {row["shot_id"] for row in veo_rows if row["status"] == "failed"}
-    assert code == (1 if failed else 0) and f"plan: {len(left)} new" in err, err
-    assert len(sim2.record.created()) == len(left)
-    after = ledger(tmp_path / "out")
-    assert {shot for shot, row in after.items() if row["status"] != "done"} == failed
+    assert code == 0 and "plan: 20 new" in err, err
+    assert len(sim2.record.created()) == 20
+    assert {row["status"] for row in ledger(tmp_path / "out").values()} == {"done"}
 
 
 def test_a_model_is_left_after_its_tasks_failed_at_the_provider_in_a_row_for_long_enough() -> None:
@@ -155,3 +157,19 @@ def test_the_progress_counts_the_new_tasks(simulator: Sim, cli: Run, tmp_path: P
     lines = [line for line in err.splitlines() if "shots finished" in line]
     assert code == 0 and lines[-1].startswith(
         "batchvid: 5/5 shots finished; submitted 8 (3 again) rendering 0 downloaded 5 failed 0 spend $"), lines
+
+
+def test_the_progress_takes_back_the_failures_of_a_model_left_for_the_next_run(
+        simulator: Sim, cli: Run, write_manifest: Callable[..., Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, quick_outages: None) -> None:
+    from batchvid import progress
+
+    monkeypatch.setattr(progress, "LINE_EVERY", 0.0)
+    veo = "veo-3.0-fast-generate-001"
+    sim = simulator(provider_failing=frozenset({veo}))
+    manifest = write_manifest(alternating(20, v=veo, w="wan2.5-t2v-preview"))
+    code, _, err = cli("run", manifest, "--base-url", sim.base_url, "--out", tmp_path / "out", "--concurrency", "3",
+                       "--task-retries", "1", "--poll-interval", "0.1", "--rate", "200/s")
+    lines = [line for line in err.splitlines() if "shots finished" in line]
+    assert code == 1 and any(" failed 1 " in line for line in lines), lines  # a shot's tries ran out, then
+    assert lines[-1].startswith("batchvid: 20/40 shots finished;") and " failed 0 " in lines[-1], lines
