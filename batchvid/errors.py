@@ -40,6 +40,11 @@ def secret(value: str) -> str:
     return value
 
 
+def holds_secret(text: str) -> bool:
+    """Whether `text` holds a remembered credential."""
+    return any(value in text for value in _SECRETS)
+
+
 def without_secrets(text: str) -> str:
     """`text` with every remembered credential, and any bearer token, replaced by ***."""
     for value in _SECRETS:

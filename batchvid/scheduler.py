@@ -23,7 +23,7 @@ from . import journal as j
 from . import ledger
 from .budget import Budget
 from .commits import GroupCommit
-from .errors import KEY_REFUSED, FatalError, one_line
+from .errors import KEY_REFUSED, FatalError, holds_secret, one_line
 from .families._base import TaskView
 from .families._envelope import read_billing
 from .fetching import Downloads
@@ -369,6 +369,11 @@ class Runner:
 
     def _accept(self, shot: Shot, gateway: Gateway, answer: Mapping[str, object]) -> str | None:
         task_id = answer.get("task_id") or answer.get("id")
+        if j.usable_task_id(task_id) and holds_secret(task_id):  # the journal, the ledger and logs never hold the key
+            self.journal.update(shot.id, state=j.UNCERTAIN, error="the submit answer's task id holds the API key, "
+                                "which batchvid writes nowhere: the task is not followed")
+            self.progress.event("uncertain", finished=True)
+            return None
         if j.usable_task_id(task_id):
             self.journal.update(shot.id, state=j.SUBMITTED, task_id=task_id, submitted_at=j.now(), error=None,
                                 gateway=gateway.known_as)

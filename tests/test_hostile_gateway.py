@@ -92,6 +92,8 @@ class Servers:
             raise web.HTTPTemporaryRedirect(f"{self.urls['elsewhere']}/{key}/v1/video/generations")
         if prompt == "dotdot-task":
             return web.json_response({"task_id": "../../../etc/passwd"})
+        if prompt == "keyed-task":  # the key as a task id would be written to the journal and the ledger
+            return web.json_response({"task_id": "t-" + request.headers["Authorization"].removeprefix("Bearer ")})
         if prompt == "dots-task":  # as a URL path segment, `..` would poll another path
             return web.json_response({"task_id": ".."})
         if prompt == "error-200":  # a refusal worded in a 200: it may or may not have made a task
@@ -191,6 +193,8 @@ SCENARIOS = {
     "dotdot-task": ("done", ""),
     "dots-task": ("uncertain", "the submit answer had no usable task id"),
     "error-200": ("uncertain", "the submit answer had no usable task id"),
+    "keyed-task": ("uncertain", "the submit answer's task id holds the API key, which batchvid writes nowhere: the "
+                   "task is not followed"),
     "file-url": ("failed", "download: refusing a video URL that has scheme 'file'"),
     "other-port": ("done", ""),
     "endless-download": ("failed", "download: video is over the 1,048,576 byte limit"),
