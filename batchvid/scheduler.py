@@ -317,8 +317,7 @@ class Runner:
             self._commits.soon()  # nothing was created: a kill now must not leave it `submitting`
             still_reachable(gateway, exc)
             if exc.status is not None and exc.status >= 500 and self.outages.server_error(shot.model, str(exc)):
-                for earlier in self._out_of_tries.pop(shot.model, ()):  # one reason for all of the model's shots
-                    self.journal.update(earlier, error=f"submit: {self.outages.out(shot.model)}")
+                self._model_down(shot.model)
             if self.stopping or self._model_out(shot):
                 self.budget.release(shot)
                 return None, None
@@ -396,7 +395,7 @@ class Runner:
         provider = provider_trouble(words) and EARLIER not in shot.id  # an earlier version is never sent again
         said = f"{words} (as did the {tries} before it in this run)" if tries else words
         if provider and self.outages.task_failed(shot.model, words):
-            self._provider_down(shot.model)
+            self._model_down(shot.model)
         out = self.outages.out(shot.model) if provider else None
         if not provider or (tries >= self.settings.task_retries and out is None):
             self._fail(shot.id, f"task failed: {said}")
@@ -412,11 +411,15 @@ class Runner:
             self._again.add(shot.id)
             self.progress.event("again")
 
-    def _provider_down(self, model: str) -> None:
-        """The model's tasks keep failing at its provider: the shots whose tries that spent in this run did not fail
-        for their own request, and wait for the next run too."""
+    def _model_down(self, model: str) -> None:
+        """The model is left for the next run, its submits or its tasks failing for a while: so are the shots that
+        spent their tries on that in this run (those whose tasks failed at the provider did not fail for their own
+        request), under one reason."""
+        why = self.outages.out(model)
+        for shot_id in self._out_of_tries.pop(model, ()):  # pending already
+            self.journal.update(shot_id, error=f"submit: {why}")
         for shot in self._spent_tries.pop(model, ()):
-            self._pending_again(shot, f"{PROVIDER_DOWN}; {self.outages.out(model)}")
+            self._pending_again(shot, f"{PROVIDER_DOWN}; {why}")
             self.progress.unfinished("failed")
 
     def _pending_again(self, shot: Shot, reason: str) -> None:

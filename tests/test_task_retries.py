@@ -173,3 +173,31 @@ def test_the_progress_takes_back_the_failures_of_a_model_left_for_the_next_run(
     lines = [line for line in err.splitlines() if "shots finished" in line]
     assert code == 1 and any(" failed 1 " in line for line in lines), lines  # a shot's tries ran out, then
     assert lines[-1].startswith("batchvid: 20/40 shots finished;") and " failed 0 " in lines[-1], lines
+
+
+def test_a_shot_whose_tries_ran_out_waits_with_its_model_when_the_models_submits_go_dark(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, quick_outages: None) -> None:
+    """The provider fails a task, then the gateway has no channel left for the model (503 to every submit): the
+    model is left for the next run, and so is the shot whose task failed, which did not fail for its request."""
+    from batchvid import scheduler
+
+    monkeypatch.setattr(scheduler, "backoff", lambda *args, **kwargs: 0.1)
+    wan = "wan2.5-t2v-preview"
+    sim = simulator(provider_fail_first=1)
+    create = sim._create
+
+    def create_then_go_dark(*args: Any) -> Any:
+        sim.config.unavailable = frozenset({wan})
+        return create(*args)
+
+    monkeypatch.setattr(sim, "_create", create_then_go_dark)
+    manifest = write_manifest(alternating(5, w=wan))
+    code, out, _ = run_batch(manifest, sim, "--concurrency", "1", "--task-retries", "0")
+    rows = ledger(tmp_path / "out")
+    assert code == 1 and {row["status"] for row in rows.values()} == {"pending"}, out
+    assert rows["w00"]["error"].startswith(f"its task failed at the provider; {wan}: its last 6 submits"), rows
+    assert "all drew server errors (the last: HTTP 503: No available channel" in rows["w00"]["error"]
+    assert len(sim.record.created()) == 1
+    code, _, err = run_batch(manifest, simulator())
+    assert code == 0 and "plan: 5 new" in err, err
