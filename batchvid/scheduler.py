@@ -2,9 +2,10 @@
 hand each paid video to the downloads (fetching.py), and commit every state change to the journal
 before acting on it (commits.py).
 
-Retries have separate scopes (one wrapper around submit+poll+download re-creates paid tasks):
-a submit is resent only when the gateway certainly created nothing; polls and downloads are GETs
-and are retried with backoff; a poll error never causes a submit.
+Retries have separate scopes, never one wrapper around submit+poll+download (it would re-create paid
+tasks): a submit is resent only when the gateway certainly created nothing; polls and downloads are GETs
+and are retried with backoff; a poll error never causes a submit; a task that failed at the provider,
+not charged, is followed by a new one (tries.py).
 """
 
 from __future__ import annotations
@@ -29,21 +30,19 @@ from .families._envelope import read_billing
 from .fetching import Downloads
 from .gateway import Gateway, Refused, Rejected, Transient, Uncertain, said
 from .outage import ModelOutages, still_reachable
-from .plan import EARLIER
 from .pricing import PriceTable, Quote
 from .primitives import Slots, backoff
 from .progress import Progress
 from .proxy import Proxies
 from .queues import ProviderQueues
-from .retryable import provider_trouble
 from .runsettings import RunSettings
 from .shot import Shot
 from .spare import Spare
+from .tries import Tries
 from .watching import InFlight, Watcher
 
 log = logging.getLogger("batchvid")
 MAX_SUBMIT_TRIES = 8
-PROVIDER_DOWN = "its task failed at the provider"
 
 
 class Runner:
@@ -62,21 +61,15 @@ class Runner:
         self.stopping = False
         self.budget = Budget(settings.max_cost, quotes)
         self.outages = ModelOutages()
-        #: per model, its shots that spent their submit tries on errors in this run (left pending)
-        self._out_of_tries: dict[str, list[str]] = {}
-        #: per model, its shots that spent their task tries on its provider's failures in this run (failed)
-        self._spent_tries: dict[str, list[Shot]] = {}
         self._slots = Slots(settings.concurrency, settings.family_concurrency)
         self._posting: set[str] = set()
-        #: shots whose task failed for the provider's trouble, each to get a new task (_task_failed), and how many
-        #: new tasks each got in this run
-        self._again: set[str] = set()
-        self.resubmits: collections.Counter[str] = collections.Counter()
         self._tasks: dict[str, asyncio.Task[None]] = {}  # the shots in flight, by id
         self._errors: list[BaseException] = []  # what made shots' tasks fail (the run raises the first)
         self._feeder: asyncio.Task[None] | None = None
         self._spare = Spare(settings.out)
         self._commits = GroupCommit(journal, self.stop, self._spare)
+        self.tries = Tries(settings.task_retries, journal, self._commits, self.budget, progress, self.outages,
+                           self._fail)
         # a task may be queued for a poll or two while the gateway hands it to its provider: that says nothing yet
         self.queues = ProviderQueues(self._slots, patience=2 * settings.poll_interval)
         self.watcher = Watcher(settings, journal, self._commits, progress, self.budget, quotes, table,
@@ -231,7 +224,7 @@ class Runner:
             again = False
             try:
                 view = await self.watcher.wait(shot, gateway, task)
-                again = view is None and shot.id in self._again
+                again = view is None and self.tries.due(shot.id)
             finally:
                 self.queues.ended(shot.spec.family, task_id)
                 if not again:  # a new task for the shot takes over its slot
@@ -241,7 +234,6 @@ class Runner:
                 break
             if not again:
                 return
-            self._again.discard(shot.id)
             state = j.PENDING
         assert task_id is not None
         if row.state == j.DOWNLOADING:  # paid in an earlier run: where its video is is asked where it was made
@@ -317,12 +309,12 @@ class Runner:
             self._commits.soon()  # nothing was created: a kill now must not leave it `submitting`
             still_reachable(gateway, exc)
             if exc.status is not None and exc.status >= 500 and self.outages.server_error(shot.model, str(exc)):
-                self._model_down(shot.model)
+                self.tries.model_down(shot.model)
             if self.stopping or self._model_out(shot):
                 self.budget.release(shot)
                 return None, None
             if attempt + 1 == MAX_SUBMIT_TRIES:
-                self._out_of_tries.setdefault(shot.model, []).append(shot.id)
+                self.tries.submits_spent(shot)
                 self.budget.release(shot)
                 return None, None
             return None, backoff(attempt, exc.retry_after, self.settings.backoff_cap)
@@ -388,46 +380,7 @@ class Runner:
         return None
 
     def _task_failed(self, shot: Shot, task_id: str, words: str) -> None:
-        """A task ended failed (not charged): a new one for the shot where the provider failed and the shot has tries
-        left in this run (retryable.py), else the shot fails; left for the next run once its model's tasks keep
-        failing at the provider (outage.py), with the shots that failed so before it was."""
-        tries = self.resubmits[shot.id]
-        provider = provider_trouble(words) and EARLIER not in shot.id  # an earlier version is never sent again
-        said = f"{words} (as did the {tries} before it in this run)" if tries else words
-        if provider and self.outages.task_failed(shot.model, words):
-            self._model_down(shot.model)
-        out = self.outages.out(shot.model) if provider else None
-        if not provider or (tries >= self.settings.task_retries and out is None):
-            self._fail(shot.id, f"task failed: {said}")
-            if provider:  # its provider may yet prove down: then it waits for the next run with the others
-                self._spent_tries.setdefault(shot.model, []).append(shot)
-            return
-        if out is not None:  # one reason for all of the model's shots, said once in the summary
-            self._pending_again(shot, f"{PROVIDER_DOWN}; {out}")
-            return
-        self._pending_again(shot, f"task {task_id} failed: {said}; {j.SENT_AGAIN}")
-        if not self.stopping:  # a stopping run leaves the new task to the next run
-            self.resubmits[shot.id] = tries + 1
-            self._again.add(shot.id)
-            self.progress.event("again")
-
-    def _model_down(self, model: str) -> None:
-        """The model is left for the next run, its submits or its tasks failing for a while: so are the shots that
-        spent their tries on that in this run (those whose tasks failed at the provider did not fail for their own
-        request), under one reason."""
-        why = self.outages.out(model)
-        for shot_id in self._out_of_tries.pop(model, ()):  # pending already
-            self.journal.update(shot_id, error=f"submit: {why}")
-        for shot in self._spent_tries.pop(model, ()):
-            self._pending_again(shot, f"{PROVIDER_DOWN}; {why}")
-            self.progress.unfinished("failed")
-
-    def _pending_again(self, shot: Shot, reason: str) -> None:
-        """The shot's task failed (not charged): it is to submit again, its hold on the cap given back."""
-        self.budget.release(shot)
-        self.journal.update(shot.id, state=j.PENDING, task_id=None, submitted_at=None, finished_at=None,
-                            billed_usd=None, gateway=None, error=reason)
-        self._commits.soon()
+        self.tries.task_failed(shot, task_id, words, self.stopping)
 
     def _fail(self, shot_id: str, reason: str, billed: str = "0") -> None:
         self.journal.update(shot_id, state=j.FAILED, error=reason, billed_usd=billed, finished_at=j.now())

@@ -175,8 +175,8 @@ def report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object
                 print(f"  {model}: the gateway bills {ratio:.2f}x the estimate (an account's group ratio, or a price "
                       f"above the table's){counted}. Set it in the prices (group_ratio, or a row for the model) and "
                       "estimates will count it too")
-        if runner.resubmits:
-            tasks, shots_again = sum(runner.resubmits.values()), len(runner.resubmits)
+        if runner.tries.resubmits:
+            tasks, shots_again = sum(runner.tries.resubmits.values()), len(runner.tries.resubmits)
             print(f"  {tasks} task(s) of {shots_again} shot(s) failed for the provider's own trouble and got a new "
                   "task each (failed tasks are not charged; --task-retries)")
         if runner.budget.held_back:
