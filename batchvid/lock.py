@@ -3,7 +3,6 @@ so a stale lock never blocks."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import time
 from pathlib import Path
@@ -11,6 +10,14 @@ from typing import IO
 
 from .errors import FatalError
 
+try:
+    import fcntl
+except ImportError:  # Windows: validate, estimate and status work there; a run is refused with the way out
+    fcntl = None  # type: ignore[assignment]
+
+#: why a run is refused where there is no flock (Windows): its guarantees rest on it and on POSIX signals
+NOT_POSIX = ("batchvid run needs Linux or macOS: its one-run-per-folder lock and its saving of state on Ctrl-C and "
+             "SIGTERM are POSIX's. On Windows, run it under WSL (validate, estimate and status work here)")
 FILE_NAME = ".batchvid.lock"
 #: how long a run waits for the lock before it says another holds it: `status` takes it shared for an instant
 TAKE_TRIES, TAKE_PAUSE = 10, 0.02
@@ -22,6 +29,8 @@ class FolderLock:
         self._file: IO[str] | None = None
 
     def __enter__(self) -> FolderLock:
+        if fcntl is None:
+            raise FatalError(NOT_POSIX)
         handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
         if not _take(handle):
             handle.seek(0)
@@ -44,6 +53,8 @@ class FolderLock:
 
 def holder(folder: Path) -> str | None:
     """The pid of the run using `folder` now (as it wrote it), or None; the lock file is neither made nor written."""
+    if fcntl is None:  # no run can be at work here
+        return None
     try:
         handle = open(folder / FILE_NAME, encoding="utf-8")  # noqa: SIM115 - closed below
     except OSError:

@@ -1322,6 +1322,32 @@ def test_a_second_run_on_the_same_folder_is_refused(simulator: Sim, run_batch: R
     assert code == 1 and "another batchvid run" in err and sim.record.submissions == []
 
 
+def test_without_flock_as_on_windows_a_run_is_refused_in_one_line_and_the_rest_works(
+        simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
+    """Windows has no fcntl: batchvid imported it at start, so every command, validate included, died with a
+    traceback there. Now only `run` is refused, before anything is sent, with the way out."""
+    sim = simulator()
+    run_batch(MANIFESTS / "wan.yaml", sim)  # a finished folder, for status to read
+    no_fcntl = "import sys; sys.modules['fcntl'] = None; from batchvid.cli import main; sys.exit(main(sys.argv[1:]))"
+
+    def batchvid(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", no_fcntl, *args], capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "BATCHVID_API_KEY": SIM_KEY})
+
+    assert batchvid("validate", str(MANIFESTS / "demo.yaml")).returncode == 0
+    assert batchvid("estimate", str(MANIFESTS / "demo.yaml")).returncode == 0
+    looked = batchvid("status", str(tmp_path / "out"))
+    assert looked.returncode == 0 and "5 done" in looked.stdout, looked
+    created = len(sim.record.created())
+    refused = batchvid("run", str(MANIFESTS / "sora.yaml"), "--base-url", sim.base_url, "--out",
+                       str(tmp_path / "other"))
+    assert refused.returncode == 1 and refused.stderr.strip().splitlines() == [
+        "batchvid: error: batchvid run needs Linux or macOS: its one-run-per-folder lock and its saving of state on "
+        "Ctrl-C and SIGTERM are POSIX's. On Windows, run it under WSL (validate, estimate and status work here)"
+    ], refused.stderr
+    assert len(sim.record.created()) == created
+
+
 def test_the_key_is_written_nowhere(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
     sim = simulator(fail_rate=0.3, seed=5)
     code, out, err = run_batch(MANIFESTS / "demo.yaml", sim, "-vv", "--concurrency", "3")

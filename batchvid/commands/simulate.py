@@ -172,7 +172,10 @@ async def _serve(args: argparse.Namespace, config: SimConfig, key_from_env: bool
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except NotImplementedError:  # Windows: Ctrl-C arrives as KeyboardInterrupt, and the finally below runs
+            break
     try:
         await stop.wait()
     finally:
