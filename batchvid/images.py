@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 _MAX_READ = 50 * 1024 * 1024  # no model takes more; never read a huge file whole
+#: longer than any path a file system takes (4,096 bytes on Linux); a longer one is data, not a name
+_MAX_NAME = 4096
 
 
 class ImageProblem(ValueError):
@@ -88,12 +91,18 @@ def resolve_inside(base: Path, relative: str) -> Path:
 
 
 def read_local(base: Path, relative: str, max_bytes: int) -> LocalImage:
+    if len(relative) > _MAX_NAME:  # no file has such a name: image data, pasted without its data: prefix
+        raise ImageProblem(f"image {relative[:40]!r}... ({len(relative):,} characters) is no file name: an image's "
+                           "own data goes in a data: URI (data:image/png;base64,...)")
     path = resolve_inside(base, relative)
-    if not path.exists():
-        raise ImageProblem(f"image file {relative!r} not found")
-    if not path.is_file():
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        raise ImageProblem(f"image file {relative!r} not found") from None
+    except OSError as exc:  # a folder on the way that may not be read, a name too long for the file system
+        raise ImageProblem(f"image {relative!r} cannot be read ({exc.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
         raise ImageProblem(f"image {relative!r} is not a file")
-    info = path.stat()
     size = info.st_size
     if size > min(max_bytes, _MAX_READ):
         raise ImageProblem(f"image {relative!r} is {size / 2**20:.1f} MiB; this model takes at most "

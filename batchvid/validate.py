@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import gc
 import re
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from .errors import InputError
 from .families import FAMILIES, MODELS, seedance
 from .families._base import IMAGE_FIELDS, ModelSpec
 from .manifest import RawManifest, RawShot, parse
+from .manifest._base import kind_of
 from .problems import ManifestInvalid, Problem, did_you_mean
 from .shot import Shot, overridden
 
@@ -114,6 +116,9 @@ class _ShotChecker:
         model = raw.fields.get("model")
         if model is None:
             self.add(raw, None, "model: is required (set it on the shot or in defaults)")
+            return None
+        if not isinstance(model, str):  # a list or a mapping cannot even be looked up
+            self.add(raw, "model", f"must be a model id (text), not {kind_of(model)}; see `batchvid models`")
             return None
         if model not in MODELS:
             self.add(raw, "model", f"unknown model {model!r}{did_you_mean(str(model), MODELS)}; "
@@ -281,6 +286,23 @@ def _field_name(error: ValidationError) -> str | None:
 _UNQUOTE = " (write it without quotes)"
 
 
+def _got(value: Any) -> str:
+    """A manifest's value as its writer would know it: YAML's dates are no Python reprs."""
+    if isinstance(value, dt.date):
+        return f"the date {value.isoformat()}"
+    return repr(_dates_as_text(value))
+
+
+def _dates_as_text(value: Any) -> Any:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_dates_as_text(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _dates_as_text(item) for key, item in value.items()}
+    return value
+
+
 def _quotes_hint(kind: str, instance: Any) -> str:
     """The usual reason YAML gave a value the wrong type: quotes missing, or quotes in the way."""
     if kind == "string" and isinstance(instance, bool):  # `prompt: yes` or `prompt: off`, unquoted
@@ -327,10 +349,10 @@ def _describe(error: ValidationError, spec: ModelSpec) -> Iterator[tuple[str | N
         yield field, custom
     elif kind == "enum":
         quoted = isinstance(instance, str) and instance in {str(v) for v in value if not isinstance(v, str)}
-        yield field, f"must be one of {', '.join(map(str, value))}; got {instance!r}" + (_UNQUOTE if quoted else "")
+        yield field, f"must be one of {', '.join(map(str, value))}; got {_got(instance)}" + (_UNQUOTE if quoted else "")
     elif kind in ("minimum", "maximum"):
         low, high = schema.get("minimum"), schema.get("maximum")
-        yield field, f"must be from {low} to {high}; got {instance!r}"
+        yield field, f"must be from {low} to {high}; got {_got(instance)}"
     elif kind == "maxLength":
         yield field, f"is {len(instance):,} characters; the limit is {value:,}"
     elif kind == "minLength":
@@ -341,6 +363,6 @@ def _describe(error: ValidationError, spec: ModelSpec) -> Iterator[tuple[str | N
         yield field, "must not be empty"
     elif kind == "type":
         article = "an" if str(value)[0] in "aeiou" else "a"
-        yield field, f"must be {article} {value}; got {instance!r}{_quotes_hint(str(value), instance)}"
+        yield field, f"must be {article} {value}; got {_got(instance)}{_quotes_hint(str(value), instance)}"
     else:
         yield field, error.message

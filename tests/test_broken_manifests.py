@@ -114,8 +114,24 @@ CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
     "image-not-image": (HEAD + "  - {id: a, model: wan2.5-i2v-preview, prompt: p, image: m.yaml}\n",
                         ["m.yaml:3: shot 'a' (wan2.5-i2v-preview): image: 'm.yaml' is not a PNG, JPEG or "
                          "WebP image"]),
+    "model-a-list": (HEAD + "  - {id: a, model: [wan2.5-t2v-preview], prompt: p}\n",
+                     ["m.yaml:3: shot 'a': model: must be a model id (text), not a list; see `batchvid models`"]),
+    # image data pasted without its data: prefix: no file has such a name (it crashed: "File name too long")
+    "image-data-as-a-path": (HEAD + "  - {id: a, model: wan2.5-i2v-preview, prompt: p, image: " + "iVBORw0K" * 600
+                             + "}\n",
+                             ["m.yaml:3: shot 'a' (wan2.5-i2v-preview): image: image '" + "iVBORw0K" * 5 + "'"
+                              "... (4,800 characters) is no file name: an image's own data goes in a data: URI "
+                              "(data:image/png;base64,...)"]),
+    "image-name-too-long": (HEAD + "  - {id: a, model: wan2.5-i2v-preview, prompt: p, image: " + "x" * 300 + ".png}\n",
+                            ["m.yaml:3: shot 'a' (wan2.5-i2v-preview): image: image '" + "x" * 300 + ".png' cannot "
+                             "be read (File name too long)"]),
     "image-directory": (HEAD + "  - {id: a, model: wan2.5-i2v-preview, prompt: p, image: .}\n",
                         ["m.yaml:3: shot 'a' (wan2.5-i2v-preview): image: image '.' is not a file"]),
+    "seed-a-date": (HEAD + WAN + ", seed: 2020-01-01}\n",  # YAML reads it as a date
+                    ["m.yaml:3: shot 'a' (wan2.5-t2v-preview): seed: must be an integer; got the date 2020-01-01"]),
+    "matrix-value-a-list-of-dates": (HEAD + WAN + ", matrix: {seed: [[2020-01-01]]}}\n",  # its id suffix crashed
+                                     ["m.yaml:3: shot 'a-2020-01-01' (wan2.5-t2v-preview): seed: must be an integer; "
+                                      "got ['2020-01-01']"]),
     "matrix-not-list": (HEAD + WAN + ", matrix: {seed: 3}}\n",
                         ["m.yaml:3: shot 'a': matrix: seed must be a non-empty list"]),
     "matrix-too-big": (HEAD + WAN + ", matrix: {seed: [" + ",".join(map(str, range(101))) + "], resolution: ["

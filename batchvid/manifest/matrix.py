@@ -191,6 +191,6 @@ def _axis_slugs(key: str, values: list[Any], line: int, out: Collector, label: s
 
 
 def _slug(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True) if isinstance(value, list | dict) else str(value)
+    text = json.dumps(value, sort_keys=True, default=str) if isinstance(value, list | dict) else str(value)
     slug = _UNSAFE.sub("_", text).strip("_.")
     return slug[:40] or "x"
