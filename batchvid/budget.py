@@ -36,7 +36,7 @@ class Budget:
         """What earlier runs left: shots done or that may be charged hold their cost already, at the bill where the
         gateway said it (the journal keeps what earlier runs learned), and their bills set the ratios."""
         rows = list(rows)
-        self.reserved = sum((max(Decimal(r.estimated_usd or 0), Decimal(r.billed_usd or 0)) for r in rows
+        self.reserved = sum((max(j.amount(r, "estimated_usd"), j.amount(r, "billed_usd")) for r in rows
                              if r.state in (j.SUBMITTED, j.UNCERTAIN) or j.rendered(r)), Decimal(0))
         self.bill_ratio = j.bill_ratios(rows)
 

@@ -15,7 +15,7 @@ import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeGuard
 
@@ -54,13 +54,29 @@ def rendered(row: Row) -> bool:
     return row.state in (DONE, DOWNLOADING) or (row.state == FAILED and (row.error or "").startswith(VIDEO_REFUSED))
 
 
+def amount(row: Row, column: str) -> Decimal:
+    """A money column of a row (0 where empty). A journal edited by hand, or damaged, may hold one that is no
+    amount: that stops with where it is, not with a crash."""
+    text = getattr(row, column)
+    if not text:
+        return Decimal(0)
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise FatalError(f"the journal's {column} of shot {row.id!r} is {text!r}, which is no amount: the journal was "
+                         "edited or is damaged; set that value right (or empty) with an SQLite tool, then run again")
+    return value
+
+
 def bill_ratios(rows: Iterable[Row]) -> dict[str, Decimal]:
     """Per model, the highest bill over its estimate that the gateway reported, where above 1 (an account's group
     ratio, a price above the table's): what later shots of the model will likely cost, beyond their estimates."""
     ratios: dict[str, Decimal] = {}
     for row in rows:
-        if row.billed_usd and row.estimated_usd and Decimal(row.estimated_usd) > 0:
-            ratio = Decimal(row.billed_usd) / Decimal(row.estimated_usd)
+        if row.billed_usd and row.estimated_usd and amount(row, "estimated_usd") > 0:
+            ratio = amount(row, "billed_usd") / amount(row, "estimated_usd")
             if ratio > ratios.get(row.model, Decimal(1)):
                 ratios[row.model] = ratio
     return ratios
@@ -130,8 +146,11 @@ class Journal:
         """`read_only`: for looking only (status, --dry-run): never waits for a running batch, changes no row,
         leaves no file behind."""
         self.path = path
-        self.db = journalfile.connect_read_only(path) if read_only else journalfile.connect(path)
-        self._select = f"SELECT {_select_list(self.db)} FROM shots"
+        try:
+            self.db = journalfile.connect_read_only(path) if read_only else journalfile.connect(path)
+            self._select = f"SELECT {_select_list(self.db)} FROM shots"
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # damage in its tables' own description
+            raise FatalError(journalfile.unusable(path, exc)) from None
         self._changed_ids: set[str] = set()  # rows changed since take_changed() last asked (the live ledger)
 
     def close(self) -> None:
@@ -149,7 +168,8 @@ class Journal:
         except sqlite3.Error as exc:
             if error is None:  # otherwise the error on its way out already says why the run stopped
                 raise FatalError(f"cannot write the journal {self.path}: {exc}") from None
-        if isinstance(error, sqlite3.DatabaseError) and not isinstance(error, sqlite3.OperationalError):
+        if isinstance(error, sqlite3.DatabaseError) and (not isinstance(error, sqlite3.OperationalError)
+                                                         or journalfile.not_text(error)):
             # found damaged past its first page, only as rows were read or written: said as at opening
             raise FatalError(journalfile.unusable(self.path, error)) from None
 

@@ -147,16 +147,25 @@ def _leave_wal(path: Path) -> None:
         db.execute("PRAGMA journal_mode=DELETE")
 
 
-def unusable(path: Path, exc: sqlite3.DatabaseError) -> str:
+def unusable(path: Path, exc: sqlite3.DatabaseError | UnicodeDecodeError) -> str:
     """Why the journal cannot be used. Only a damaged file may be given up: a full disk or a permission is mended,
     and moving the journal away would lose what the batch has paid for."""
     name = getattr(exc, "sqlite_errorname", None) or ""
     if name.startswith("SQLITE_READONLY"):
         return _read_only(f"{path} (or its -wal or -shm file)")
+    if not_text(exc):  # one value: the rest of the batch's state is sound
+        return (f"{path} is damaged ({exc}): set that value right with an SQLite tool; or, to start the batch "
+                "afresh, paying for every shot again, move it and the videos out of the folder")
     if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
         return (f"{path} is not a usable journal ({exc}): to start the batch afresh, paying for every shot again, "
                 "move it and the videos out of the folder")
     return f"cannot use the journal {path} ({exc}); mend that and run again: the batch's state is kept in it"
+
+
+def not_text(exc: sqlite3.DatabaseError | UnicodeDecodeError) -> bool:
+    """Whether a value the journal keeps as text was found not to be UTF-8: bytes damaged where SQLite's own checks
+    do not look (sqlite3 says so with an OperationalError, as it says a locked or failing disk)."""
+    return isinstance(exc, UnicodeDecodeError) or str(exc).startswith("Could not decode to UTF-8")
 
 
 def _read_only(what: str) -> str:

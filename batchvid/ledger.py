@@ -8,7 +8,7 @@ import os
 from decimal import Decimal
 from pathlib import Path
 
-from .journal import Journal, Row, rendered
+from .journal import Journal, Row, amount, rendered
 
 FILE_NAME = "ledger.csv"
 HEADER = (
@@ -112,9 +112,6 @@ def spend_line(rows: list[Row]) -> str:
 
 def spend(rows: list[Row]) -> tuple[Decimal, Decimal]:
     """(billed by the gateway, estimated) over finished shots."""
-    billed = sum((Decimal(r.billed_usd) for r in rows if r.billed_usd), Decimal(0))
-    estimated = sum(
-        (Decimal(r.estimated_usd) for r in rows if r.estimated_usd and rendered(r)),
-        Decimal(0),
-    )
+    billed = sum((amount(r, "billed_usd") for r in rows), Decimal(0))
+    estimated = sum((amount(r, "estimated_usd") for r in rows if rendered(r)), Decimal(0))
     return billed, estimated

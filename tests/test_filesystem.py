@@ -54,6 +54,44 @@ def test_a_journal_damaged_past_its_first_page_is_a_clear_message(
     assert code == 1 and err.startswith(f"batchvid: error: {path} is not a usable journal") and "unexpected" not in err
 
 
+@pytest.mark.parametrize(("change", "said"), [
+    # bytes damaged inside a row, where SQLite's own checks do not look: its text is no UTF-8
+    ("UPDATE shots SET sha256 = CAST(X'ff39' AS TEXT) WHERE id='wan-text'", "is damaged (Could not decode to UTF-8 "
+     "column 'sha256' with text"),
+    # a journal edited by hand
+    ("UPDATE shots SET billed_usd = 'about a dollar' WHERE id='wan-text'", "the journal's billed_usd of shot "
+     "'wan-text' is 'about a dollar', which is no amount: the journal was edited or is damaged; set that value right "
+     "(or empty) with an SQLite tool, then run again"),
+])
+def test_a_journal_whose_values_are_damaged_or_edited_is_a_clear_message(
+        simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path, change: str, said: str) -> None:
+    sim = simulator()
+    assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0
+    with sqlite_db(tmp_path / "out" / "journal.sqlite") as db:
+        db.execute(change)
+    made = len(sim.record.submissions)
+    looked, ran = cli("status", tmp_path / "out"), run_batch(MANIFESTS / "wan.yaml", sim, "--force", "kitten-eyes")
+    for code, _, err in (looked, ran):
+        assert code == 1 and said in err.strip().splitlines()[-1] and "unexpected" not in err, err
+    assert len(sim.record.submissions) == made
+
+
+def test_a_journal_whose_tables_description_is_damaged_is_a_clear_message(
+        simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path) -> None:
+    """A damaged byte in the table's own description (SQLite keeps it as text): it crashed opening the journal."""
+    sim = simulator()
+    assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0
+    path = tmp_path / "out" / "journal.sqlite"
+    data = path.read_bytes()
+    where = data.index(b"updated_at TEXT")
+    path.write_bytes(data[:where] + b"\xff" + data[where + 1:])
+    made = len(sim.record.submissions)
+    looked, ran = cli("status", tmp_path / "out"), run_batch(MANIFESTS / "wan.yaml", sim, "--force", "kitten-eyes")
+    for code, _, err in (looked, ran):
+        assert code == 1 and err.startswith(f"batchvid: error: {path} is damaged (") and "unexpected" not in err, err
+    assert len(sim.record.submissions) == made
+
+
 def test_a_journal_from_a_newer_batchvid_is_refused(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
     sim = simulator()
     assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0

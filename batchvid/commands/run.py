@@ -10,7 +10,6 @@ import sys
 from argparse import ArgumentTypeError
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -393,6 +392,6 @@ def _follower(row: j.Row, quotes: dict[str, Quote]) -> Shot:
     from ..pricing import Quote
     from ..shot import Shot
 
-    cost = None if row.estimated_usd is None else Decimal(row.estimated_usd)
+    cost = None if not row.estimated_usd else j.amount(row, "estimated_usd")
     quotes[row.id] = Quote(unit_usd=None, cost_usd=cost, source=row.price_source or "", unit_label="")
     return Shot(id=row.id, model=row.model, fields={"duration": row.seconds, "resolution": row.resolution}, line=0)
