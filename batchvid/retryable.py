@@ -21,6 +21,12 @@ _REQUEST = re.compile(
     re.IGNORECASE)
 
 
+def request_fault(reason: str) -> bool:
+    """Whether a failed task's reason names its request's fault (its content, a parameter): the same request
+    would be refused again."""
+    return _REQUEST.search(reason) is not None
+
+
 def provider_trouble(reason: str) -> bool:
     """Whether a failed task's reason (its error code and message) says the provider failed, not the request."""
-    return _PROVIDER.search(reason) is not None and _REQUEST.search(reason) is None
+    return _PROVIDER.search(reason) is not None and not request_fault(reason)

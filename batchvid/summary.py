@@ -12,6 +12,7 @@ from . import journal as j
 from . import ledger
 from .errors import CERT_UNTRUSTED, KEY_REFUSED, REDIRECTED, FatalError
 from .plan import EARLIER, Plan
+from .retryable import request_fault
 
 if TYPE_CHECKING:
     from .scheduler import Runner
@@ -82,8 +83,15 @@ def next_steps(rows: list[j.Row]) -> list[str]:
             (step for marker, step in _WAYS_OUT if any(marker in error for error in errors)),
             "run the same command again to continue")
         steps.append(first + " (tasks in flight are polled, never resent)")
-    if counts[j.FAILED] > paid:
-        steps.append("add --retry-failed to submit the failed shots again (failed tasks are not charged)")
+    unpaid = [row for row in rows if row.state == j.FAILED and not j.rendered(row)]
+    refused = sum(1 for row in unpaid if request_fault(row.error or ""))
+    if refused:
+        steps.append(f"change what the gateway refused in the {refused} shot(s) failed for their request (their "
+                     "content, a parameter: see the reasons), then run again: a changed shot is sent anew, whereas "
+                     "--retry-failed sends it as it is, to be refused again")
+    if len(unpaid) > refused:
+        others = " other" if refused else ""
+        steps.append(f"add --retry-failed to submit the{others} failed shots again (failed tasks are not charged)")
     if paid:
         one = paid == 1
         steps.append(f"{paid} failed shot{'' if one else 's'} {'was' if one else 'were'} rendered and charged, but "

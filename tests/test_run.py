@@ -641,14 +641,36 @@ def test_a_video_whose_every_url_is_refused_says_it_may_be_past_the_gateways_kee
     assert len(sim.record.created()) == 1
 
 
+def test_the_next_step_tells_a_refused_request_from_a_provider_that_failed(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path) -> None:
+    """--retry-failed would send a refused request as it is, to be refused again: the step for it is to change it.
+    A changed shot is new work, sent by the next run with no flag."""
+    sora = "version: 1\nshots:\n  - {id: refused, model: sora-2, prompt: %s}\n"
+    wan = "  - {id: broken, model: wan2.5-t2v-preview, prompt: a river}\n"
+    sim = simulator(fail_rate=1.0)
+    run_batch(write_manifest(sora % "a fight"), sim)
+    sim2 = simulator(provider_fail_rate=1.0)
+    code, out, _ = run_batch(write_manifest(sora % "a fight" + wan), sim2, "--task-retries", "0")
+    assert code == 1 and [line for line in out.splitlines() if "next:" in line] == [
+        "  next: change what the gateway refused in the 1 shot(s) failed for their request (their content, a "
+        "parameter: see the reasons), then run again: a changed shot is sent anew, whereas --retry-failed sends it as "
+        "it is, to be refused again",
+        "  next: add --retry-failed to submit the other failed shots again (failed tasks are not charged)"], out
+    code, _, err = run_batch(write_manifest(sora % "a hug" + wan), simulator())
+    assert code == 1 and "plan: 1 changed, 1 failed" in err, err
+    assert states(tmp_path / "out") == {"refused": "done", "broken": "failed", "refused@1": "failed"}
+
+
 def test_failed_tasks_cost_nothing_and_exit_1(simulator: Sim, run_batch: Run, cli: Run, tmp_path: Path) -> None:
     sim = simulator(fail_rate=1.0)
     code, out, _ = run_batch(MANIFESTS / "sora.yaml", sim)
     assert code == 1 and "content_policy_violation" in out
     # the gateway's 0 for a failed task is no billing report for a rendered shot
     assert out.startswith("batchvid: 4 failed; no shot rendered, nothing billed;"), out
-    assert out.splitlines()[-1] == ("  next: add --retry-failed to submit the failed shots again (failed tasks are "
-                                    "not charged)")
+    assert out.splitlines()[-1] == (
+        "  next: change what the gateway refused in the 4 shot(s) failed for their request (their content, a "
+        "parameter: see the reasons), then run again: a changed shot is sent anew, whereas --retry-failed sends it as "
+        "it is, to be refused again")
     assert {(r["status"], r["billed_usd"]) for r in ledger(tmp_path / "out")} == {("failed", "0")}
     # one reason, one line, in the summary and in status: a thousand such shots would not be a thousand lines
     ids = [r["shot_id"] for r in ledger(tmp_path / "out")]
@@ -1434,7 +1456,10 @@ def test_status_of_a_folder_a_run_is_using_says_so_rather_than_run_again(
     as_json = json.loads(cli("status", out, "--json")[1])
     assert text.splitlines()[-1].startswith("  next: ") and as_json["running_pid"] is None
     assert [f"  next: {step}" for step in as_json["next"]] == [line for line in text.splitlines() if "next:" in line]
-    assert as_json["next"] == ["add --retry-failed to submit the failed shots again (failed tasks are not charged)"]
+    assert as_json["next"] == [
+        "change what the gateway refused in the 4 shot(s) failed for their request (their content, a parameter: see "
+        "the reasons), then run again: a changed shot is sent anew, whereas --retry-failed sends it as it is, to be "
+        "refused again"]
 
 
 def test_a_run_waits_out_a_status_that_holds_the_folder_for_an_instant(tmp_path: Path) -> None:
