@@ -146,6 +146,25 @@ async def test_bad_requests_are_refused_like_the_gateway(http: aiohttp.ClientSes
         await sim.stop()
 
 
+@pytest.mark.parametrize("body", [  # bodies of a shape no document shows: each made the simulator answer 500
+    {"model": "doubao-seedance-1-0-pro-250528", "metadata": ["--dur 5"]},
+    {"model": "doubao-seedance-1-0-pro-250528", "metadata": {"content": "a cat --dur 5"}},
+    {"model": "doubao-seedance-1-0-pro-250528", "metadata": {"content": [{"type": "text", "text": {"a": 1}}]}},
+    {"model": "wan2.5-t2v-preview", "prompt": "p", "resolution": ["720p"]},
+    {"model": "veo-3.0-fast-generate-001", "prompt": "p", "resolution": 720},
+    {"model": "sora-2", "prompt": "p", "size": {"w": 1280}},
+])
+async def test_a_body_of_the_wrong_shape_is_refused_not_an_internal_error(
+        http: aiohttp.ClientSession, body: dict[str, Any]) -> None:
+    sim = await started()
+    try:
+        status, answer = await submit(http, sim, body)
+        assert status == 400 and answer["error"]["message"], answer
+        assert sim.record.created() == []
+    finally:
+        await sim.stop()
+
+
 @pytest.mark.parametrize(("retry_after", "header"), [(2.0, "2"), (None, None)])
 async def test_429_with_and_without_retry_after(http: aiohttp.ClientSession, retry_after: float | None,
                                                 header: str | None) -> None:

@@ -79,14 +79,29 @@ def _int(value: Any, what: str, default: int) -> int:
         raise BadRequest(f"{what} must be an integer") from None
 
 
+def _text(value: Any, what: str, default: str) -> str:
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise BadRequest(f"{what} must be a string")
+    return value
+
+
 def read_request(family: str, model: str, body: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     """The gateway's own reading of a native body: seconds, resolution, ratio. Raises BadRequest."""
     if family == "seedance":
-        content = (body.get("metadata") or {}).get("content")
+        metadata = body.get("metadata") or {}
+        content = metadata.get("content") if isinstance(metadata, dict) else None
+        # the gateway reads them into an object and a list of items, or refuses them
+        if not isinstance(metadata, dict) or (content and not isinstance(content, list)):
+            raise BadRequest("metadata must be an object, and its content a list of content items")
         if not content:
             notes.append(f"{model}: body without metadata.content; used the placeholder prompt")
             content = [{"type": "text", "text": PLACEHOLDER_PROMPT}]
-        text = " ".join(item.get("text", "") for item in content if isinstance(item, dict))
+        texts = [item.get("text") for item in content if isinstance(item, dict)]
+        if any(part is not None and not isinstance(part, str) for part in texts):
+            raise BadRequest("a content item's text must be a string")
+        text = " ".join(part for part in texts if part)
         marks = {key: value for key, value in _MARKER.findall(text)}
         return {
             "seconds": _int(marks.get("dur", marks.get("duration")), "--dur", 5),
@@ -100,18 +115,18 @@ def read_request(family: str, model: str, body: dict[str, Any], notes: list[str]
         seconds = _int(body.get("seconds"), "seconds", 4)
         if seconds not in (4, 8, 12):
             raise BadRequest("seconds must be 4, 8 or 12")
-        size = body.get("size", "720x1280")
+        size = _text(body.get("size"), "size", "720x1280")
         return {"seconds": seconds, "resolution": "720p", "aspect_ratio": "16:9" if size == "1280x720" else "9:16"}
     if family == "veo":
         seconds = _int(body.get("durationSeconds", body.get("duration_seconds")), "durationSeconds", 8)
-        return {"seconds": seconds, "resolution": body.get("resolution", "720p")}
+        return {"seconds": seconds, "resolution": _text(body.get("resolution"), "resolution", "720p")}
     if family == "wan":
         if model.endswith("i2v-preview") and not body.get("image"):
             raise BadRequest("image is required for image-to-video", "InvalidParameter")
         seconds = _int(body.get("duration"), "duration", 5)
         if seconds not in (5, 10):
             raise BadRequest("duration must be 5 or 10", "InvalidParameter")
-        return {"seconds": seconds, "resolution": body.get("resolution", "720p")}
+        return {"seconds": seconds, "resolution": _text(body.get("resolution"), "resolution", "720p")}
     # vidu: the resolution is in the model id
     resolution = next((part for part in model.split("-") if part.endswith("p") and part[:-1].isdigit()), "720p")
     return {"seconds": _int(body.get("duration"), "duration", 5), "resolution": resolution}
