@@ -17,12 +17,22 @@ HEADER = (
 )
 
 
+#: what a spreadsheet takes for the start of a formula (OWASP's "CSV injection")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(text: str | None) -> str | None:
+    """A cell of the gateway's words (a task id, an error message), kept from being run as a formula where the
+    ledger is opened in a spreadsheet: `=HYPERLINK(...)` in a refusal would otherwise be a live link there."""
+    return "'" + text if text and text.startswith(_FORMULA_START) else text
+
+
 def _line(row: Row) -> tuple[object, ...]:
     """The row's cells; the csv writer writes None as an empty cell and the rest as str() makes them."""
     estimated = "unknown" if row.estimated_usd is None else row.estimated_usd
     return (
-        row.id, row.model, row.state, row.task_id, row.seconds, row.resolution, estimated, row.billed_usd,
-        row.price_source, row.output, row.bytes, row.sha256, row.error, row.submitted_at, row.finished_at,
+        row.id, row.model, row.state, _inert(row.task_id), row.seconds, row.resolution, estimated, row.billed_usd,
+        row.price_source, row.output, row.bytes, row.sha256, _inert(row.error), row.submitted_at, row.finished_at,
         row.attempts, row.gateway,  # which gateway made the task, and bills it: a family may have its own
     )
 

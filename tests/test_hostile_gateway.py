@@ -94,6 +94,8 @@ class Servers:
             return web.json_response({"task_id": "../../../etc/passwd"})
         if prompt == "keyed-task":  # the key as a task id would be written to the journal and the ledger
             return web.json_response({"task_id": "t-" + request.headers["Authorization"].removeprefix("Bearer ")})
+        if prompt == "formula-task":  # a spreadsheet opening the ledger would make it a live link
+            return web.json_response({"task_id": '=HYPERLINK("https://evil.example","open")', "status": "queued"})
         if prompt == "dots-task":  # as a URL path segment, `..` would poll another path
             return web.json_response({"task_id": ".."})
         if prompt == "error-200":  # a refusal worded in a 200: it may or may not have made a task
@@ -109,7 +111,7 @@ class Servers:
         task = request.match_info["task_id"]
         scenario = task.removeprefix("t-")
         done = {"task_id": task, "status": "succeeded", "format": "mp4", "metadata": {}}
-        if scenario == "good" or task == "../../../etc/passwd":
+        if scenario == "good" or task in ("../../../etc/passwd", '=HYPERLINK("https://evil.example","open")'):
             return web.json_response({**done, "url": self.urls["storage"] + "/good.mp4"})
         if scenario in BILLS:  # the video is fine; what the gateway says it charged is not a price
             billing = {"model_price": BILLS[scenario], "requested_seconds": 5, "group_ratio": "1"}
@@ -191,6 +193,7 @@ SCENARIOS = {
     "good": ("done", ""),
     **{name: ("done", "") for name in BILLS},
     "dotdot-task": ("done", ""),
+    "formula-task": ("done", ""),
     "dots-task": ("uncertain", "the submit answer had no usable task id"),
     "error-200": ("uncertain", "the submit answer had no usable task id"),
     "keyed-task": ("uncertain", "the submit answer's task id holds the API key, which batchvid writes nowhere: the "
@@ -239,10 +242,14 @@ def test_a_lying_gateway_fails_single_shots_and_never_leaks(liar: Servers, cli: 
     assert rows["keyed-url"]["error"].startswith(
         f"download failed: storage answered HTTP 404 for {liar.urls['storage']}/***/missing.mp4"), rows["keyed-url"]
     assert rows["error-200"]["error"] == "the submit answer had no usable task id (the gateway said: balance too low)"
+    # kept as the gateway said it in the journal (polls use it), inert in the ledger that a spreadsheet opens
+    assert rows["formula-task"]["task_id"] == "'=HYPERLINK(\"https://evil.example\",\"open\")"
+    assert not [cell for row in rows.values() for cell in row.values() if cell.startswith(("=", "+", "@"))]
     assert liar.elsewhere_auth == [] and liar.elsewhere_hits == 1  # only the other-port video, without the key
     files = sorted(p.name for p in out.iterdir() if not p.name.startswith("journal.sqlite-"))
     assert files == sorted([".batchvid.lock", ".batchvid-spare", "journal.sqlite", "ledger.csv", "good.mp4",
-                            "dotdot-task.mp4", "other-port.mp4", *(f"{name}.mp4" for name in BILLS)])
+                            "dotdot-task.mp4", "formula-task.mp4", "other-port.mp4",
+                            *(f"{name}.mp4" for name in BILLS)])
     assert {name: rows[name]["billed_usd"] for name in BILLS} == dict.fromkeys(BILLS, "")
     assert "no bill in the gateway's answers" in stdout and len(stdout) < 5000
     assert not (tmp_path / "etc").exists() and SIM_KEY not in stdout + stderr
