@@ -75,8 +75,9 @@ def bill_ratios(rows: Iterable[Row]) -> dict[str, Decimal]:
     ratio, a price above the table's): what later shots of the model will likely cost, beyond their estimates."""
     ratios: dict[str, Decimal] = {}
     for row in rows:
-        if row.billed_usd and row.estimated_usd and amount(row, "estimated_usd") > 0:
-            ratio = amount(row, "billed_usd") / amount(row, "estimated_usd")
+        estimate = amount(row, "estimated_usd")
+        if row.billed_usd and estimate > 0:
+            ratio = amount(row, "billed_usd") / estimate
             if ratio > ratios.get(row.model, Decimal(1)):
                 ratios[row.model] = ratio
     return ratios

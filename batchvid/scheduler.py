@@ -360,22 +360,20 @@ class Runner:
 
     def _accept(self, shot: Shot, gateway: Gateway, answer: Mapping[str, object]) -> str | None:
         task_id = answer.get("task_id") or answer.get("id")
-        if j.usable_task_id(task_id) and holds_secret(task_id):  # the journal, the ledger and logs never hold the key
-            self.journal.update(shot.id, state=j.UNCERTAIN, error="the submit answer's task id holds the API key, "
-                                "which batchvid writes nowhere: the task is not followed")
-            self.progress.event("uncertain", finished=True)
-            return None
-        if j.usable_task_id(task_id):
+        if j.usable_task_id(task_id) and not holds_secret(task_id):
             self.journal.update(shot.id, state=j.SUBMITTED, task_id=task_id, submitted_at=j.now(), error=None,
                                 gateway=gateway.known_as)
             self._commits.unsaved[shot.id] = task_id
             # Wan's answer says what the task will cost (price, seconds, group ratio) before anything is charged
             self.budget.heed_bill(shot, self.watcher.billed(shot, read_billing(answer)))
             return task_id
-        # a 200 that reads like a refusal may still have made a task: uncertain, with the gateway's words
-        words = said(answer)
-        self.journal.update(shot.id, state=j.UNCERTAIN, error="the submit answer had no usable task id"
-                            + (f" (the gateway said: {words})" if words else ""))
+        if j.usable_task_id(task_id):  # the journal, the ledger and the logs never hold the key
+            why = ("the submit answer's task id holds the API key, which batchvid writes nowhere: the task is not "
+                   "followed")
+        else:  # a 200 that reads like a refusal may still have made a task: uncertain, with the gateway's words
+            words = said(answer)
+            why = "the submit answer had no usable task id" + (f" (the gateway said: {words})" if words else "")
+        self.journal.update(shot.id, state=j.UNCERTAIN, error=why)
         self.progress.event("uncertain", finished=True)
         return None
 
