@@ -147,10 +147,11 @@ class Journal:
         """`read_only`: for looking only (status, --dry-run): never waits for a running batch, changes no row,
         leaves no file behind."""
         self.path = path
+        self.db = journalfile.connect_read_only(path) if read_only else journalfile.connect(path)
         try:
-            self.db = journalfile.connect_read_only(path) if read_only else journalfile.connect(path)
             self._select = f"SELECT {_select_list(self.db)} FROM shots"
-        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # damage in its tables' own description
+        except sqlite3.DatabaseError as exc:  # damage in its tables' own description, found as they are read
+            self.db.close()
             raise FatalError(journalfile.unusable(path, exc)) from None
         self._changed_ids: set[str] = set()  # rows changed since take_changed() last asked (the live ledger)
 

@@ -73,7 +73,7 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
         except sqlite3.OperationalError:
             # a folder we may not write to: SQLite cannot make the WAL index, so read the file as it is
             return opened("immutable=1")
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # the second: text in the tables' description
         if "no such table" in str(exc):  # an empty database: a run that has just started is making it
             raise FatalError(f"{path} has no batchvid tables yet: if a run has just started, try again in a "
                              "moment") from None
@@ -96,7 +96,7 @@ def connect(path: Path) -> sqlite3.Connection:
         # file systems): there the journal keeps SQLite's rollback journal, as safe, with slower commits
         _leave_wal(path)
         return _set_up(_open(path), path, wal=False)
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # the second: text in the tables' description
         raise FatalError(unusable(path, exc)) from None
 
 

@@ -12,7 +12,6 @@ import base64
 import datetime as dt
 import json
 import random
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from aiohttp import web
-from conftest import FAST_RUN, MANIFESTS, SIM_KEY
+from conftest import FAST_RUN, MANIFESTS, SIM_KEY, sqlite_db
 
 from batchvid.families import MODELS
 from batchvid.simulator.video import Video
@@ -240,7 +239,7 @@ def test_a_gateway_answering_at_random_crashes_nothing_and_loses_no_task(
         code, stdout, err = cli("run", MANIFESTS / "demo.yaml", "--base-url", random_gateway.base_url, "--out", out,
                                 *FAST_RUN, "--deadline-minutes", "0.05", "--resubmit-uncertain", "--retry-failed")
         assert code in (0, 1) and "unexpected error" not in stdout + err, stdout + err
-        with sqlite3.connect(out / "journal.sqlite") as db:
+        with sqlite_db(out / "journal.sqlite") as db:
             rows = db.execute("SELECT id, state, task_id FROM shots").fetchall()
         assert [row for row in rows if row[1] in ("submitted", "downloading") and not row[2]] == []
         assert SIM_KEY not in stdout + err
