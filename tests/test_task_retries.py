@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import collections
 import csv
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -109,9 +110,13 @@ def test_a_model_whose_tasks_keep_failing_at_the_provider_is_left_for_the_next_r
     assert code == 1 and {rows[f"w{i:02d}"]["status"] for i in range(20)} == {"done"}
     veo_rows = [rows[f"v{i:02d}"] for i in range(20)]
     assert {row["status"] for row in veo_rows} == {"pending"}, out
-    outage = (f"{veo}: its last 6 tasks over 0 min all failed at the provider (the last: 400: Internal error, please "
-              "try again later); its shots not sent are left for the next run")
-    assert {row["error"] for row in veo_rows} == {f"submit: {outage}", f"its task failed at the provider; {outage}"}
+    # how many failed in a row before the model was left depends on how fast they came: 6 or a few more
+    outage = re.search(rf"{veo}: its last \d+ tasks over 0 min all failed at the provider \(the last: 400: Internal "
+                       r"error, please try again later\); its shots not sent are left for the next run",
+                       veo_rows[0]["error"])
+    assert outage is not None, veo_rows[0]
+    assert {row["error"] for row in veo_rows} == {f"submit: {outage[0]}",
+                                                  f"its task failed at the provider; {outage[0]}"}
     assert all(row["task_id"] == row["billed_usd"] == row["gateway"] == "" for row in veo_rows), veo_rows
     veo_tasks = [s for s in sim.record.created() if s.model == veo]
     assert 6 <= len(veo_tasks) < 20, len(veo_tasks)  # not two tasks for every shot
