@@ -167,9 +167,10 @@ def test_the_progress_counts_the_new_tasks(simulator: Sim, cli: Run, tmp_path: P
 def test_the_progress_takes_back_the_failures_of_a_model_left_for_the_next_run(
         simulator: Sim, cli: Run, write_manifest: Callable[..., Path], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch, quick_outages: None) -> None:
-    from batchvid import progress
+    from batchvid import outage, progress
 
     monkeypatch.setattr(progress, "LINE_EVERY", 0.0)
+    monkeypatch.setattr(outage, "OUT_AFTER_ERRORS", 12)  # a shot surely spends its two tries before the model is left
     veo = "veo-3.0-fast-generate-001"
     sim = simulator(provider_failing=frozenset({veo}))
     manifest = write_manifest(alternating(20, v=veo, w="wan2.5-t2v-preview"))
