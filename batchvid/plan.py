@@ -103,53 +103,69 @@ def make_plan(
     _refuse_case_twins(out, [shot.id for shot in shots])
     existing = {row.id: row for row in journal.rows()}
     _check_adoptions(options, existing)
-    if options.kept:
-        owned = {row.task_id for row in existing.values() if row.task_id} | set(options.adopt.values())
-        options = dataclasses.replace(options, kept={shot: task for shot, task in options.kept.items()
-                                                     if task not in owned and shot not in options.adopt})
+    options = _unowned_kept(options, existing)
     plan = Plan()
     writes: list[j.Row] = []
     unrecorded: list[str] = []
     for position, shot in enumerate(shots):
-        fingerprint = shot.fingerprint()
         row = existing.get(shot.id)
-        if shot.id in options.adopt and (row is None or row.fingerprint != fingerprint or shot.id in options.force):
-            _cannot_adopt(shot.id, "it is new" if row is None else "it is forced" if shot.id in options.force
-                          else "its request changed since that submit: the task was made from another one")
-        if row is None:
-            if os.path.lexists(out / f"{shot.id}.mp4"):
-                unrecorded.append(f"{shot.id}.mp4")
-            writes.append(_fresh(shot, fingerprint, quotes[shot.id], position))
-            plan.lines.append(PlanLine(shot.id, "new"))
-            continue
-        if row.fingerprint != fingerprint or shot.id in options.force:
-            category = "forced" if shot.id in options.force else "changed"
-            detail = f"was {row.state}"
-            earlier = _keep_earlier(row, out, existing, rename=not dry)
-            if earlier is not None:
-                writes.append(earlier)
-                existing[earlier.id] = earlier
-                detail += f"; that version is kept as {earlier.id}" + (
-                    f" with its video {earlier.output}" if earlier.output else "")
-            writes.append(_fresh(shot, fingerprint, quotes[shot.id], position))
-            plan.lines.append(PlanLine(shot.id, category, detail))
-            continue
-        before = (row.state, row.error, row.position, row.estimated_usd, row.price_source)
-        row.position = position
-        category, detail = carry_on(row, out, options)
-        if row.state == j.PENDING:  # the table, or the manifest's prices, may have changed since
-            _priced(row, quotes[shot.id])
-        if (row.state, row.error, row.position, row.estimated_usd, row.price_source) != before:
-            writes.append(row)  # only what changed: resuming a finished batch writes nothing
-        plan.lines.append(PlanLine(shot.id, category, detail))
+        if row is None and os.path.lexists(out / f"{shot.id}.mp4"):
+            unrecorded.append(f"{shot.id}.mp4")
+        plan.lines.append(_plan_shot(shot, row, position, quotes[shot.id], out, options, existing, writes, dry))
     if unrecorded:
         _refuse_unrecorded(out, unrecorded)
-    ids = {shot.id for shot in shots}
     for row in list(existing.values()):
         if EARLIER in row.id and row.state in (j.SUBMITTED, j.DOWNLOADING):
             _follow_or_not(row, can_follow(row), plan, writes)
-    plan.elsewhere = elsewhere(existing, ids)
-    ratios = j.bill_ratios(existing.values())
+    plan.elsewhere = elsewhere(existing, {shot.id for shot in shots})
+    _price_what_is_to_submit(plan, shots, quotes, j.bill_ratios(existing.values()))
+    if writes and not dry:
+        journal.insert_many(writes)
+    return plan
+
+
+def _unowned_kept(options: PlanOptions, existing: Mapping[str, j.Row]) -> PlanOptions:
+    """The spare file's task ids that no shot has and --adopt does not name: only those are followed."""
+    if not options.kept:
+        return options
+    owned = {row.task_id for row in existing.values() if row.task_id} | set(options.adopt.values())
+    return dataclasses.replace(options, kept={shot: task for shot, task in options.kept.items()
+                                              if task not in owned and shot not in options.adopt})
+
+
+def _plan_shot(shot: Shot, row: j.Row | None, position: int, quote: Quote, out: Path, options: PlanOptions,
+               existing: dict[str, j.Row], writes: list[j.Row], dry: bool) -> PlanLine:
+    """What happens next to one shot of the manifest; the journal rows that changes go to `writes`."""
+    fingerprint = shot.fingerprint()
+    if shot.id in options.adopt and (row is None or row.fingerprint != fingerprint or shot.id in options.force):
+        _cannot_adopt(shot.id, "it is new" if row is None else "it is forced" if shot.id in options.force
+                      else "its request changed since that submit: the task was made from another one")
+    if row is None:
+        writes.append(_fresh(shot, fingerprint, quote, position))
+        return PlanLine(shot.id, "new")
+    if row.fingerprint != fingerprint or shot.id in options.force:
+        detail = f"was {row.state}"
+        earlier = _keep_earlier(row, out, existing, rename=not dry)
+        if earlier is not None:
+            writes.append(earlier)
+            existing[earlier.id] = earlier
+            detail += f"; that version is kept as {earlier.id}" + (
+                f" with its video {earlier.output}" if earlier.output else "")
+        writes.append(_fresh(shot, fingerprint, quote, position))
+        return PlanLine(shot.id, "forced" if shot.id in options.force else "changed", detail)
+    before = (row.state, row.error, row.position, row.estimated_usd, row.price_source)
+    row.position = position
+    category, detail = carry_on(row, out, options)
+    if row.state == j.PENDING:  # the table, or the manifest's prices, may have changed since
+        _priced(row, quote)
+    if (row.state, row.error, row.position, row.estimated_usd, row.price_source) != before:
+        writes.append(row)  # only what changed: resuming a finished batch writes nothing
+    return PlanLine(shot.id, category, detail)
+
+
+def _price_what_is_to_submit(plan: Plan, shots: Sequence[Shot], quotes: Mapping[str, Quote],
+                             ratios: Mapping[str, Decimal]) -> None:
+    """The plan's count and estimate of the shots to submit, and the same at the gateway's bills so far."""
     models = {shot.id: shot.model for shot in shots} if ratios else {}
     billed = Decimal(0)
     for line in plan.lines:
@@ -160,9 +176,6 @@ def make_plan(
             billed += (cost or Decimal(0)) * ratios.get(models.get(line.shot_id, ""), Decimal(1))
     if plan.to_submit_usd is not None and billed > plan.to_submit_usd:
         plan.to_submit_billed = billed
-    if writes and not dry:
-        journal.insert_many(writes)
-    return plan
 
 
 def case_blind(out: Path) -> bool:
