@@ -304,20 +304,7 @@ class Runner:
             finally:  # the first answer of its model, whatever it says: the others need not wait for its retries
                 self.budget.first_answered(shot)
         except Transient as exc:
-            # Nothing was created (429, 5xx, refused connection): safe to send again.
-            self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
-            self._commits.soon()  # nothing was created: a kill now must not leave it `submitting`
-            still_reachable(gateway, exc)
-            if exc.status is not None and exc.status >= 500 and self.outages.server_error(shot.model, str(exc)):
-                self.tries.model_down(shot.model)
-            if self.stopping or self._model_out(shot):
-                self.budget.release(shot)
-                return None, None
-            if attempt + 1 == MAX_SUBMIT_TRIES:
-                self.tries.submits_spent(shot)
-                self.budget.release(shot)
-                return None, None
-            return None, backoff(attempt, exc.retry_after, self.settings.backoff_cap)
+            return None, self._submit_not_made(shot, gateway, exc, attempt)
         except Uncertain as exc:
             self.journal.update(shot.id, state=j.UNCERTAIN, error=f"{exc}; not resent (see --resubmit-uncertain)")
             self.progress.event("uncertain", finished=True)
@@ -329,24 +316,47 @@ class Runner:
             self._fail(shot.id, f"rejected at submit: {exc}")
             self._commits.soon()
             return None, None
-        except Refused as exc:  # (key, balance, proxy, base URL): nothing was created
-            self.budget.release(shot)
-            if exc.status == 403 and str(exc).startswith(KEY_REFUSED):
-                # a key may be refused one model only (a token limited to some models): its shots wait for the next
-                # run while the others go on; a balance run out refuses each model's first submit in turn
-                self.outages.refused(shot.model, f"{exc} (at the submit of {shot.id})")
-                self.journal.update(shot.id, state=j.PENDING, error=f"submit: {self.outages.out(shot.model)}")
-                self._commits.soon()
-                return None, None
-            self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")  # the run stops
-            self._commits.soon()
-            if str(exc).startswith(KEY_REFUSED):  # which shot and model drew it, for the user to look up
-                raise Refused(f"{exc} (at the submit of {shot.id}, a {shot.model} shot)", exc.status) from None
-            raise
+        except Refused as exc:
+            self._submit_refused(shot, exc)
+            return None, None
         self.outages.answered(shot.model)
         task_id = self._accept(shot, gateway, answer)
         self._commits.soon()  # the task id is on disk before this shot's next request leaves
         return task_id, None
+
+    def _submit_not_made(self, shot: Shot, gateway: Gateway, exc: Transient, attempt: int) -> float | None:
+        """Nothing was created (429, 5xx, refused connection): safe to send again. The seconds to wait before the
+        next try, or None when the shot is not tried again in this run."""
+        self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
+        self._commits.soon()  # nothing was created: a kill now must not leave it `submitting`
+        still_reachable(gateway, exc)
+        if exc.status is not None and exc.status >= 500 and self.outages.server_error(shot.model, str(exc)):
+            self.tries.model_down(shot.model)
+        if self.stopping or self._model_out(shot):
+            self.budget.release(shot)
+            return None
+        if attempt + 1 == MAX_SUBMIT_TRIES:
+            self.tries.submits_spent(shot)
+            self.budget.release(shot)
+            return None
+        return backoff(attempt, exc.retry_after, self.settings.backoff_cap)
+
+    def _submit_refused(self, shot: Shot, exc: Refused) -> None:
+        """The key, the balance, a proxy or the base URL refused the submit: nothing was created. A key refused one
+        model leaves that model for the next run; anything else stops the run (raised again)."""
+        self.budget.release(shot)
+        if exc.status == 403 and str(exc).startswith(KEY_REFUSED):
+            # a key may be refused one model only (a token limited to some models): its shots wait for the next
+            # run while the others go on; a balance run out refuses each model's first submit in turn
+            self.outages.refused(shot.model, f"{exc} (at the submit of {shot.id})")
+            self.journal.update(shot.id, state=j.PENDING, error=f"submit: {self.outages.out(shot.model)}")
+            self._commits.soon()
+            return
+        self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")  # the run stops
+        self._commits.soon()
+        if str(exc).startswith(KEY_REFUSED):  # which shot and model drew it, for the user to look up
+            raise Refused(f"{exc} (at the submit of {shot.id}, a {shot.model} shot)", exc.status) from None
+        raise exc
 
     def _model_out(self, shot: Shot) -> bool:
         """Whether the shot's model is left for the next run (outage.py): then so is the shot, pending."""
