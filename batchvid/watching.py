@@ -134,22 +134,14 @@ class Watcher:
             if view is None:
                 errors += 1
                 if errors >= self._settings.max_poll_errors:
-                    said = f"{errors} polls in a row failed; task {task_id} is kept: run again to re-attach"
-                    # still unconfirmed: the mark stays in front, for the run that finally reaches the gateway
-                    self._journal.update(shot.id, error=f"{j.ADOPTED}; {said}" if unconfirmed else said)
+                    self._polls_failed(shot, task_id, errors, unconfirmed)
                     return None
                 interval = self._settings.poll_interval
                 delay = interval / 2 + backoff(errors, None, self._settings.backoff_cap, base=interval / 2)
             elif view.state is TaskState.SUCCEEDED:
                 if not adopted:  # an adopted task's render time is not known
                     self._learn(key, last_poll, loop.time() - started)
-                billed = self.billed(shot, view.billing)
-                self._budget.heed_bill(shot, billed)
-                self._journal.update(shot.id, state=j.DOWNLOADING, billed_usd=None if billed is None else str(billed),
-                                     error=None)
-                self._commits.soon()
-                self._progress.event("rendered", cost=billed if billed is not None else self._quotes[shot.id].cost_usd)
-                return view
+                return self._succeeded(shot, view)
             elif view.state is TaskState.FAILED:
                 said = ": ".join(part for part in (view.error_code, view.error_message) if part)
                 self._progress.event("rendered")
@@ -161,11 +153,28 @@ class Watcher:
                 progress.add(elapsed, view.progress, queued=view.state is TaskState.QUEUED)
                 errors, delay, last_poll = 0, self.planner.next(key, elapsed, progress), elapsed
             if loop.time() > deadline:
-                waited = self._limit(shot)
-                self._journal.update(shot.id, error=f"{j.TIMED_OUT}{task_id}, {_span(waited)} after its submit "
-                                                   "(--deadline-minutes); it is kept: run again with a larger "
-                                                   "--deadline-minutes to wait for it longer")
+                self._timed_out(shot, task_id)
                 return None
+
+    def _succeeded(self, shot: Shot, view: TaskView) -> TaskView:
+        """The task rendered: its bill heeded and its video next, on disk before anything else happens to it."""
+        billed = self.billed(shot, view.billing)
+        self._budget.heed_bill(shot, billed)
+        self._journal.update(shot.id, state=j.DOWNLOADING, billed_usd=None if billed is None else str(billed),
+                             error=None)
+        self._commits.soon()
+        self._progress.event("rendered", cost=billed if billed is not None else self._quotes[shot.id].cost_usd)
+        return view
+
+    def _polls_failed(self, shot: Shot, task_id: str, errors: int, unconfirmed: bool) -> None:
+        said = f"{errors} polls in a row failed; task {task_id} is kept: run again to re-attach"
+        # still unconfirmed: the mark stays in front, for the run that finally reaches the gateway
+        self._journal.update(shot.id, error=f"{j.ADOPTED}; {said}" if unconfirmed else said)
+
+    def _timed_out(self, shot: Shot, task_id: str) -> None:
+        self._journal.update(shot.id, error=f"{j.TIMED_OUT}{task_id}, {_span(self._limit(shot))} after its submit "
+                                           "(--deadline-minutes); it is kept: run again with a larger "
+                                           "--deadline-minutes to wait for it longer")
 
     async def _query_elsewhere(self, shot: Shot, gateway: Gateway, task_id: str, due_in: float,
                                made_at: str) -> TaskView | None:
