@@ -40,46 +40,15 @@ async def execute(
     """Submit, poll and download what the plan says; (the runner, the signal that stopped it, if one did)."""
     import aiohttp
 
-    from ..gateway import Gateway, Reach, Refused, normal_base
-    from ..manifest import DEFAULT_KEY_ENV
+    from ..gateway import Refused
     from ..progress import Progress
-    from ..ratelimit import Ceiling, RateLimiter
     from ..scheduler import Runner
 
     _check_open_files(settings, args.simulate)
-    sim_url = sim_key = None
-    if args.simulate:
-        from ..simulator import SimConfig, Simulator  # aiohttp's server side: a run against a gateway needs none
-
-        sim_key = keys.from_env(DEFAULT_KEY_ENV) or secret("sk-sim-" + secrets.token_hex(8))
-        # the simulator keeps its tasks in the rehearsal's folder, so that a resumed rehearsal finds them rendered
-        # on, as it would at the real gateway
-        simulator = Simulator(SimConfig(api_key=sim_key, state_file=str(settings.out / SIMULATOR_TASKS)))
-        await simulator.start()
-        stack.push_async_callback(simulator.stop)
-        sim_url = simulator.base_url
-        print(f"simulator: serving the gateway API at {sim_url} (nothing is paid)", file=sys.stderr)
-        faster = [f"--{name} {value}" for name, value in (("concurrency", 64), ("rate", "unlimited"))
-                  if getattr(args, name) is None and name not in batch.manifest.run]
-        if faster:
-            _long_rehearsal_note(plan.to_submit, settings, simulator.config.render_seconds[0], faster,
-                                 batch.manifest.gateway.own_settings())
+    sim_url, sim_key = await _start_simulator(args, batch, settings, plan, stack) if args.simulate else (None, None)
     endpoints = _endpoints(args, batch, sim_url, sim_key)
     _warn_plain_http(base for base, _ in endpoints.values())
-    ceilings: dict[str, Ceiling] = {}
-    reaches: dict[str, Reach] = {}
-    gateways: dict[str, Gateway] = {}
-    for family, (base, key) in endpoints.items():
-        # the user's rate holds for each gateway (https://host and https://host/v1/ are one); within it each family
-        # keeps a pace of its own, since a 429 may be one provider's, passed through (ratelimit.py)
-        ceiling = ceilings.setdefault(normal_base(base), Ceiling(settings.rate))
-        own = batch.manifest.gateway.for_family(family).rate  # its provider's limit, as the user knows it
-        limiter = RateLimiter(min((r for r in (settings.rate, own) if r is not None), default=None), within=ceiling)
-        gateway = Gateway(base, key, limiter, max_answer_bytes=settings.max_answer_bytes,
-                          proxy=proxies.for_url(base), reach=reaches.setdefault(normal_base(base), Reach()))
-        if args.simulate:
-            gateway.known_as = None
-        gateways[family] = await stack.enter_async_context(gateway)
+    gateways = await _open_gateways(endpoints, batch, settings, proxies, stack, rehearsal=args.simulate)
     _warn_made_elsewhere(journal, plan, shots, gateways)
     storage = await stack.enter_async_context(
         # object storage: no key, no cookies; signed URLs carry everything
@@ -96,6 +65,50 @@ async def execute(
         raise FatalError(str(exc)) from None
     progress.close()
     return runner, received[0] if received else None
+
+
+async def _start_simulator(args: argparse.Namespace, batch: Batch, settings: RunSettings, plan: Plan,
+                           stack: AsyncExitStack) -> tuple[str, str]:
+    """A rehearsal's gateway, in this process until the run ends: (its base URL, its key)."""
+    from ..manifest import DEFAULT_KEY_ENV
+    from ..simulator import SimConfig, Simulator  # aiohttp's server side: a run against a gateway needs none
+
+    sim_key = keys.from_env(DEFAULT_KEY_ENV) or secret("sk-sim-" + secrets.token_hex(8))
+    # the simulator keeps its tasks in the rehearsal's folder, so that a resumed rehearsal finds them rendered
+    # on, as it would at the real gateway
+    simulator = Simulator(SimConfig(api_key=sim_key, state_file=str(settings.out / SIMULATOR_TASKS)))
+    await simulator.start()
+    stack.push_async_callback(simulator.stop)
+    print(f"simulator: serving the gateway API at {simulator.base_url} (nothing is paid)", file=sys.stderr)
+    faster = [f"--{name} {value}" for name, value in (("concurrency", 64), ("rate", "unlimited"))
+              if getattr(args, name) is None and name not in batch.manifest.run]
+    if faster:
+        _long_rehearsal_note(plan.to_submit, settings, simulator.config.render_seconds[0], faster,
+                             batch.manifest.gateway.own_settings())
+    return simulator.base_url, sim_key
+
+
+async def _open_gateways(endpoints: Mapping[str, tuple[str, str]], batch: Batch, settings: RunSettings,
+                         proxies: Proxies, stack: AsyncExitStack, rehearsal: bool) -> dict[str, Gateway]:
+    """family -> its gateway client, open until the run ends. The user's rate holds for each gateway (https://host
+    and https://host/v1/ are one); within it each family keeps a pace of its own, since a 429 may be one
+    provider's, passed through (ratelimit.py)."""
+    from ..gateway import Gateway, Reach, normal_base
+    from ..ratelimit import Ceiling, RateLimiter
+
+    ceilings: dict[str, Ceiling] = {}
+    reaches: dict[str, Reach] = {}
+    gateways: dict[str, Gateway] = {}
+    for family, (base, key) in endpoints.items():
+        ceiling = ceilings.setdefault(normal_base(base), Ceiling(settings.rate))
+        own = batch.manifest.gateway.for_family(family).rate  # its provider's limit, as the user knows it
+        limiter = RateLimiter(min((r for r in (settings.rate, own) if r is not None), default=None), within=ceiling)
+        gateway = Gateway(base, key, limiter, max_answer_bytes=settings.max_answer_bytes,
+                          proxy=proxies.for_url(base), reach=reaches.setdefault(normal_base(base), Reach()))
+        if rehearsal:
+            gateway.known_as = None
+        gateways[family] = await stack.enter_async_context(gateway)
+    return gateways
 
 
 def _endpoints(args: argparse.Namespace, batch: Batch, sim_url: str | None, sim_key: str | None
