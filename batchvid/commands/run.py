@@ -218,12 +218,7 @@ def run(args: argparse.Namespace) -> int:
     result = estimate(batch.shots, table)
     settings = _settings(args, batch, _out_folder(args, batch.manifest.run.get("out")))
     check_budget(result, settings.max_cost, args.allow_unpriced)
-    for flag, named in (("--force", args.force), ("--adopt", args.adopt)):
-        unknown = sorted(set(named) - {shot.id for shot in batch.shots})
-        if unknown:
-            hint = did_you_mean(unknown[0], (shot.id for shot in batch.shots))
-            raise InputError(f"{flag}: no shot with id {unknown[0]!r}{hint} in {args.manifest}"
-                             + (" among the shots --only chose" if args.only else ""))
+    _check_named_shots(args, batch)
     if args.dry_run:
         return _dry_run(args, batch, result.quotes, settings.out, settings.concurrency)
     if not args.simulate and not (settings.out / j.FILE_NAME).exists():
@@ -232,16 +227,30 @@ def run(args: argparse.Namespace) -> int:
         for family in families_of(batch):
             api_key(batch, family)
     proxies = Proxies()  # HTTPS_PROXY, NO_PROXY, ... as the run starts
-    try:
-        settings.out.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise InputError(f"the output folder {settings.out} is a file, or inside one: give --out a folder") from None
-    except OSError as exc:
-        raise FatalError(f"cannot create the output folder {settings.out}: {exc.strerror}") from None
-    if not os.access(settings.out, os.W_OK):
-        raise FatalError(f"the output folder {settings.out} is not writable")
+    _make_folder(settings.out)
     with _collector_tuned():
         return asyncio.run(_run(args, batch, table, result.quotes, settings, made_from, proxies))
+
+
+def _check_named_shots(args: argparse.Namespace, batch: Batch) -> None:
+    """--force and --adopt name shots of the batch: a typo would otherwise be a flag silently doing nothing."""
+    for flag, named in (("--force", args.force), ("--adopt", args.adopt)):
+        unknown = sorted(set(named) - {shot.id for shot in batch.shots})
+        if unknown:
+            hint = did_you_mean(unknown[0], (shot.id for shot in batch.shots))
+            raise InputError(f"{flag}: no shot with id {unknown[0]!r}{hint} in {args.manifest}"
+                             + (" among the shots --only chose" if args.only else ""))
+
+
+def _make_folder(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError(f"the output folder {out} is a file, or inside one: give --out a folder") from None
+    except OSError as exc:
+        raise FatalError(f"cannot create the output folder {out}: {exc.strerror}") from None
+    if not os.access(out, os.W_OK):
+        raise FatalError(f"the output folder {out} is not writable")
 
 
 def _adoptions(words: list[str]) -> dict[str, str]:
