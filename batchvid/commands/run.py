@@ -20,6 +20,7 @@ from ..errors import FatalError, InputError
 from ..lock import FolderLock
 from ..problems import did_you_mean
 from ._execute import api_key, execute, families_of
+from ._plannotes import offpeak_note, room_note
 from .estimate import add_budget_flags
 
 if TYPE_CHECKING:
@@ -284,9 +285,9 @@ def _dry_run(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], o
         _check_origin(journal, args.simulate, out, record=False)
         plan = _plan(args, batch, quotes, out, journal, dry=True)
         summary.print_plan(plan)
-        _offpeak_note(plan, batch, concurrency)
+        offpeak_note(plan, batch, concurrency)
         if not args.simulate:
-            _room_note(plan, batch, journal, out)
+            room_note(plan, batch, journal, out)
     print(f"batchvid: dry run: nothing sent, nothing written ({out})")
     return 0
 
@@ -336,9 +337,9 @@ async def _run(
         settled.forget(journal)  # this run may change the batch: an old record must not outlive it
         plan = _plan(args, batch, quotes, settings.out, journal)
         summary.print_plan(plan)
-        _offpeak_note(plan, batch, settings.concurrency)
+        offpeak_note(plan, batch, settings.concurrency)
         if not args.simulate:  # a rehearsal's videos are a few kB
-            _room_note(plan, batch, journal, settings.out)
+            room_note(plan, batch, journal, settings.out)
         shots = [*batch.shots, *(_follower(row, quotes) for row in plan.followers)]
         runner, stopped_by = None, None
         if plan.has_work:
@@ -354,45 +355,6 @@ async def _run(
             settled.remember(journal, made_from, _inputs(args, settings.out), ids)
         return code if stopped_by is None else 128 + stopped_by
     return 1
-
-
-def _offpeak_note(plan: Plan, batch: Batch, concurrency: int) -> None:
-    """Off-peak tasks may take up to 48 h each, and --concurrency (or their family's own concurrency) counts them
-    while they wait: a batch of many, a few at a time, could take weeks. Say so, and the way out: the gateway queues
-    off-peak tasks itself."""
-    from ..plan import TO_SUBMIT
-
-    to_submit = {line.shot_id for line in plan.lines if line.category in TO_SUBMIT}
-    offpeak = [shot for shot in batch.shots if shot.model.endswith("-offpeak") and shot.id in to_submit]
-    if not offpeak:
-        return
-    family = offpeak[0].spec.family  # Vidu's alone have off-peak ids
-    own = batch.manifest.gateway.for_family(family).concurrency
-    if own is not None and own < concurrency:  # they wait behind each other, and their family's other shots
-        sharing = sum(1 for shot in batch.shots if shot.id in to_submit and shot.spec.family == family)
-        setting, limit, which = f"gateway.families.{family}.concurrency", own, f"every {family} shot"
-        enough = f"{setting}: {sharing}"
-    else:
-        sharing, setting, limit, which = len(to_submit), "--concurrency", concurrency, "every shot"
-        enough = f"{setting} {sharing}"
-    if sharing > limit:  # some shot would wait for a slot behind an off-peak task
-        print(f"note: {len(offpeak)} off-peak shots to submit, with the others {limit} at a time ({setting}), and "
-              "each may take up to 48 h: the last could start days from now. The gateway queues off-peak tasks, so "
-              f"{enough} submits {which} at once (the run may be stopped once they are submitted: the next one "
-              "collects the videos)", file=sys.stderr)
-
-
-def _room_note(plan: Plan, batch: Batch, journal: j.Journal, out: Path) -> None:
-    """Whether the videos this run would fetch fit on the output folder's disk (room.py)."""
-    from ..plan import SETTLED_CATEGORIES
-    from ..room import Sizes, shortfall
-
-    fetched = {line.shot_id for line in plan.lines if line.category not in SETTLED_CATEGORIES}
-    videos: list[tuple[str | None, int | None]] = [
-        (shot.resolution, shot.seconds) for shot in batch.shots if shot.id in fetched]
-    videos += [(row.resolution, row.seconds) for row in plan.followers]
-    if videos and (note := shortfall(out, videos, Sizes(journal.video_sizes()))) is not None:
-        print(note, file=sys.stderr)
 
 
 def _follower(row: j.Row, quotes: dict[str, Quote]) -> Shot:
