@@ -156,37 +156,59 @@ def report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object
     for step in next_steps(shots):
         print(f"  next: {step}")
     if runner is not None:
-        unreached = {gateway.base_url for gateway in runner.gateways.values()
-                     if not gateway.answered and gateway.reach.down_since is not None}
-        for base_url in sorted(unreached):  # the shots ran out of tries before the run's own limit stopped it
-            print(f"  {base_url} never answered in this run: check the base URL and the network")
-        shared = []
-        for family, gateway in runner.gateways.items():
-            limiter = gateway.limiter
-            if limiter.cuts and limiter.rate is not None:
-                latest = "" if limiter.drew_429 is None else f", the latest at a pace of {limiter.drew_429:.2f}/s"
-                print(f"  {family}: the gateway answered 429 {limiter.cuts} time(s){latest}; the rate settled at "
-                      f"{limiter.rate:.2f}/s (ceiling {limiter.ceiling:.2f}/s)")
-            ceiling = limiter.within
-            if ceiling is not None and ceiling.cuts and ceiling.rate is not None and ceiling not in shared:
-                shared.append(ceiling)
-                print(f"  {gateway.base_url}: 429s of several families at once, a limit they share; the pace of all "
-                      f"together settled at {ceiling.rate:.2f}/s (--rate {ceiling.limit:.2f}/s)")
-        alone = len({shot.spec.family for shot in runner.shots}) == 1  # then its queued tasks kept no other waiting
-        for family, rendering in sorted({} if alone else runner.queues.found.items()):
-            print(f"  {family}: its tasks queued while {rendering} of them rendered, its provider's limit as it seems: "
-                  f"the family was kept to {rendering} in flight while other families' shots waited for slots "
-                  f"(gateway.families.{family}.concurrency: {rendering} in the manifest holds from the first submit)")
-        for model, ratio in sorted(runner.budget.bill_ratio.items()):
-            if ratio > BILL_RATIO_SAID:
-                counted = "; --max-cost counted it" if max_cost is not None else ""
-                print(f"  {model}: the gateway bills {ratio:.2f}x the estimate (an account's group ratio, or a price "
-                      f"above the table's){counted}. Set it in the prices (group_ratio, or a row for the model) and "
-                      "estimates will count it too")
-        if runner.tries.resubmits:
-            tasks, shots_again = sum(runner.tries.resubmits.values()), len(runner.tries.resubmits)
-            print(f"  {tasks} task(s) of {shots_again} shot(s) failed for the provider's own trouble and got a new "
-                  "task each (failed tasks are not charged; --task-retries)")
-        if runner.budget.held_back:
-            print(f"  {runner.budget.held_back} shot(s) not submitted: --max-cost ${max_cost} reached")
+        for line in (*_reach_lines(runner), *_pace_lines(runner), *_queue_lines(runner),
+                     *_money_lines(runner, max_cost)):
+            print(f"  {line}")
     return 0 if not problems else 1
+
+
+def _reach_lines(runner: Runner) -> list[str]:
+    unreached = {gateway.base_url for gateway in runner.gateways.values()
+                 if not gateway.answered and gateway.reach.down_since is not None}
+    # the shots ran out of tries before the run's own limit stopped it
+    return [f"{base_url} never answered in this run: check the base URL and the network"
+            for base_url in sorted(unreached)]
+
+
+def _pace_lines(runner: Runner) -> list[str]:
+    """Where each family's pace settled after 429s, and the pace of a gateway's families together."""
+    lines, shared = [], []
+    for family, gateway in runner.gateways.items():
+        limiter = gateway.limiter
+        if limiter.cuts and limiter.rate is not None:
+            latest = "" if limiter.drew_429 is None else f", the latest at a pace of {limiter.drew_429:.2f}/s"
+            lines.append(f"{family}: the gateway answered 429 {limiter.cuts} time(s){latest}; the rate settled at "
+                         f"{limiter.rate:.2f}/s (ceiling {limiter.ceiling:.2f}/s)")
+        ceiling = limiter.within
+        if ceiling is not None and ceiling.cuts and ceiling.rate is not None and ceiling not in shared:
+            shared.append(ceiling)
+            lines.append(f"{gateway.base_url}: 429s of several families at once, a limit they share; the pace of all "
+                         f"together settled at {ceiling.rate:.2f}/s (--rate {ceiling.limit:.2f}/s)")
+    return lines
+
+
+def _queue_lines(runner: Runner) -> list[str]:
+    """The providers' queues found from the polls, and the setting that holds from the first submit."""
+    alone = len({shot.spec.family for shot in runner.shots}) == 1  # then its queued tasks kept no other waiting
+    return [f"{family}: its tasks queued while {rendering} of them rendered, its provider's limit as it seems: the "
+            f"family was kept to {rendering} in flight while other families' shots waited for slots "
+            f"(gateway.families.{family}.concurrency: {rendering} in the manifest holds from the first submit)"
+            for family, rendering in sorted({} if alone else runner.queues.found.items())]
+
+
+def _money_lines(runner: Runner, max_cost: object) -> list[str]:
+    """Bills above the estimates, tasks given anew after a provider's failure, shots the cap held back."""
+    lines = []
+    for model, ratio in sorted(runner.budget.bill_ratio.items()):
+        if ratio > BILL_RATIO_SAID:
+            counted = "; --max-cost counted it" if max_cost is not None else ""
+            lines.append(f"{model}: the gateway bills {ratio:.2f}x the estimate (an account's group ratio, or a price "
+                         f"above the table's){counted}. Set it in the prices (group_ratio, or a row for the model) and "
+                         "estimates will count it too")
+    if runner.tries.resubmits:
+        tasks, shots_again = sum(runner.tries.resubmits.values()), len(runner.tries.resubmits)
+        lines.append(f"{tasks} task(s) of {shots_again} shot(s) failed for the provider's own trouble and got a new "
+                     "task each (failed tasks are not charged; --task-retries)")
+    if runner.budget.held_back:
+        lines.append(f"{runner.budget.held_back} shot(s) not submitted: --max-cost ${max_cost} reached")
+    return lines
