@@ -1,6 +1,6 @@
-"""The asyncio orchestration of one run: submit under limits, follow each task to its end (watching.py),
-hand each paid video to the downloads (fetching.py), and commit every state change to the journal
-before acting on it (commits.py).
+"""The asyncio orchestration of one run: start each shot once a slot is free, submit it (submitting.py), follow
+its task to its end (watching.py), hand each paid video to the downloads (fetching.py), and commit every state
+change to the journal before acting on it (commits.py).
 
 Retries have separate scopes, never one wrapper around submit+poll+download (it would re-create paid
 tasks): a submit is resent only when the gateway certainly created nothing; polls and downloads are GETs
@@ -16,7 +16,6 @@ import logging
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import aiohttp
 
@@ -24,20 +23,20 @@ from . import journal as j
 from . import ledger
 from .budget import Budget
 from .commits import GroupCommit
-from .errors import KEY_REFUSED, FatalError, holds_secret, one_line
+from .errors import FatalError, one_line
 from .families._base import TaskView
-from .families._envelope import read_billing
 from .fetching import Downloads
-from .gateway import Gateway, Refused, Rejected, Transient, Uncertain, said
-from .outage import ModelOutages, still_reachable
+from .gateway import Gateway, Refused
+from .outage import ModelOutages
 from .pricing import PriceTable, Quote
-from .primitives import Slots, backoff
+from .primitives import Slots
 from .progress import Progress
 from .proxy import Proxies
 from .queues import ProviderQueues
 from .runsettings import RunSettings
 from .shot import Shot
 from .spare import Spare
+from .submitting import Submits
 from .tries import Tries
 from .watching import InFlight, Watcher
 
@@ -62,7 +61,6 @@ class Runner:
         self.budget = Budget(settings.max_cost, quotes)
         self.outages = ModelOutages()
         self._slots = Slots(settings.concurrency, settings.family_concurrency)
-        self._posting: set[str] = set()
         self._tasks: dict[str, asyncio.Task[None]] = {}  # the shots in flight, by id
         self._errors: list[BaseException] = []  # what made shots' tasks fail (the run raises the first)
         self._feeder: asyncio.Task[None] | None = None
@@ -77,6 +75,8 @@ class Runner:
         # storage hosts' proxies: none given, every download goes direct
         self.downloads = Downloads(settings, journal, self._commits, storage, proxies or Proxies({}), progress,
                                    self.watcher.ask, self._fail)
+        self.submits = Submits(settings, journal, self._commits, self.budget, self.outages, self.tries, progress,
+                               self._slots, self.watcher.billed, self._fail, lambda: self.stopping)
         self._ledger = ledger.LiveLedger(journal, settings.out)
 
     # -- the run -----------------------------------------------------------------------------
@@ -156,7 +156,7 @@ class Runner:
         if self._feeder is not None:
             self._feeder.cancel()
         for shot_id, task in self._tasks.items():
-            if shot_id not in self._posting:
+            if shot_id not in self.submits.posting:
                 task.cancel()
 
     async def _keep_ledger(self) -> None:
@@ -204,17 +204,31 @@ class Runner:
         gateway = self.gateways[shot.spec.family]
         view: TaskView | None = None
         task_id = row.task_id
-        state = row.state
+        if row.state in (j.PENDING, j.SUBMITTED):
+            rendered = await self._render(shot, gateway, row)
+            if rendered is None:
+                return
+            task_id, view = rendered
+        assert task_id is not None
+        if row.state == j.DOWNLOADING:  # paid in an earlier run: where its video is is asked where it was made
+            self.watcher.made_at(task_id, row.gateway, gateway)
+        await self.downloads.fetch(shot, gateway, task_id, view)
+
+    async def _render(self, shot: Shot, gateway: Gateway, row: j.Row) -> tuple[str, TaskView] | None:
+        """Submit the shot if it is pending, and wait for its task, and for a new one after a provider's failure
+        while it has tries left: (the task id, its answer) once one rendered; None when the shot stops here (its
+        row says why)."""
+        task_id, state = row.task_id, row.state
         if state == j.SUBMITTED:  # its slot was taken when the run started
             self.progress.event("submitted")
-        while state in (j.PENDING, j.SUBMITTED):
+        while True:
             if state == j.PENDING:
-                task_id = await self._submit(shot, gateway)
+                task_id = await self.submits.submit(shot, gateway)
                 if task_id is None:
-                    return
+                    return None
                 if self.stopping:  # Ctrl-C came during the POST: its task id is saved; the next run polls it
                     self._slots.release(shot.spec.family)
-                    return
+                    return None
                 # submitted just now, and waited for from now: the row read before the submit may still hold the
                 # times of the shot's earlier, failed task (--retry-failed, or one that failed in this run)
                 task = InFlight(task_id, None, False, gateway.known_as)
@@ -231,161 +245,10 @@ class Runner:
                     self._slots.release(shot.spec.family)
             if view is not None:
                 self.outages.rendered(shot.model)
-                break
+                return task_id, view
             if not again:
-                return
+                return None
             state = j.PENDING
-        assert task_id is not None
-        if row.state == j.DOWNLOADING:  # paid in an earlier run: where its video is is asked where it was made
-            self.watcher.made_at(task_id, row.gateway, gateway)
-        await self.downloads.fetch(shot, gateway, task_id, view)
-
-    # -- submit --------------------------------------------------------------------------------
-    def _reserve(self, shot: Shot) -> bool:
-        if self.budget.reserve(shot):
-            return True
-        self.journal.update(shot.id, error=f"{j.OVER_BUDGET} ${self.budget.cap}")
-        return False
-
-    async def _submit(self, shot: Shot, gateway: Gateway) -> str | None:
-        """POST the shot; it holds a slot already (`_feed`), released here unless a task was created."""
-        await self.budget.after_first_submit(shot)
-        task_id = None
-        try:
-            if self.stopping or not self._reserve(shot):
-                self._slots.release(shot.spec.family)
-                return None
-            try:
-                task_id = await self._post(shot, gateway)
-            finally:
-                if task_id is None:
-                    self._slots.release(shot.spec.family)
-        finally:
-            self.budget.first_answered(shot)
-        if task_id is not None:
-            self.progress.event("submitted")
-        return task_id
-
-    async def _post(self, shot: Shot, gateway: Gateway) -> str | None:
-        body = shot.request()
-        for attempt in range(MAX_SUBMIT_TRIES):
-            if self._model_out(shot):
-                return None
-            # Wait for the rate-limit slot first: only a POST about to leave is `submitting`, so a kill
-            # while waiting does not make the shot uncertain; and a stop while waiting sends nothing.
-            await gateway.limiter.acquire()
-            if self.stopping:
-                self.budget.release(shot)
-                return None
-            self._posting.add(shot.id)  # from here the POST is let finish and recorded, whatever stops the run
-            try:
-                task_id, retry_in = await self._post_once(shot, gateway, body, attempt)
-            finally:
-                self._posting.discard(shot.id)
-            if retry_in is None:
-                return task_id
-            await asyncio.sleep(retry_in)  # stop() cancels a shot waiting here: it is pending, nothing was sent
-        return None
-
-    async def _post_once(self, shot: Shot, gateway: Gateway, body: dict[str, Any],
-                         attempt: int) -> tuple[str | None, float | None]:
-        """One POST, recorded: (the task id if one was made, the seconds to wait before trying again if worth it).
-        The shot's reservation against --max-cost is given back when nothing was made and nothing will be."""
-        self.journal.mark_submitting(shot.id)
-        await self._commits.durable()  # committed BEFORE the POST
-        if self.stopping:  # the stop came while the commit was written: the POST has not left, and will not
-            self.budget.release(shot)
-            self.journal.unmark_submitting(shot.id)
-            self._commits.soon()
-            return None, None
-        try:
-            try:
-                answer = await gateway.submit(body, paced=True)
-            finally:  # the first answer of its model, whatever it says: the others need not wait for its retries
-                self.budget.first_answered(shot)
-        except Transient as exc:
-            return None, self._submit_not_made(shot, gateway, exc, attempt)
-        except Uncertain as exc:
-            self.journal.update(shot.id, state=j.UNCERTAIN, error=f"{exc}; not resent (see --resubmit-uncertain)")
-            self.progress.event("uncertain", finished=True)
-            self._commits.soon()
-            return None, None
-        except Rejected as exc:
-            self.outages.answered(shot.model)
-            self.budget.release(shot)
-            self._fail(shot.id, f"rejected at submit: {exc}")
-            self._commits.soon()
-            return None, None
-        except Refused as exc:
-            self._submit_refused(shot, exc)
-            return None, None
-        self.outages.answered(shot.model)
-        task_id = self._accept(shot, gateway, answer)
-        self._commits.soon()  # the task id is on disk before this shot's next request leaves
-        return task_id, None
-
-    def _submit_not_made(self, shot: Shot, gateway: Gateway, exc: Transient, attempt: int) -> float | None:
-        """Nothing was created (429, 5xx, refused connection): safe to send again. The seconds to wait before the
-        next try, or None when the shot is not tried again in this run."""
-        self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
-        self._commits.soon()  # nothing was created: a kill now must not leave it `submitting`
-        still_reachable(gateway, exc)
-        if exc.status is not None and exc.status >= 500 and self.outages.server_error(shot.model, str(exc)):
-            self.tries.model_down(shot.model)
-        if self.stopping or self._model_out(shot):
-            self.budget.release(shot)
-            return None
-        if attempt + 1 == MAX_SUBMIT_TRIES:
-            self.tries.submits_spent(shot)
-            self.budget.release(shot)
-            return None
-        return backoff(attempt, exc.retry_after, self.settings.backoff_cap)
-
-    def _submit_refused(self, shot: Shot, exc: Refused) -> None:
-        """The key, the balance, a proxy or the base URL refused the submit: nothing was created. A key refused one
-        model leaves that model for the next run; anything else stops the run (raised again)."""
-        self.budget.release(shot)
-        if exc.status == 403 and str(exc).startswith(KEY_REFUSED):
-            # a key may be refused one model only (a token limited to some models): its shots wait for the next
-            # run while the others go on; a balance run out refuses each model's first submit in turn
-            self.outages.refused(shot.model, f"{exc} (at the submit of {shot.id})")
-            self.journal.update(shot.id, state=j.PENDING, error=f"submit: {self.outages.out(shot.model)}")
-            self._commits.soon()
-            return
-        self.journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")  # the run stops
-        self._commits.soon()
-        if str(exc).startswith(KEY_REFUSED):  # which shot and model drew it, for the user to look up
-            raise Refused(f"{exc} (at the submit of {shot.id}, a {shot.model} shot)", exc.status) from None
-        raise exc
-
-    def _model_out(self, shot: Shot) -> bool:
-        """Whether the shot's model is left for the next run (outage.py): then so is the shot, pending."""
-        why = self.outages.out(shot.model)
-        if why is None:
-            return False
-        self.budget.release(shot)
-        self.journal.update(shot.id, state=j.PENDING, error=f"submit: {why}")
-        self._commits.soon()
-        return True
-
-    def _accept(self, shot: Shot, gateway: Gateway, answer: Mapping[str, object]) -> str | None:
-        task_id = answer.get("task_id") or answer.get("id")
-        if j.usable_task_id(task_id) and not holds_secret(task_id):
-            self.journal.update(shot.id, state=j.SUBMITTED, task_id=task_id, submitted_at=j.now(), error=None,
-                                gateway=gateway.known_as)
-            self._commits.unsaved[shot.id] = task_id
-            # Wan's answer says what the task will cost (price, seconds, group ratio) before anything is charged
-            self.budget.heed_bill(shot, self.watcher.billed(shot, read_billing(answer)))
-            return task_id
-        if j.usable_task_id(task_id):  # the journal, the ledger and the logs never hold the key
-            why = ("the submit answer's task id holds the API key, which batchvid writes nowhere: the task is not "
-                   "followed")
-        else:  # a 200 that reads like a refusal may still have made a task: uncertain, with the gateway's words
-            words = said(answer)
-            why = "the submit answer had no usable task id" + (f" (the gateway said: {words})" if words else "")
-        self.journal.update(shot.id, state=j.UNCERTAIN, error=why)
-        self.progress.event("uncertain", finished=True)
-        return None
 
     def _task_failed(self, shot: Shot, task_id: str, words: str) -> None:
         self.tries.task_failed(shot, task_id, words, self.stopping)

@@ -601,7 +601,7 @@ def test_a_paid_video_is_not_given_up_while_the_gateway_cannot_say_where_it_is(
         simulator: Sim, run_batch: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     """Its URL expired, then asking for a fresh one met a burst of errors longer than the download's tries: the
     shot was left `downloading` until the next run (bench/chaos.py caught it)."""
-    from batchvid import fetching, gateway, scheduler
+    from batchvid import fetching, gateway, submitting
 
     real_query = gateway.Gateway.query
     calls: list[str] = []
@@ -613,7 +613,7 @@ def test_a_paid_video_is_not_given_up_while_the_gateway_cannot_say_where_it_is(
         return await real_query(self, task_id)
 
     monkeypatch.setattr(gateway.Gateway, "query", query)
-    for module in (scheduler, fetching):
+    for module in (submitting, fetching):
         monkeypatch.setattr(module, "backoff", lambda *args, **kwargs: 0.01)
     sim = simulator(render_seconds=(0.0, 0.0), expire_first_urls=True)
     code, out, _ = run_batch(MANIFESTS / "wan.yaml", sim, "--only", "wan-text")
@@ -987,10 +987,10 @@ def test_a_model_whose_submits_draw_only_server_errors_is_left_for_the_next_run(
     """A model with no available channel (503 to every submit): each of its shots tried 8 times with backoff,
     holding a slot half a minute, one after another (24 shots: 96 refused submits, 110 s; 500 shots: an hour).
     Now the model is left for the next run once its submits have drawn only 5xx for a while, and the others go on."""
-    from batchvid import scheduler
+    from batchvid import submitting
 
-    monkeypatch.setattr(scheduler, "backoff", lambda *args, **kwargs: 0.1)
-    monkeypatch.setattr(scheduler, "MAX_SUBMIT_TRIES", 2)  # some shots spend their tries before the model is left
+    monkeypatch.setattr(submitting, "backoff", lambda *args, **kwargs: 0.1)
+    monkeypatch.setattr(submitting, "MAX_SUBMIT_TRIES", 2)  # some shots spend their tries before the model is left
     veo = "veo-3.0-fast-generate-001"
     sim = simulator(unavailable=frozenset({veo}))
     manifest = write_manifest(alternating(30, v=veo, w="wan2.5-t2v-preview"))
@@ -1035,12 +1035,12 @@ def test_families_behind_one_unreachable_base_url_count_its_downtime_together(
         cli: Run, write_manifest: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each family counted from its own first failure: a small batch of several families tried every shot eight
     times in turn (95 s for the demo) and ended without saying to check the base URL."""
-    from batchvid import outage, scheduler
+    from batchvid import outage, submitting
 
     monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
     monkeypatch.setattr(outage, "UNREACHABLE_NEVER_ANSWERED", 1.0)
-    monkeypatch.setattr(scheduler, "MAX_SUBMIT_TRIES", 3)
-    monkeypatch.setattr(scheduler, "backoff", lambda *args, **kwargs: 0.4)  # each shot: 0, 0.4 and 0.8 s
+    monkeypatch.setattr(submitting, "MAX_SUBMIT_TRIES", 3)
+    monkeypatch.setattr(submitting, "backoff", lambda *args, **kwargs: 0.4)  # each shot: 0, 0.4 and 0.8 s
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
@@ -1057,11 +1057,11 @@ def test_a_base_url_that_never_answered_is_named_when_the_shots_run_out_of_tries
         cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A small batch spends its tries (about 30 s with jitter) before the 60 s that stop a run: it ended with
     "run the same command again", not a word about the base URL."""
-    from batchvid import scheduler
+    from batchvid import submitting
 
     monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
-    monkeypatch.setattr(scheduler, "MAX_SUBMIT_TRIES", 2)
-    monkeypatch.setattr(scheduler, "backoff", lambda *args, **kwargs: 0.05)
+    monkeypatch.setattr(submitting, "MAX_SUBMIT_TRIES", 2)
+    monkeypatch.setattr(submitting, "backoff", lambda *args, **kwargs: 0.05)
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
@@ -1705,7 +1705,7 @@ def test_a_stop_while_the_submit_is_written_down_sends_nothing(simulator: Sim, r
     real_commit = commits.GroupCommit._scheduled
 
     def commit_then_ctrl_c(self: commits.GroupCommit) -> None:
-        if runners[0]._posting:  # a shot waits for this commit before its POST: the user stops the run now
+        if runners[0].submits.posting:  # a shot waits for this commit before its POST: the user stops the run now
             runners[0].stop()
         real_commit(self)
 

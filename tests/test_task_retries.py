@@ -186,9 +186,9 @@ def test_a_shot_whose_tries_ran_out_waits_with_its_model_when_the_models_submits
         monkeypatch: pytest.MonkeyPatch, quick_outages: None) -> None:
     """The provider fails a task, then the gateway has no channel left for the model (503 to every submit): the
     model is left for the next run, and so is the shot whose task failed, which did not fail for its request."""
-    from batchvid import scheduler
+    from batchvid import submitting
 
-    monkeypatch.setattr(scheduler, "backoff", lambda *args, **kwargs: 0.1)
+    monkeypatch.setattr(submitting, "backoff", lambda *args, **kwargs: 0.1)
     wan = "wan2.5-t2v-preview"
     sim = simulator(provider_fail_first=1)
     create = sim._create
