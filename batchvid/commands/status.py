@@ -71,20 +71,30 @@ def run(args: argparse.Namespace) -> int:
         rows = journal.rows()
         origin = journal.meta(j.ORIGIN_KEY)
     running = lock.holder(out)  # a run at work: its counts move, and "run again" would be refused
+    if args.json:
+        _print_json(rows, origin, running)
+    else:
+        _print_text(rows, origin, running)
+    return 0
+
+
+def _print_json(rows: list[j.Row], origin: str | None, running: str | None) -> None:
     # earlier versions of changed shots were paid for: in the spend, not among the shots
+    shots, earlier = split_earlier(rows)
+    billed, estimated = ledger.spend(rows)
+    problems = [{"id": r.id, "state": r.state, "error": r.error} for r in shots if r.state != j.DONE]
+    print_json({"shots": len(shots), "states": dict(Counter(row.state for row in shots)), "billed_usd": str(billed),
+                "estimated_usd": str(estimated), "problems": problems, "origin": origin,
+                "earlier_versions": [row.id for row in earlier],
+                "running_pid": int(running) if running and running.isdigit() else running,
+                # what to do about the shots not done; none while a run is still at them
+                "next": [] if running is not None else next_steps(shots)})
+
+
+def _print_text(rows: list[j.Row], origin: str | None, running: str | None) -> None:
     shots, earlier_rows = split_earlier(rows)
     earlier = [row.id for row in earlier_rows]
     counts = Counter(row.state for row in shots)
-    billed, estimated = ledger.spend(rows)
-    problems = [{"id": r.id, "state": r.state, "error": r.error} for r in shots if r.state != j.DONE]
-    if args.json:
-        print_json({"shots": len(shots), "states": dict(counts), "billed_usd": str(billed),
-                    "estimated_usd": str(estimated), "problems": problems, "origin": origin,
-                    "earlier_versions": earlier,
-                    "running_pid": int(running) if running and running.isdigit() else running,
-                    # what to do about the shots not done; none while a run is still at them
-                    "next": [] if running is not None else next_steps(shots)})
-        return 0
     rehearsal = " (a rehearsal with --simulate: not real videos)" if origin == j.SIMULATOR else ""
     kept = ""
     if earlier:
@@ -99,7 +109,6 @@ def run(args: argparse.Namespace) -> int:
     if running is not None:
         print(f"  a batchvid run (pid {running}) is working on this folder: these are its counts so far; "
               "`batchvid status` again follows it")
-        return 0
+        return
     for step in next_steps(shots):
         print(f"  next: {step}")
-    return 0
