@@ -300,44 +300,59 @@ def _in_place(out: Path, row: j.Row) -> bool:
 
 
 def carry_on(row: j.Row, out: Path, options: PlanOptions) -> tuple[str, str]:
-    """Adjust an unchanged shot's row for this run; return its plan category."""
-    task_id, how = options.adopt.get(row.id), "--adopt"
-    if task_id is not None and row.state not in (j.SUBMITTING, j.UNCERTAIN):
-        _cannot_adopt(row.id, f"it is {row.state}" + (f" with task {row.task_id}" if row.task_id else ""))
-    if task_id is None and row.state in (j.SUBMITTING, j.UNCERTAIN):
-        task_id, how = options.kept.get(row.id), "its id kept beside the journal, which the disk was too full to take"
-    if task_id is not None:
-        # polled from now on like any task in flight; when it was made is not known (no submit time: its wait counts
-        # from now), nor which gateway made it (the first poll that finds it says)
-        row.state, row.task_id, row.error, row.submitted_at, row.gateway = j.SUBMITTED, task_id, j.ADOPTED, None, None
-        return "adopted", f"task {task_id} ({how})"
+    """Adjust an unchanged shot's row for this run; return its plan category and what to say of it."""
+    adopted = _adopt(row, options)
+    if adopted is not None:
+        return adopted
     if row.state == j.DONE:
         if _in_place(out, row):
             return "done", ""
         row.state = j.DOWNLOADING  # the video went missing: fetch it again from the same task
         return "download", "output file missing; downloading again"
-    if row.state == j.SUBMITTING:
-        # The POST may or may not have created a task: the gateway has no idempotency key.
-        row.error = "interrupted while submitting: the gateway may have created a task"
-        row.state = j.PENDING if options.resubmit_uncertain else j.UNCERTAIN
-        return ("retry", "resubmitting (--resubmit-uncertain)") if options.resubmit_uncertain else (
-            "uncertain", row.error)
-    if row.state == j.UNCERTAIN:
-        if options.resubmit_uncertain:
-            row.state = j.PENDING
-            return "retry", "resubmitting (--resubmit-uncertain)"
-        return "uncertain", row.error or ""
+    if row.state in (j.SUBMITTING, j.UNCERTAIN):
+        return _uncertain(row, options)
     if row.state == j.FAILED:
-        if options.retry_failed and j.rendered(row):  # paid for: its video is fetched again, not rendered again
-            row.state, row.error = j.DOWNLOADING, None
-            return "download", f"task {row.task_id} was paid for: fetching its video again (--retry-failed)"
-        if options.retry_failed:  # a new task: the failed one's times, bill (refunded) and gateway are not its own
-            row.state, row.task_id, row.error, row.submitted_at, row.finished_at = j.PENDING, None, None, None, None
-            row.billed_usd = row.gateway = None
-            return "retry", "resubmitting (--retry-failed)"
-        return "failed", row.error or ""
+        return _failed(row, options)
     if row.state == j.SUBMITTED:
         return "in-flight", f"task {row.task_id}"
     if row.state == j.DOWNLOADING:
         return "download", ""
     return "new", ""
+
+
+def _adopt(row: j.Row, options: PlanOptions) -> tuple[str, str] | None:
+    """A task named for the shot (--adopt, or the spare file of a run whose disk was full) is followed from now."""
+    task_id, how = options.adopt.get(row.id), "--adopt"
+    if task_id is not None and row.state not in (j.SUBMITTING, j.UNCERTAIN):
+        _cannot_adopt(row.id, f"it is {row.state}" + (f" with task {row.task_id}" if row.task_id else ""))
+    if task_id is None and row.state in (j.SUBMITTING, j.UNCERTAIN):
+        task_id, how = options.kept.get(row.id), "its id kept beside the journal, which the disk was too full to take"
+    if task_id is None:
+        return None
+    # polled from now on like any task in flight; when it was made is not known (no submit time: its wait counts
+    # from now), nor which gateway made it (the first poll that finds it says)
+    row.state, row.task_id, row.error, row.submitted_at, row.gateway = j.SUBMITTED, task_id, j.ADOPTED, None, None
+    return "adopted", f"task {task_id} ({how})"
+
+
+def _uncertain(row: j.Row, options: PlanOptions) -> tuple[str, str]:
+    """A submit that may or may not have made a task (the gateway has no idempotency key): sent again only when the
+    user says so."""
+    if row.state == j.SUBMITTING:  # the process died during the POST
+        row.error = "interrupted while submitting: the gateway may have created a task"
+    if options.resubmit_uncertain:
+        row.state = j.PENDING
+        return "retry", "resubmitting (--resubmit-uncertain)"
+    row.state = j.UNCERTAIN
+    return "uncertain", row.error or ""
+
+
+def _failed(row: j.Row, options: PlanOptions) -> tuple[str, str]:
+    if options.retry_failed and j.rendered(row):  # paid for: its video is fetched again, not rendered again
+        row.state, row.error = j.DOWNLOADING, None
+        return "download", f"task {row.task_id} was paid for: fetching its video again (--retry-failed)"
+    if options.retry_failed:  # a new task: the failed one's times, bill (refunded) and gateway are not its own
+        row.state, row.task_id, row.error, row.submitted_at, row.finished_at = j.PENDING, None, None, None, None
+        row.billed_usd = row.gateway = None
+        return "retry", "resubmitting (--retry-failed)"
+    return "failed", row.error or ""
