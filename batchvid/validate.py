@@ -326,43 +326,46 @@ def _unquoted_is(kind: str, text: str) -> bool:
 
 def _describe(error: ValidationError, spec: ModelSpec) -> Iterator[tuple[str | None, str]]:
     schema = error.schema if isinstance(error.schema, dict) else {}
-    custom = schema.get("x-message")
-    field = _field_name(error)
+    if error.validator in ("required", "additionalProperties", "dependentRequired"):
+        yield from _field_problems(error, schema, spec)
+    else:
+        yield _field_name(error), schema.get("x-message") or _value_problem(error, schema)
+
+
+def _field_problems(error: ValidationError, schema: dict[str, Any], spec: ModelSpec) -> Iterator[tuple[str, str]]:
+    """Fields missing, not the model's, or missing what they need: one problem each, named by the field."""
     kind, value, instance = error.validator, error.validator_value, error.instance
+    present = instance if isinstance(instance, dict) else {}
     if kind == "required":
-        present = instance if isinstance(instance, dict) else {}
         for name in value:
             if name not in present:
                 why = f" ({spec.id} is image-to-video)" if name == "image" else ""
                 yield name, f"is required{why}"
     elif kind == "additionalProperties":
-        allowed = schema.get("properties", {})
-        for name in sorted(set(instance) - set(allowed)):
+        for name in sorted(set(present) - set(schema.get("properties", {}))):
             yield name, f"is not a field of {spec.id}"
-    elif kind == "dependentRequired":
+    else:  # dependentRequired
         for name, needs in value.items():
-            if name in instance:
-                missing = [need for need in needs if need not in instance]
-                if missing:
-                    yield name, f"needs `{'`, `'.join(missing)}` too"
-    elif custom:
-        yield field, custom
-    elif kind == "enum":
+            missing = [need for need in needs if need not in present]
+            if name in present and missing:
+                yield name, f"needs `{'`, `'.join(missing)}` too"
+
+
+def _value_problem(error: ValidationError, schema: dict[str, Any]) -> str:
+    """What is wrong with one field's value, in the manifest's words rather than jsonschema's."""
+    kind, value, instance = error.validator, error.validator_value, error.instance
+    if kind == "enum":
         quoted = isinstance(instance, str) and instance in {str(v) for v in value if not isinstance(v, str)}
-        yield field, f"must be one of {', '.join(map(str, value))}; got {_got(instance)}" + (_UNQUOTE if quoted else "")
-    elif kind in ("minimum", "maximum"):
-        low, high = schema.get("minimum"), schema.get("maximum")
-        yield field, f"must be from {low} to {high}; got {_got(instance)}"
-    elif kind == "maxLength":
-        yield field, f"is {len(instance):,} characters; the limit is {value:,}"
-    elif kind == "minLength":
-        yield field, "must not be empty"
-    elif kind == "maxItems":
-        yield field, f"takes at most {value} items; got {len(instance)}"
-    elif kind == "minItems":
-        yield field, "must not be empty"
-    elif kind == "type":
+        return f"must be one of {', '.join(map(str, value))}; got {_got(instance)}" + (_UNQUOTE if quoted else "")
+    if kind in ("minimum", "maximum"):
+        return f"must be from {schema.get('minimum')} to {schema.get('maximum')}; got {_got(instance)}"
+    if kind == "maxLength":
+        return f"is {len(instance):,} characters; the limit is {value:,}"
+    if kind == "maxItems":
+        return f"takes at most {value} items; got {len(instance)}"
+    if kind in ("minLength", "minItems"):
+        return "must not be empty"
+    if kind == "type":
         article = "an" if str(value)[0] in "aeiou" else "a"
-        yield field, f"must be {article} {value}; got {_got(instance)}{_quotes_hint(str(value), instance)}"
-    else:
-        yield field, error.message
+        return f"must be {article} {value}; got {_got(instance)}{_quotes_hint(str(value), instance)}"
+    return str(error.message)
