@@ -60,32 +60,15 @@ def expand_matrix(base: RawShot, matrix: Any, line: int, out: Collector, label: 
     if not varied:
         out.add(line, "must map fields to lists of values", shot=label, field="matrix")
         return []
-    named = set().union(*templates.values())
-    for key, names in templates.items():
-        if missing := sorted(names - set(map(str, varied))):
-            hint = did_you_mean(missing[0], [str(name) for name in varied])
-            out.add(base.field_lines[key], f"${{matrix.{missing[0]}}}: the matrix has no {missing[0]}{hint}",
-                    shot=label, field=key)
-            return []
-    count = 1
-    for key, values in varied.items():
-        if (problem := _axis_problem(key, values, named)) is not None:
-            out.add(line, problem, shot=label, field="matrix")
-            return []
-        count *= len(values)
+    if (problem := _shape_problem(base, varied, templates, line)) is not None:
+        at, field, message = problem
+        out.add(at, message, shot=label, field=field)
+        return []
+    axes = _axes(varied, line, out, label)
+    rules = None if axes is None else _exclusions(matrix, axes, line, out, label)
+    if axes is None or rules is None:
+        return []
     is_field = {key for key in varied if key == "model" or known_field(str(key))}
-    if count > MAX_MATRIX:
-        out.add(line, f"makes {count:,} shots; the limit is {MAX_MATRIX:,} per shot", shot=label, field="matrix")
-        return []
-    axes: list[tuple[str, list[tuple[Any, str, str]]]] = []  # (field, [(value, id suffix, exact text)])
-    for key, values in varied.items():
-        slugs = _axis_slugs(str(key), values, line, out, label)
-        if slugs is None:
-            return []
-        axes.append((str(key), list(zip(values, slugs, map(_exact, values), strict=True))))
-    rules = _exclusions(matrix, axes, line, out, label)
-    if rules is None:
-        return []
     shots = []
     for combo in itertools.product(*(values for _, values in axes)):
         if any(all(combo[index][2] == wanted for index, wanted in rule.items()) for rule in rules):
@@ -95,6 +78,37 @@ def expand_matrix(base: RawShot, matrix: Any, line: int, out: Collector, label: 
     if not shots:
         out.add(line_of(matrix, EXCLUDE, line), "exclude leaves out every combination", shot=label, field="matrix")
     return shots
+
+
+def _shape_problem(base: RawShot, varied: Mapping[Any, Any], templates: Mapping[str, set[str]], line: int
+                   ) -> tuple[int, str, str] | None:
+    """(the line and the field to blame, what is wrong) with the matrix as a whole, before any shot is made of it: a
+    ${matrix.NAME} it does not have, an axis that is no list of values, too many combinations."""
+    named = set().union(*templates.values())
+    for key, names in templates.items():
+        if missing := sorted(names - set(map(str, varied))):
+            hint = did_you_mean(missing[0], [str(name) for name in varied])
+            return base.field_lines[key], key, f"${{matrix.{missing[0]}}}: the matrix has no {missing[0]}{hint}"
+    count = 1
+    for key, values in varied.items():
+        if (problem := _axis_problem(key, values, named)) is not None:
+            return line, "matrix", problem
+        count *= len(values)
+    if count > MAX_MATRIX:
+        return line, "matrix", f"makes {count:,} shots; the limit is {MAX_MATRIX:,} per shot"
+    return None
+
+
+def _axes(varied: Mapping[Any, Any], line: int, out: Collector, label: str
+          ) -> list[tuple[str, list[tuple[Any, str, str]]]] | None:
+    """Each axis as (field, [(value, id suffix, exact text)]); None when a value cannot make an id suffix."""
+    axes = []
+    for key, values in varied.items():
+        slugs = _axis_slugs(str(key), values, line, out, label)
+        if slugs is None:
+            return None
+        axes.append((str(key), list(zip(values, slugs, map(_exact, values), strict=True))))
+    return axes
 
 
 def _combination(base: RawShot, chosen: Mapping[str, tuple[Any, str]], is_field: set[str],
