@@ -8,6 +8,7 @@ import random
 import re
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,46 +91,64 @@ def _text(value: Any, what: str, default: str) -> str:
 def read_request(family: str, model: str, body: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     """The gateway's own reading of a native body: seconds, resolution, ratio. Raises BadRequest."""
     if family == "seedance":
-        metadata = body.get("metadata") or {}
-        content = metadata.get("content") if isinstance(metadata, dict) else None
-        # the gateway reads them into an object and a list of items, or refuses them
-        if not isinstance(metadata, dict) or (content and not isinstance(content, list)):
-            raise BadRequest("metadata must be an object, and its content a list of content items")
-        if not content:
-            notes.append(f"{model}: body without metadata.content; used the placeholder prompt")
-            content = [{"type": "text", "text": PLACEHOLDER_PROMPT}]
-        texts = [item.get("text") for item in content if isinstance(item, dict)]
-        if any(part is not None and not isinstance(part, str) for part in texts):
-            raise BadRequest("a content item's text must be a string")
-        text = " ".join(part for part in texts if part)
-        marks = {key: value for key, value in _MARKER.findall(text)}
-        return {
-            "seconds": _int(marks.get("dur", marks.get("duration")), "--dur", 5),
-            "resolution": marks.get("rs", marks.get("resolution", "720p")),
-            "aspect_ratio": marks.get("ratio", "16:9"),
-            "fps": _int(marks.get("fps"), "--fps", 24),
-        }
+        return _read_seedance(model, body, notes)
     if not isinstance(body.get("prompt"), str) or not body["prompt"]:
         raise BadRequest("prompt is required")
-    if family == "sora":
-        seconds = _int(body.get("seconds"), "seconds", 4)
-        if seconds not in (4, 8, 12):
-            raise BadRequest("seconds must be 4, 8 or 12")
-        size = _text(body.get("size"), "size", "720x1280")
-        return {"seconds": seconds, "resolution": "720p", "aspect_ratio": "16:9" if size == "1280x720" else "9:16"}
-    if family == "veo":
-        seconds = _int(body.get("durationSeconds", body.get("duration_seconds")), "durationSeconds", 8)
-        return {"seconds": seconds, "resolution": _text(body.get("resolution"), "resolution", "720p")}
-    if family == "wan":
-        if model.endswith("i2v-preview") and not body.get("image"):
-            raise BadRequest("image is required for image-to-video", "InvalidParameter")
-        seconds = _int(body.get("duration"), "duration", 5)
-        if seconds not in (5, 10):
-            raise BadRequest("duration must be 5 or 10", "InvalidParameter")
-        return {"seconds": seconds, "resolution": _text(body.get("resolution"), "resolution", "720p")}
-    # vidu: the resolution is in the model id
+    return _READERS[family](model, body)
+
+
+def _read_seedance(model: str, body: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """Seedance's settings are markers in its text (`--dur 5 --rs 720p`), its prompt a content item."""
+    metadata = body.get("metadata") or {}
+    content = metadata.get("content") if isinstance(metadata, dict) else None
+    # the gateway reads them into an object and a list of items, or refuses them
+    if not isinstance(metadata, dict) or (content and not isinstance(content, list)):
+        raise BadRequest("metadata must be an object, and its content a list of content items")
+    if not content:
+        notes.append(f"{model}: body without metadata.content; used the placeholder prompt")
+        content = [{"type": "text", "text": PLACEHOLDER_PROMPT}]
+    texts = [item.get("text") for item in content if isinstance(item, dict)]
+    if any(part is not None and not isinstance(part, str) for part in texts):
+        raise BadRequest("a content item's text must be a string")
+    marks = {key: value for key, value in _MARKER.findall(" ".join(part for part in texts if part))}
+    return {
+        "seconds": _int(marks.get("dur", marks.get("duration")), "--dur", 5),
+        "resolution": marks.get("rs", marks.get("resolution", "720p")),
+        "aspect_ratio": marks.get("ratio", "16:9"),
+        "fps": _int(marks.get("fps"), "--fps", 24),
+    }
+
+
+def _read_sora(model: str, body: dict[str, Any]) -> dict[str, Any]:
+    seconds = _int(body.get("seconds"), "seconds", 4)
+    if seconds not in (4, 8, 12):
+        raise BadRequest("seconds must be 4, 8 or 12")
+    size = _text(body.get("size"), "size", "720x1280")
+    return {"seconds": seconds, "resolution": "720p", "aspect_ratio": "16:9" if size == "1280x720" else "9:16"}
+
+
+def _read_veo(model: str, body: dict[str, Any]) -> dict[str, Any]:
+    seconds = _int(body.get("durationSeconds", body.get("duration_seconds")), "durationSeconds", 8)
+    return {"seconds": seconds, "resolution": _text(body.get("resolution"), "resolution", "720p")}
+
+
+def _read_wan(model: str, body: dict[str, Any]) -> dict[str, Any]:
+    if model.endswith("i2v-preview") and not body.get("image"):
+        raise BadRequest("image is required for image-to-video", "InvalidParameter")
+    seconds = _int(body.get("duration"), "duration", 5)
+    if seconds not in (5, 10):
+        raise BadRequest("duration must be 5 or 10", "InvalidParameter")
+    return {"seconds": seconds, "resolution": _text(body.get("resolution"), "resolution", "720p")}
+
+
+def _read_vidu(model: str, body: dict[str, Any]) -> dict[str, Any]:
+    # the resolution is in the model id
     resolution = next((part for part in model.split("-") if part.endswith("p") and part[:-1].isdigit()), "720p")
     return {"seconds": _int(body.get("duration"), "duration", 5), "resolution": resolution}
+
+
+_READERS: dict[str, Callable[[str, dict[str, Any]], dict[str, Any]]] = {
+    "sora": _read_sora, "veo": _read_veo, "wan": _read_wan, "vidu": _read_vidu}
 
 
 class Scheduler:
