@@ -304,21 +304,24 @@ class Gateway:
                 kind = Uncertain if sent else Transient
                 raise kind("the gateway answered 200 with a body that is not a JSON object", status)
             return data
-        message = f"HTTP {status}: {_message(data, text)}"
+        raise self._refusal(status, f"HTTP {status}: {_message(data, text)}", sent, retry_after_seconds(retry_after))
+
+    def _refusal(self, status: int, message: str, sent: bool, retry_after: float | None) -> GatewayError:
+        """What an answer other than 200 means for the shot, as the exception tree above sorts them."""
         if status == 429:
-            raise Transient(message, status, retry_after_seconds(retry_after))
+            return Transient(message, status, retry_after)
         if status in (401, 403):  # a wrong key, or no balance left: every further request would fail too
-            raise Refused(f"{KEY_REFUSED}: {message}", status)
+            return Refused(f"{KEY_REFUSED}: {message}", status)
         if sent and status in (404, 405):
             # The documents answer 404 only for an unknown task: a submit that draws one went to a path with no
             # video API behind it, and so would every other shot
-            raise Refused(f"{self.base_url} has no video API (HTTP {status} to POST /v1/video/generations): is the "
-                          "base URL right? It is the gateway's address, like https://llm.ai-nebula.com", status)
+            return Refused(f"{self.base_url} has no video API (HTTP {status} to POST /v1/video/generations): is the "
+                           "base URL right? It is the gateway's address, like https://llm.ai-nebula.com", status)
         if status == 407:  # a plain-http gateway through a proxy that wants credentials
-            raise self._proxy_refused(status)
+            return self._proxy_refused(status)
         if status >= 500 or status in (408, 499):
-            raise Transient(message, status, retry_after_seconds(retry_after))
-        raise Rejected(message, status)
+            return Transient(message, status, retry_after)
+        return Rejected(message, status)
 
 
 def _path_safe(task_id: str) -> str:
