@@ -1,7 +1,7 @@
 """Each shot's submit, recorded: `submitting` committed before the POST leaves, then the task id, or why none was
 made (DESIGN.md: states). A submit is sent again only when the gateway certainly created nothing (a 429, a 5xx, a
-refused connection); a model whose submits draw only server errors, or whose key is refused it, is left for the
-next run (outage.py)."""
+refused connection); a model whose submits draw only server errors, or that the key may not use (a 403), is left
+for the next run (outage.py)."""
 
 from __future__ import annotations
 
