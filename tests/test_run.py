@@ -1501,7 +1501,8 @@ def test_without_a_terminal_progress_comes_as_lines_now_and_then(cli: Run, monke
 
     monkeypatch.delenv("BATCHVID_API_KEY", raising=False)
     monkeypatch.setattr(progress, "LINE_EVERY", 0.0)  # a line at every event instead of every minute
-    fast = ("--simulate", "--poll-interval", "0.2", "--rate", "100/s")
+    # the rehearsal's renders take 1-3 s: one round of them, not two
+    fast = ("--simulate", "--poll-interval", "0.2", "--rate", "100/s", "--concurrency", "5")
     code, _, err = cli("run", MANIFESTS / "wan.yaml", "--out", tmp_path / "a", *fast)
     lines = [line for line in err.splitlines() if line.startswith("batchvid: ") and "shots finished" in line]
     assert code == 0 and len(lines) >= 10  # 5 submits, 5 renders, 5 downloads
@@ -1619,7 +1620,7 @@ def test_status_takes_the_manifest_as_run_does(cli: Run, tmp_path: Path, monkeyp
     named = tmp_path / "manifests" / "named.yaml"
     named.write_text((MANIFESTS / "wan.yaml").read_text() + "run:\n  out: ${RENDERS}\n  concurrency: ${HOW_MANY}\n")
     monkeypatch.setenv("RENDERS", "from-env")
-    monkeypatch.setenv("HOW_MANY", "3")
+    monkeypatch.setenv("HOW_MANY", "5")
     assert cli("run", named, "--simulate", *fast)[0] == 0
     assert (tmp_path / "manifests" / "from-env-simulated" / "journal.sqlite").is_file()
     assert cli("status", named, "--simulate")[1].startswith("5 shots: 5 done")
