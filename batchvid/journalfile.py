@@ -113,9 +113,11 @@ def _set_up(db: sqlite3.Connection, path: Path, *, wal: bool) -> sqlite3.Connect
     with _closed_on_error(db):
         if wal:
             db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode survives the process being killed (the OS has the writes);
-            # only a power cut can lose the last commits.
-            db.execute("PRAGMA synchronous=NORMAL")
+            # FULL: each commit is synced before it counts as made. NORMAL survives the process being killed,
+            # but a power cut or a crash of the machine may roll back the commits since the last checkpoint:
+            # a `submitting` row whose POST had left would be pending again, sent again and paid twice.
+            # One sync a group commit; a run commits a few times a second.
+            db.execute("PRAGMA synchronous=FULL")
         else:
             db.execute("PRAGMA journal_mode=DELETE")
             db.execute("PRAGMA synchronous=FULL")

@@ -77,7 +77,7 @@ class GuardedJournal:
     def __init__(self, path: Path, shots: int) -> None:
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA synchronous=FULL")  # as batchvid: a commit survives a power cut
         self.db.execute("CREATE TABLE shots (id TEXT PRIMARY KEY, state TEXT NOT NULL, task_id TEXT, output TEXT, "
                         "sha256 TEXT, updated_at REAL)")
         self.db.execute("BEGIN")

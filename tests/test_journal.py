@@ -123,6 +123,15 @@ def test_only_a_damaged_journal_is_called_unusable(tmp_path: Path, monkeypatch: 
         assert str(raised.value).startswith(said)
 
 
+def test_each_commit_is_synced_so_a_power_cut_cannot_undo_a_submit(tmp_path: Path) -> None:
+    """WAL with synchronous=NORMAL survives a killed process, but a power cut or a crash of the machine may roll back
+    the commits since the last checkpoint: a `submitting` row whose POST had left would be pending again, and the
+    shot sent and paid for twice. FULL syncs each commit (SQLite's pragma documentation: 2 is FULL)."""
+    with j.Journal(tmp_path / j.FILE_NAME) as journal:
+        assert journal.db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert journal.db.execute("PRAGMA synchronous").fetchone() == (2,)
+
+
 def test_a_file_system_without_shared_memory_keeps_a_rollback_journal(tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """On some FUSE and network file systems SQLite's WAL cannot map its index (SQLITE_IOERR_SHMOPEN, seen on a
@@ -143,6 +152,7 @@ def test_a_file_system_without_shared_memory_keeps_a_rollback_journal(tmp_path: 
     for state in (j.PENDING, j.DONE):  # a new journal, then the same one opened again
         with j.Journal(path) as journal:
             assert journal.db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+            assert journal.db.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL, as in WAL mode
             journal.insert_many([j.Row(id="a", fingerprint="f", model="m", state=state, position=0)])
         assert on_disk(path)[0] == state
     assert not path.with_name(j.FILE_NAME + "-wal").exists()
