@@ -97,11 +97,6 @@ class PartFile:
         else:
             await asyncio.get_running_loop().run_in_executor(None, self.write, data)
 
-    def _sync_close(self) -> None:
-        # No fsync: a kill -9 loses nothing the OS already has, and after a power cut a video cut
-        # short is found by its size at the next run's plan and fetched again from the same task.
-        self._file.close()
-
     def discard(self) -> None:
         try:
             self._file.close()
@@ -110,11 +105,6 @@ class PartFile:
         self.part.unlink(missing_ok=True)
 
     async def place(self, expected_size: int | None = None) -> Saved:
-        try:
-            self._sync_close()
-        except OSError as exc:
-            self.discard()
-            raise DiskError(f"cannot write {self.part}: {exc.strerror}; the task is kept, run again") from None
         problem = None
         if self.size == 0:
             problem = "the video is empty"
@@ -123,10 +113,42 @@ class PartFile:
         elif self._head[4:8] != b"ftyp":
             problem = "not an MP4 file (no ftyp box)"
         if problem:
-            self.part.unlink(missing_ok=True)
+            self.discard()
             raise DownloadError(problem)
-        os.replace(self.part, self.final)
+        try:
+            if self.size < THREADED_WRITE:
+                self._settle()
+            else:  # a large video's sync waits for the disk: off the event loop
+                await asyncio.get_running_loop().run_in_executor(None, self._settle)
+        except OSError as exc:
+            self.discard()
+            raise DiskError(f"cannot write {self.part}: {exc.strerror}; the task is kept, run again") from None
         return Saved(self.final, self.size, self._sha.hexdigest())
+
+    def _settle(self) -> None:
+        """Synced to the disk, then renamed into place, the rename synced too. The journal says `done` only after
+        this, and it syncs its commits: a power cut must not leave a `done` row whose video never reached the disk,
+        as by then the gateway may have let the paid video go (Veo keeps one about 12 h)."""
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self.part, self.final)
+        _sync_folder(self.final.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """A rename made durable, as POSIX has it: the folder itself synced. Where the file system cannot, a power cut
+    may undo the rename, and the next run fetches the video again from its task."""
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
 
 
 async def from_url(session: aiohttp.ClientSession, url: str, part: PartFile, proxy: str | None = None) -> Saved:

@@ -173,6 +173,44 @@ def test_a_full_disk_keeps_the_task_for_the_next_run(simulator: Sim, run_batch: 
     assert len(sim.record.created()) == 5 >= made
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads a descriptor's file name from /proc")
+def test_a_video_is_on_the_disk_before_the_journal_says_it_is_done(
+        simulator: Sim, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The journal syncs its commits. A video must be synced before it is renamed into place and called done, and
+    its rename too: after a power cut, a `done` row whose video never reached the disk is a paid video lost, as the
+    gateway keeps it only for hours."""
+    from batchvid import journal as j
+
+    events: list[tuple[str, str]] = []
+    real_fsync, real_replace, real_update = os.fsync, os.replace, j.Journal.update
+
+    def fsync(handle: int) -> None:
+        events.append(("synced", os.readlink(f"/proc/self/fd/{handle}")))
+        real_fsync(handle)
+
+    def replace(source: Any, target: Any, **options: Any) -> None:
+        events.append(("renamed", str(target)))
+        real_replace(source, target, **options)
+
+    def update(self: j.Journal, shot_id: str, **values: Any) -> None:
+        if values.get("state") == j.DONE:
+            events.append(("done", shot_id))
+        real_update(self, shot_id, **values)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(j.Journal, "update", update)
+    assert run_batch(MANIFESTS / "wan.yaml", simulator())[0] == 0
+    out = (tmp_path / "out").resolve()
+    done = [shot for kind, shot in events if kind == "done"]
+    assert len(done) == 5
+    for shot in done:
+        video = str(out / f"{shot}.mp4")
+        renamed = events.index(("renamed", video))
+        assert ("synced", video + ".part") in events[:renamed], events
+        assert ("synced", str(out)) in events[renamed:events.index(("done", shot))], events
+
+
 def test_a_journal_that_fills_the_disk_at_the_last_commit_is_one_line_not_a_crash(
         simulator: Sim, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The render times learned are committed last: a disk that fills up just then is said as any other."""
