@@ -6,10 +6,10 @@ time includes everything: validation, journal, plan, ledger.
 
 A second baseline splits the gap in two: the "guarded loop" is the bare loop plus the least that
 batchvid's promises cost (DESIGN.md): a SQLite journal with the shot's four state changes, the changes
-of one event-loop turn sharing one commit, that commit waited for before each POST; each video written
-to a .part file, hashed and renamed into place. No validation, plan, ledger, answer checks, retries,
-rate limiter or progress. guarded / bare is what the promises cost at the least; batchvid / guarded
-is batchvid's own machinery.
+of one event-loop turn sharing one synced commit, that commit waited for before each POST; each video written
+to a .part file, hashed, synced and renamed into place, the rename synced. No validation, plan, ledger,
+answer checks, retries, rate limiter or progress. guarded / bare is what the promises cost at the least;
+batchvid / guarded is batchvid's own machinery.
 
     python bench/overhead.py [--shots 2000] [--concurrency 64]
     python bench/overhead.py --instructions     # deterministic: needs valgrind
@@ -127,9 +127,15 @@ async def guarded_loop(base_url: str, shots: int, concurrency: int, out: Path) -
                 video = await resp.read()
             final = out / f"{shot_id}.mp4"
             part = final.with_name(final.name + ".part")
-            part.write_bytes(video)
+            with open(part, "wb") as file:
+                file.write(video)
+                file.flush()
+                os.fsync(file.fileno())  # on the disk before its row says done, as batchvid does
             sha256 = hashlib.sha256(video).hexdigest()
             os.replace(part, final)
+            folder = os.open(out, os.O_RDONLY)  # the rename synced too
+            os.fsync(folder)
+            os.close(folder)
             journal.change(shot_id, "done", output=final.name, sha256=sha256)
 
     started = time.perf_counter()
