@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from .durable import sync_folder
 from .errors import TRUST_ADVICE, FatalError, untrusted
 
 CHUNK = 256 * 1024
@@ -133,22 +134,7 @@ class PartFile:
         os.fsync(self._file.fileno())
         self._file.close()
         os.replace(self.part, self.final)
-        _sync_folder(self.final.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    """A rename made durable, as POSIX has it: the folder itself synced. Where the file system cannot, a power cut
-    may undo the rename, and the next run fetches the video again from its task."""
-    try:
-        handle = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(handle)
-    except OSError:
-        pass
-    finally:
-        os.close(handle)
+        sync_folder(self.final.parent)
 
 
 async def from_url(session: aiohttp.ClientSession, url: str, part: PartFile, proxy: str | None = None) -> Saved:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from . import journal as j
+from .durable import sync_folder
 from .errors import FatalError, InputError
 
 if TYPE_CHECKING:  # only for types: a settled batch is resumed without them (settled.py)
@@ -249,6 +250,7 @@ def _keep_earlier(row: j.Row, out: Path, taken: Mapping[str, j.Row], rename: boo
         try:
             if rename:
                 os.rename(out / f"{row.id}.mp4", out / f"{kept}.mp4")
+                sync_folder(out)  # before the journal says so: a power cut must not undo it under that commit
         except OSError as exc:
             raise FatalError(f"cannot keep the earlier video of {row.id} as {kept}.mp4: {exc.strerror}") from None
         output = f"{kept}.mp4"

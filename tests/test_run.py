@@ -876,6 +876,41 @@ def test_a_changed_shot_keeps_its_earlier_version_and_its_cost(
                                      "reported it for 3 of them (earlier versions included)"], text
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads a descriptor's file name from /proc")
+def test_an_earlier_videos_new_name_is_synced_before_the_journal_says_it(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The journal syncs its commits: a power cut after the commit that names a@1.mp4 must not find the rename
+    undone, the paid video back as a.mp4, for the new version's download to replace."""
+    sim = simulator()
+    shots = "version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: %s}\n"
+    assert run_batch(write_manifest(shots % "a river"), sim)[0] == 0
+    out = (tmp_path / "out").resolve()
+    events: list[str] = []
+    real_fsync, real_rename, real_insert = os.fsync, os.rename, j.Journal.insert_many
+
+    def fsync(handle: int) -> None:
+        events.append(f"synced {os.readlink(f'/proc/self/fd/{handle}')}")
+        real_fsync(handle)
+
+    def rename(source: Any, target: Any, **options: Any) -> None:
+        events.append(f"renamed {Path(target).name}")
+        real_rename(source, target, **options)
+
+    def insert_many(self: j.Journal, rows: Any) -> None:
+        rows = list(rows)
+        events.append("recorded " + ",".join(sorted(row.id for row in rows)))
+        real_insert(self, rows)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "rename", rename)
+    monkeypatch.setattr(j.Journal, "insert_many", insert_many)
+    assert run_batch(write_manifest(shots % "a lake"), sim)[0] == 0
+    recorded = events.index("recorded a,a@1")
+    renamed = events.index("renamed a@1.mp4")
+    assert renamed < events.index(f"synced {out}", renamed) < recorded, events
+
+
 def test_an_earlier_video_renamed_just_before_a_crash_is_found_by_the_next_run(
         simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
