@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+from .durable import sync_folder
 from .errors import FatalError
 
 #: raised only when an older batchvid could not use the journal; a column added for new facts is not (older
@@ -81,7 +82,14 @@ def connect_read_only(path: Path) -> sqlite3.Connection:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    """The connection of a run: its tables made or brought up to date, its version checked."""
+    """The connection of a run: its tables made or brought up to date, its version checked; the file's own name in
+    its folder synced, as its commits are (a new journal's name lost in a power cut would take them along)."""
+    db = _connect(path)
+    sync_folder(path.parent)
+    return db
+
+
+def _connect(path: Path) -> sqlite3.Connection:
     # SQLite opens a file it may not write read-only without a word, and the first change then fails
     for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         if file.exists() and not os.access(file, os.W_OK):

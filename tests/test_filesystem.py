@@ -211,6 +211,26 @@ def test_a_video_is_on_the_disk_before_the_journal_says_it_is_done(
         assert ("synced", str(out)) in events[renamed:events.index(("done", shot))], events
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads a descriptor's file name from /proc")
+def test_a_new_output_folder_and_its_journal_keep_their_names_through_a_power_cut(
+        simulator: Sim, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A synced commit is worth nothing if the journal's own name, or its folder's, is lost with the power: each new
+    folder is synced in its parent, and the journal's name in its folder, before anything is sent."""
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(handle: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{handle}"))
+        real_fsync(handle)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    sim = simulator()
+    out = tmp_path.resolve() / "renders" / "today"
+    assert run_batch(MANIFESTS / "wan.yaml", sim, "--out", out, "--only", "wan-text")[0] == 0
+    first_video = synced.index(str(out / "wan-text.mp4.part"))
+    assert {str(tmp_path.resolve()), str(out.parent), str(out)} <= set(synced[:first_video]), synced
+
+
 def test_a_journal_that_fills_the_disk_at_the_last_commit_is_one_line_not_a_crash(
         simulator: Sim, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The render times learned are committed last: a disk that fills up just then is said as any other."""

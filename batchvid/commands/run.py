@@ -244,6 +244,9 @@ def _check_named_shots(args: argparse.Namespace, batch: Batch) -> None:
 
 
 def _make_folder(out: Path) -> None:
+    from ..durable import sync_folder
+
+    made = [folder for folder in (out, *out.parents) if not folder.exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
@@ -252,6 +255,8 @@ def _make_folder(out: Path) -> None:
         raise FatalError(f"cannot create the output folder {out}: {exc.strerror}") from None
     if not os.access(out, os.W_OK):
         raise FatalError(f"the output folder {out} is not writable")
+    for folder in made:  # each new folder's name synced in its parent, as the journal's is in it
+        sync_folder(folder.parent)
 
 
 def _adoptions(words: list[str]) -> dict[str, str]:
