@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .. import argtypes, settled, summary
 from .. import journal as j
 from .. import runsettings as rs
+from ..durable import sync_folder
 from ..errors import FatalError, InputError
 from ..lock import FolderLock
 from ..problems import did_you_mean
@@ -244,8 +245,6 @@ def _check_named_shots(args: argparse.Namespace, batch: Batch) -> None:
 
 
 def _make_folder(out: Path) -> None:
-    from ..durable import sync_folder
-
     made = [folder for folder in (out, *out.parents) if not folder.exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)
