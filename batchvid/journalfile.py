@@ -92,7 +92,7 @@ def connect(path: Path) -> sqlite3.Connection:
 def _connect(path: Path) -> sqlite3.Connection:
     # SQLite opens a file it may not write read-only without a word, and the first change then fails
     for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        if file.exists() and not os.access(file, os.W_OK):
+        if os.path.exists(file) and not os.access(file, os.W_OK):
             raise FatalError(_read_only(str(file)))
     try:
         try:

@@ -7,6 +7,7 @@ before the first submit lets the user make room, or point `--out` elsewhere, whi
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ def shortfall(folder: Path, videos: Iterable[tuple[str | None, int | None]], siz
         need += rate * (seconds or LONGEST_SECONDS)
         count += 1
         guessed += not learned
-    existing = next((path for path in (folder, *folder.parents) if path.is_dir()), folder)  # --dry-run: none yet
+    existing = next((path for path in (folder, *folder.parents) if os.path.isdir(path)), folder)  # --dry-run: none yet
     try:
         free = shutil.disk_usage(existing).free
     except OSError:

@@ -1238,6 +1238,28 @@ def test_the_manifests_run_block_is_checked_with_the_manifest(simulator: Sim, cl
     assert code == 1 and text.splitlines()[:5] == wanted
     code, _, err = cli("estimate", manifest)
     assert code == 2 and err.splitlines()[:5] == wanted
+    # status reads run.out alone, without the rest of the manifest: the same line for it (it looked for the
+    # folder "7", and a long mapping there crashed it on "File name too long")
+    code, _, err = cli("status", manifest)
+    assert (code, err.strip()) == (2, f"batchvid: error: {wanted[3]}"), err
+
+
+def test_an_output_folder_whose_name_is_too_long_is_one_line(simulator: Sim, cli: Run, tmp_path: Path,
+                                                             write_manifest: Callable[..., Path]) -> None:
+    """Past the file system's 255 bytes a name cannot even be looked up: the run and status crashed there (exit 3)."""
+    long = "y" * 300
+    manifest = write_manifest(f"version: 1\nrun: {{out: {long}}}\nshots:\n  - {{id: a, model: wan2.5-t2v-preview, "
+                              "prompt: p}\n")
+    sim = simulator()
+    code, _, err = cli("run", manifest, "--base-url", sim.base_url)
+    assert code == 1 and err.strip().splitlines()[-1] == (
+        f"batchvid: error: cannot create the output folder {manifest.parent / long}: File name too long"), err
+    assert sim.record.submissions == []
+    code, _, err = cli("status", manifest)
+    assert code == 1 and err.startswith(f"batchvid: error: {manifest} has not been run into {manifest.parent / long} "
+                                        "yet"), err
+    code, _, err = cli("run", manifest, "--base-url", sim.base_url, "--force", "z" * 300)
+    assert code == 2 and err.startswith("batchvid: error: --force: no shot with id 'zzz"), err
 
 
 @pytest.mark.parametrize("setting", [s.name for s in runsettings.IN_MANIFEST])

@@ -170,7 +170,7 @@ def _settled_already(args: argparse.Namespace) -> int | None:
     # Without --out the folder may come from the manifest's run.out, unknown until it is parsed: look where
     # it would be by default; the record there only matches a manifest that derived the same folder.
     out = _out_folder(args)
-    if not (out / j.FILE_NAME).is_file() or not os.access(out, os.W_OK):
+    if not os.path.isfile(out / j.FILE_NAME) or not os.access(out, os.W_OK):
         return None
     with FolderLock(out), j.Journal(out / j.FILE_NAME) as journal:
         found = settled.recall(journal, args.manifest, _inputs(args, out), out)
@@ -185,7 +185,7 @@ def _manifest_given(args: argparse.Namespace) -> None:
     """`run --force a b batch.yaml`: argparse hands the manifest to --force; take it back."""
     if args.manifest is not None:
         return
-    if args.force and Path(args.force[-1]).is_file():
+    if args.force and os.path.isfile(args.force[-1]):
         args.manifest = Path(args.force.pop())
         if not args.force:
             raise InputError("--force: give the ids of the shots to rerun")
@@ -223,7 +223,7 @@ def run(args: argparse.Namespace) -> int:
     _check_named_shots(args, batch)
     if args.dry_run:
         return _dry_run(args, batch, result.quotes, settings.out, settings.concurrency)
-    if not args.simulate and not (settings.out / j.FILE_NAME).exists():
+    if not args.simulate and not os.path.exists(settings.out / j.FILE_NAME):
         # a new batch: every shot will be sent, so a missing key is said before any folder is made (with a
         # journal, the plan decides: a batch with nothing left to send needs no key)
         for family in families_of(batch):
@@ -245,7 +245,7 @@ def _check_named_shots(args: argparse.Namespace, batch: Batch) -> None:
 
 
 def _make_folder(out: Path) -> None:
-    made = [folder for folder in (out, *out.parents) if not folder.exists()]
+    made = [folder for folder in (out, *out.parents) if not os.path.exists(folder)]
     try:
         out.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
@@ -285,7 +285,7 @@ def _only(batch: Batch, words: list[str], manifest: Path) -> Batch:
 def _dry_run(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], out: Path, concurrency: int) -> int:
     """The plan a run would make now, from the folder's journal (read-only) or from nothing; no network, no key."""
     path = out / j.FILE_NAME
-    with j.Journal(path, read_only=True) if path.is_file() else j.Journal(Path(":memory:")) as journal:
+    with j.Journal(path, read_only=True) if os.path.isfile(path) else j.Journal(Path(":memory:")) as journal:
         _check_origin(journal, args.simulate, out, record=False)
         plan = _plan(args, batch, quotes, out, journal, dry=True)
         summary.print_plan(plan)

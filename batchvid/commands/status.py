@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -27,9 +28,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def _folder(given: Path, simulate: bool) -> Path:
     """The output folder: `given` itself, or the one a run of the manifest `given` writes to."""
-    if not given.exists():
+    if not os.path.exists(given):
         raise InputError(f"{given}: no such folder or manifest")
-    if not given.is_file():
+    if not os.path.isfile(given):
         if simulate:
             raise InputError(f"--simulate goes with a MANIFEST, not with the folder {given}")
         return given
@@ -37,17 +38,18 @@ def _folder(given: Path, simulate: bool) -> Path:
 
     run_out = _run_out(given)
     folder = manifest_folder(given, run_out, simulate=simulate)
-    if not (folder / j.FILE_NAME).is_file():
+    if not os.path.isfile(folder / j.FILE_NAME):
         rehearsal = manifest_folder(given, run_out, simulate=True)
         hint = (f"; its rehearsal is in {rehearsal}: add --simulate" if not simulate and
-                (rehearsal / j.FILE_NAME).is_file() else "")
+                os.path.isfile(rehearsal / j.FILE_NAME) else "")
         raise FatalError(f"{given} has not been run{' with --simulate' * simulate} into {folder} yet{hint}")
     return folder
 
 
 def _run_out(manifest: Path) -> object:
     """The manifest's run.out, read without validating the rest (status must not take a whole parse)."""
-    from ..manifest import substituted
+    from ..manifest import out_problem, substituted
+    from ..manifest._base import line_of
     from ..yamlsafe import YamlProblem, load
 
     try:
@@ -59,13 +61,16 @@ def _run_out(manifest: Path) -> object:
     run = document.get("run") if isinstance(document, dict) else None
     if not isinstance(run, dict) or run.get("out") is None:
         return None
-    return substituted(run, "out", manifest)
+    value = substituted(run, "out", manifest)
+    if (problem := out_problem(value)) is not None:
+        raise InputError(f"{manifest}:{line_of(run, 'out', 1)}: {problem}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
     out = _folder(args.out, args.simulate)
     path = out / j.FILE_NAME
-    if not path.is_file():
+    if not os.path.isfile(path):
         raise FatalError(f"no journal in {out}: not the output folder of a batchvid run")
     with j.Journal(path, read_only=True) as journal:
         rows = journal.rows()

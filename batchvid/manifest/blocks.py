@@ -30,6 +30,14 @@ def base_url_problem(value: object) -> str | None:
     return None
 
 
+def out_problem(value: object) -> str | None:
+    """What keeps `value` from being run.out (None: nothing), as `validate` and `status` say it."""
+    if isinstance(value, str) and value.strip():
+        return None
+    shown = repr(value)
+    return f"run: out: {shown[:60] + '...' if len(shown) > 60 else shown}: want a folder name"
+
+
 @dataclass(frozen=True)
 class Endpoint:
     base_url: str = DEFAULT_BASE_URL
@@ -135,8 +143,8 @@ def read_run(node: Any, doc: yamlsafe.LineMap, out: Collector) -> dict[str, Any]
         if len(out.problems) > known:
             continue  # an unset variable: said already
         if key == "out":
-            if not isinstance(value, str) or not value.strip():
-                out.add(line, f"run: out: {value!r}: want a folder name")
+            if (problem := out_problem(value)) is not None:
+                out.add(line, problem)
         elif value is not None:  # checked as its flag will be, so that `validate` finds it before a run does
             try:
                 runsettings.BY_NAME[key].parse(str(value))
