@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from batchvid.problems import ManifestInvalid
 from batchvid.shot import Shot
@@ -27,3 +31,18 @@ def alternating(count: int, **models: str) -> str:
     shots = "".join(f"  - {{id: {prefix}{i:02d}, model: {model}, prompt: shot {i}}}\n"
                     for i in range(count) for prefix, model in models.items())
     return f"version: 1\nshots:\n{shots}"
+
+
+#: for tests that name the file a descriptor is open on (Linux's /proc)
+needs_proc = pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads a descriptor's file name from /proc")
+
+
+def note_syncs(monkeypatch: pytest.MonkeyPatch, note: Callable[[str], None]) -> None:
+    """Each os.fsync noted by the path of the file or folder it syncs, then made."""
+    real = os.fsync
+
+    def fsync(handle: int) -> None:
+        note(os.readlink(f"/proc/self/fd/{handle}"))
+        real(handle)
+
+    monkeypatch.setattr(os, "fsync", fsync)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from conftest import MANIFESTS, sqlite_db
+from helpers import needs_proc, note_syncs
 
 Run = Callable[..., tuple[int, str, str]]
 Sim = Callable[..., Any]
@@ -173,7 +174,7 @@ def test_a_full_disk_keeps_the_task_for_the_next_run(simulator: Sim, run_batch: 
     assert len(sim.record.created()) == 5 >= made
 
 
-@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads a descriptor's file name from /proc")
+@needs_proc
 def test_a_video_is_on_the_disk_before_the_journal_says_it_is_done(
         simulator: Sim, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The journal syncs its commits. A video must be synced before it is renamed into place and called done, and
@@ -182,11 +183,7 @@ def test_a_video_is_on_the_disk_before_the_journal_says_it_is_done(
     from batchvid import journal as j
 
     events: list[tuple[str, str]] = []
-    real_fsync, real_replace, real_update = os.fsync, os.replace, j.Journal.update
-
-    def fsync(handle: int) -> None:
-        events.append(("synced", os.readlink(f"/proc/self/fd/{handle}")))
-        real_fsync(handle)
+    real_replace, real_update = os.replace, j.Journal.update
 
     def replace(source: Any, target: Any, **options: Any) -> None:
         events.append(("renamed", str(target)))
@@ -197,7 +194,7 @@ def test_a_video_is_on_the_disk_before_the_journal_says_it_is_done(
             events.append(("done", shot_id))
         real_update(self, shot_id, **values)
 
-    monkeypatch.setattr(os, "fsync", fsync)
+    note_syncs(monkeypatch, lambda path: events.append(("synced", path)))
     monkeypatch.setattr(os, "replace", replace)
     monkeypatch.setattr(j.Journal, "update", update)
     assert run_batch(MANIFESTS / "wan.yaml", simulator())[0] == 0
@@ -211,19 +208,13 @@ def test_a_video_is_on_the_disk_before_the_journal_says_it_is_done(
         assert ("synced", str(out)) in events[renamed:events.index(("done", shot))], events
 
 
-@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads a descriptor's file name from /proc")
+@needs_proc
 def test_a_new_output_folder_and_its_journal_keep_their_names_through_a_power_cut(
         simulator: Sim, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A synced commit is worth nothing if the journal's own name, or its folder's, is lost with the power: each new
     folder is synced in its parent, and the journal's name in its folder, before anything is sent."""
     synced: list[str] = []
-    real_fsync = os.fsync
-
-    def fsync(handle: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{handle}"))
-        real_fsync(handle)
-
-    monkeypatch.setattr(os, "fsync", fsync)
+    note_syncs(monkeypatch, synced.append)
     sim = simulator()
     out = tmp_path.resolve() / "renders" / "today"
     assert run_batch(MANIFESTS / "wan.yaml", sim, "--out", out, "--only", "wan-text")[0] == 0

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from conftest import FAST_RUN, MANIFESTS, SIM_KEY, sqlite_db
-from helpers import alternating
+from helpers import alternating, needs_proc, note_syncs
 
 from batchvid import journal as j
 from batchvid import runsettings
@@ -876,7 +876,7 @@ def test_a_changed_shot_keeps_its_earlier_version_and_its_cost(
                                      "reported it for 3 of them (earlier versions included)"], text
 
 
-@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads a descriptor's file name from /proc")
+@needs_proc
 def test_an_earlier_videos_new_name_is_synced_before_the_journal_says_it(
         simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -887,11 +887,7 @@ def test_an_earlier_videos_new_name_is_synced_before_the_journal_says_it(
     assert run_batch(write_manifest(shots % "a river"), sim)[0] == 0
     out = (tmp_path / "out").resolve()
     events: list[str] = []
-    real_fsync, real_rename, real_insert = os.fsync, os.rename, j.Journal.insert_many
-
-    def fsync(handle: int) -> None:
-        events.append(f"synced {os.readlink(f'/proc/self/fd/{handle}')}")
-        real_fsync(handle)
+    real_rename, real_insert = os.rename, j.Journal.insert_many
 
     def rename(source: Any, target: Any, **options: Any) -> None:
         events.append(f"renamed {Path(target).name}")
@@ -902,7 +898,7 @@ def test_an_earlier_videos_new_name_is_synced_before_the_journal_says_it(
         events.append("recorded " + ",".join(sorted(row.id for row in rows)))
         real_insert(self, rows)
 
-    monkeypatch.setattr(os, "fsync", fsync)
+    note_syncs(monkeypatch, lambda path: events.append(f"synced {path}"))
     monkeypatch.setattr(os, "rename", rename)
     monkeypatch.setattr(j.Journal, "insert_many", insert_many)
     assert run_batch(write_manifest(shots % "a lake"), sim)[0] == 0
