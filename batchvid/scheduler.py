@@ -41,7 +41,6 @@ from .tries import Tries
 from .watching import InFlight, Watcher
 
 log = logging.getLogger("batchvid")
-MAX_SUBMIT_TRIES = 8
 
 
 class Runner:
