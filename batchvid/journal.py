@@ -122,6 +122,9 @@ class Row:
     #: the base URL of the gateway that made (or last answered for) the task; None for a rehearsal's simulator,
     #: whose port changes with every run, and for journals older than this column
     gateway: str | None = None
+    #: the shot's prompt as the manifest gave it, so that a version kept as `<id>@1` still says what it showed
+    #: (the API key, were a prompt to hold it, as ***); None for rows older than this column
+    prompt: str | None = None
 
 
 #: the shots table's columns, in Row's order (one list, so the two cannot drift apart)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 from .errors import InputError, secret
 
@@ -19,3 +20,11 @@ def from_env(variable: str) -> str:
         raise InputError(f"the API key in {variable} holds a blank, a control character or a non-ASCII letter, "
                          "which no API key has: set it again, copied as the gateway shows it")
     return secret(key)
+
+
+def remember(variables: Iterable[str]) -> None:
+    """Remember the keys these variables hold as secrets, whether or not this run sends anything: the plan writes
+    each shot's prompt to the journal, and a prompt may take a key in through `${VAR}`. Nothing is checked here:
+    from_env() says what is wrong with a key the run needs."""
+    for variable in variables:
+        secret(os.environ.get(variable, "").strip())

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from . import journal as j
 from .durable import sync_folder
-from .errors import FatalError, InputError
+from .errors import FatalError, InputError, without_keys
 
 if TYPE_CHECKING:  # only for types: a settled batch is resumed without them (settled.py)
     from .pricing import Quote
@@ -80,7 +80,15 @@ class PlanOptions:
 
 def _fresh(shot: Shot, fingerprint: str, quote: Quote, position: int) -> j.Row:
     return _priced(j.Row(id=shot.id, fingerprint=fingerprint, model=shot.model, state=j.PENDING, seconds=shot.seconds,
-                         resolution=shot.resolution, position=position, updated_at=j.now()), quote)
+                         resolution=shot.resolution, position=position, updated_at=j.now(), prompt=_prompt(shot)),
+                   quote)
+
+
+def _prompt(shot: Shot) -> str | None:
+    """The shot's prompt for the journal and the ledger: an API key in it (a `${VAR}` naming the key's variable)
+    never reaches a file. The run remembers the keys before it plans (keys.remember)."""
+    prompt = shot.fields.get("prompt")
+    return None if prompt is None else without_keys(str(prompt))
 
 
 def _priced(row: j.Row, quote: Quote) -> j.Row:
@@ -154,12 +162,14 @@ def _plan_shot(shot: Shot, row: j.Row | None, position: int, quote: Quote, out: 
                 f" with its video {earlier.output}" if earlier.output else "")
         writes.append(_fresh(shot, fingerprint, quote, position))
         return PlanLine(shot.id, "forced" if shot.id in options.force else "changed", detail)
-    before = (row.state, row.error, row.position, row.estimated_usd, row.price_source)
+    before = (row.state, row.error, row.position, row.estimated_usd, row.price_source, row.prompt)
     row.position = position
+    if row.prompt is None:  # a row from before the journal kept prompts: the same request, so the same prompt
+        row.prompt = _prompt(shot)
     category, detail = carry_on(row, out, options)
     if row.state == j.PENDING:  # the table, or the manifest's prices, may have changed since
         _priced(row, quote)
-    if (row.state, row.error, row.position, row.estimated_usd, row.price_source) != before:
+    if (row.state, row.error, row.position, row.estimated_usd, row.price_source, row.prompt) != before:
         writes.append(row)  # only what changed: resuming a finished batch writes nothing
     return PlanLine(shot.id, category, detail)
 

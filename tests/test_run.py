@@ -26,8 +26,8 @@ import pytest
 from conftest import FAST_RUN, MANIFESTS, SIM_KEY, sqlite_db
 from helpers import alternating, needs_proc, note_syncs
 
+from batchvid import errors, runsettings, settled
 from batchvid import journal as j
-from batchvid import runsettings
 from batchvid.lock import FolderLock
 
 Run = Callable[..., tuple[int, str, str]]
@@ -869,11 +869,48 @@ def test_a_changed_shot_keeps_its_earlier_version_and_its_cost(
     rows = {row["shot_id"]: row for row in ledger(out)}
     assert sorted(rows) == ["a", "a@1", "a@2"] and {row["status"] for row in rows.values()} == {"done"}
     assert len({row["task_id"] for row in rows.values()}) == 3 and all(row["billed_usd"] for row in rows.values())
+    # each version says what it showed: the edit to the manifest did not take the first prompt away
+    assert [rows[name]["prompt"] for name in ("a", "a@1", "a@2")] == ["a lake", "a river", "a lake"]
     assert sorted(p.name for p in out.glob("*.mp4")) == ["a.mp4", "a@1.mp4", "a@2.mp4"]
     code, text, _ = cli("status", out)
     assert text.splitlines()[:2] == ["1 shot: 1 done; 2 earlier versions kept (a@1, a@2)",
                                      "Estimated $1.11 for the 3 shots rendered, billed $1.11 as the gateway "
                                      "reported it for 3 of them (earlier versions included)"], text
+
+
+def test_a_journal_from_before_prompts_were_kept_gets_them_from_the_unchanged_shots(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path) -> None:
+    """The same request is the same prompt: a run of the manifest fills them in, sending nothing again."""
+    sim = simulator()
+    manifest = write_manifest("version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: a river}\n"
+                              "  - {id: b, model: sora-2, prompt: '=1+1 a sum'}\n")
+    assert run_batch(manifest, sim)[0] == 0
+    out = tmp_path / "out"
+    with sqlite_db(out / j.FILE_NAME) as db:  # as batchvid left it before the prompt column
+        db.execute("ALTER TABLE shots DROP COLUMN prompt")
+        db.execute("DELETE FROM meta WHERE key=?", (settled.META_KEY,))  # made by another batchvid (settled.py)
+    (out / "ledger.csv").unlink()
+    requests = len(sim.record.request_times)
+    code, _, err = run_batch(manifest, sim)
+    assert code == 0 and err.startswith("plan: 2 done\n"), err
+    assert len(sim.record.request_times) == requests
+    # a prompt that a spreadsheet would take for a formula is kept inert, as the gateway's words are
+    assert {row["shot_id"]: row["prompt"] for row in ledger(out)} == {"a": "a river", "b": "'=1+1 a sum"}
+
+
+def test_an_api_key_taken_into_a_prompt_reaches_no_file(simulator: Sim, run_batch: Run, write_manifest: Callable[
+        ..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also in a shot added to a batch begun already, whose run reads the key only once the plan is written."""
+    sim = simulator()
+    shots = "version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: 'the bearer of ${BATCHVID_API_KEY}'}\n"
+    assert run_batch(write_manifest(shots), sim)[0] == 0
+    monkeypatch.setattr(errors, "_SECRETS", set())  # each run is a process of its own
+    shots += "  - {id: b, model: wan2.5-t2v-preview, prompt: '${BATCHVID_API_KEY}, the bearer of news'}\n"
+    assert run_batch(write_manifest(shots), sim)[0] == 0
+    out = tmp_path / "out"
+    assert [row["prompt"] for row in ledger(out)] == ["the bearer of ***", "***, the bearer of news"]
+    for path in out.iterdir():
+        assert SIM_KEY.encode() not in path.read_bytes(), path.name
 
 
 @needs_proc

@@ -125,6 +125,13 @@ def families_of(batch: Batch) -> list[str]:
     return sorted({shot.spec.family for shot in batch.shots})
 
 
+def remember_keys(batch: Batch) -> None:
+    """Every key the batch's families may use, and the default variable's, remembered as secrets (keys.remember)."""
+    from ..manifest import DEFAULT_KEY_ENV
+
+    keys.remember({DEFAULT_KEY_ENV, *(batch.manifest.gateway.for_family(f).api_key_env for f in families_of(batch))})
+
+
 def api_key(batch: Batch, family: str) -> str:
     variable = batch.manifest.gateway.for_family(family).api_key_env
     key = keys.from_env(variable)

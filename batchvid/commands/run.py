@@ -20,7 +20,7 @@ from ..durable import sync_folder
 from ..errors import FatalError, InputError
 from ..lock import FolderLock
 from ..problems import did_you_mean
-from ._execute import api_key, execute, families_of
+from ._execute import api_key, execute, families_of, remember_keys
 from ._plannotes import offpeak_note, room_note
 from .estimate import add_budget_flags
 
@@ -228,6 +228,7 @@ def run(args: argparse.Namespace) -> int:
         # journal, the plan decides: a batch with nothing left to send needs no key)
         for family in families_of(batch):
             api_key(batch, family)
+    remember_keys(batch)  # before the plan writes any prompt
     proxies = Proxies()  # HTTPS_PROXY, NO_PROXY, ... as the run starts
     _make_folder(settings.out)
     with _collector_tuned():
