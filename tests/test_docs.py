@@ -55,3 +55,21 @@ def test_every_flag_the_readme_names_is_one_batchvid_has() -> None:
     every = set().union(*(_flags(parser) for parser in _commands().values())) | {"--help", "--verbose", "--version"}
     named = set(FLAG.findall(README)) - NOT_OURS
     assert named <= every, f"the README names flags that no command has: {sorted(named - every)}"
+
+
+def _manifest_table(first_cell: str) -> str:
+    """The README's manifest reference, from the table row that starts with `first_cell` to the table's end."""
+    section = README.split("\n## Manifest reference\n", 1)[1].split("\n## ", 1)[0]
+    start = section.index(f"\n| {first_cell} |")
+    return section[start:].split("\n\n", 1)[0]
+
+
+def test_the_manifest_reference_names_every_shot_field_and_run_setting() -> None:
+    from batchvid.manifest._base import SHOT_META, VOCABULARY
+    from batchvid.runsettings import RUN_KEYS
+
+    fields = _manifest_table("`id`")
+    named = set(re.findall(r"`([a-z_]+)`", fields))
+    assert set(VOCABULARY) | set(SHOT_META) <= named, sorted(set(VOCABULARY) | set(SHOT_META) - named)
+    run_row = next(line for line in _manifest_table("`version`").splitlines() if line.startswith("| `run` |"))
+    assert set(RUN_KEYS) <= set(re.findall(r"`([a-z_]+)`", run_row)), run_row
