@@ -65,7 +65,9 @@ def untrusted(where: str, certificate_error: BaseException) -> str:
 
 
 #: whitespace, C0/C1 controls (ESC starts a terminal escape) and the invisible marks that reorder or hide text
-_UNSHOWABLE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]+")
+#: blanks, control characters, invisible marks, and half characters (a lone surrogate: JSON may escape one, \ud800,
+#: which no file takes)
+_UNSHOWABLE = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]+")
 
 
 def one_line(text: str, limit: int = 300) -> str:
@@ -76,3 +78,24 @@ def one_line(text: str, limit: int = 300) -> str:
     """
     shown = _UNSHOWABLE.sub(" ", without_secrets(text)).strip()
     return shown if len(shown) <= limit else shown[:limit - 1] + "…"
+
+
+def is_text(value: str) -> bool:
+    """Whether `value` can be written as UTF-8. Python keeps bytes of the environment or the command line that are no
+    UTF-8 as lone surrogates, and JSON may escape one (\\ud800): no file, journal or URL takes them."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+_HALVES = re.compile("[\ud800-\udfff]")
+
+
+def whole(text: str) -> str:
+    """`text` with each half character (see is_text) as U+FFFD, so that it can be written: the journal's last guard
+    for a reason that quotes something from outside, a video URL or a path."""
+    return text if is_text(text) else _HALVES.sub("\ufffd", text)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from . import journalfile, polling
-from .errors import FatalError, without_secrets
+from .errors import FatalError, is_text, whole, without_secrets
 
 FILE_NAME = "journal.sqlite"
 
@@ -84,9 +84,10 @@ def bill_ratios(rows: Iterable[Row]) -> dict[str, Decimal]:
 
 
 def usable_task_id(value: object) -> TypeGuard[str]:
-    """A task id the journal keeps and polls go to: text of a sane length, without NUL, and not only dots (`..` as a
-    URL path segment would poll, and fail, another path)."""
-    return isinstance(value, str) and 0 < len(value) <= MAX_TASK_ID and "\x00" not in value and bool(value.strip("."))
+    """A task id the journal keeps and polls go to: text of a sane length, without NUL or half a character, and not only
+    dots (`..` as a URL path segment would poll, and fail, another path)."""
+    return (isinstance(value, str) and 0 < len(value) <= MAX_TASK_ID and "\x00" not in value and bool(value.strip("."))
+            and is_text(value))
 
 def now() -> str:
     """The current UTC time to the second, ISO 8601."""
@@ -206,7 +207,7 @@ class Journal:
     def update(self, shot_id: str, **values: Any) -> None:
         error = values.get("error")
         if error:  # a reason may quote the gateway, which can echo the key anywhere (a message, a video URL)
-            values["error"] = without_secrets(error)
+            values["error"] = whole(without_secrets(error))
         values["updated_at"] = now()
         self._changed_ids.add(shot_id)
         self._open()

@@ -315,6 +315,17 @@ def test_validate_json_gives_each_problem_once_a_shot(tmp_path: Path, cli: Calla
     assert cli("validate", path, "--json")[:2] == (0, '{\n  "valid": true,\n  "shots": 1,\n  "problems": []\n}\n')
 
 
+def test_an_environment_variable_that_is_no_utf8_text_is_a_problem_at_its_line(
+        tmp_path: Path, cli: Callable[..., tuple[int, str, str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python keeps such bytes as half characters, which the journal cannot take: it crashed the run's plan."""
+    monkeypatch.setenv("BATCHVID_T_BYTES", "caf\udce9")  # b"caf\xe9": Latin-1, not UTF-8
+    path = tmp_path / "m.yaml"
+    path.write_text(HEAD + "  - {id: a, model: wan2.5-t2v-preview, prompt: 'a ${BATCHVID_T_BYTES}'}\n")
+    code, out, _ = cli("validate", path)
+    assert code == 1 and out.splitlines()[0] == (f"{path}:3: shot 'a': prompt: environment variable BATCHVID_T_BYTES "
+                                                 "holds bytes that are not UTF-8 text"), out
+
+
 def test_a_folder_given_as_the_manifest_is_named_so(tmp_path: Path, cli: Callable[..., tuple[int, str, str]]) -> None:
     code, out, err = cli("validate", tmp_path)
     assert code == 1 and out.splitlines()[0] == f"{tmp_path}:1: a folder, not a manifest: give its YAML file", out

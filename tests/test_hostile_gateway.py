@@ -98,6 +98,10 @@ class Servers:
             return web.json_response({"task_id": '=HYPERLINK("https://evil.example","open")', "status": "queued"})
         if prompt == "dots-task":  # as a URL path segment, `..` would poll another path
             return web.json_response({"task_id": ".."})
+        if prompt == "surrogate-task":  # JSON may escape half a character (\ud800), which no file or URL takes
+            return web.json_response({"task_id": "t-\ud800"})
+        if prompt == "surrogate-refusal":
+            return web.json_response({"error": {"message": "bad \udcff words"}}, status=400)
         if prompt == "error-200":  # a refusal worded in a 200: it may or may not have made a task
             return web.json_response({"code": "insufficient_quota", "message": "balance too low"})
         if prompt == "noisy-refusal":
@@ -147,6 +151,10 @@ class Servers:
         if scenario == "echoed-key-failure":
             key = request.headers["Authorization"].removeprefix("Bearer ")
             return web.json_response({"task_id": task, "status": "failed", "error": {"message": f"key {key} banned"}})
+        if scenario == "surrogate-url":
+            return web.json_response({**done, "url": self.urls["storage"] + "/\ud800.mp4"})
+        if scenario == "surrogate-failure":
+            return web.json_response({"task_id": task, "status": "failed", "error": {"message": "bad \ud800 words"}})
         if scenario == "noisy-failure":
             return web.json_response({"task_id": task, "status": "failed", "error": {"code": "E\n1", "message": NOISY}})
         if scenario == "not-json":
@@ -195,6 +203,11 @@ SCENARIOS = {
     "dotdot-task": ("done", ""),
     "formula-task": ("done", ""),
     "dots-task": ("uncertain", "the submit answer had no usable task id"),
+    "surrogate-task": ("uncertain", "the submit answer had no usable task id"),
+    # half a character in the gateway's words is left out, as a control character is
+    "surrogate-refusal": ("failed", "rejected at submit: HTTP 400: bad words"),
+    "surrogate-failure": ("failed", "task failed: bad words"),
+    "surrogate-url": ("downloading", None),  # checked apart
     "error-200": ("uncertain", "the submit answer had no usable task id"),
     "keyed-task": ("uncertain", "the submit answer's task id holds the API key, which batchvid writes nowhere: the "
                    "task is not followed"),
@@ -241,6 +254,9 @@ def test_a_lying_gateway_fails_single_shots_and_never_leaks(liar: Servers, cli: 
         assert found == (state, found[1] if reason is None else reason), name
     assert rows["keyed-url"]["error"].startswith(
         f"download failed: storage answered HTTP 404 for {liar.urls['storage']}/***/missing.mp4"), rows["keyed-url"]
+    # half a character in a URL, quoted in the reason: written as the replacement character, not a crash
+    assert rows["surrogate-url"]["error"].startswith(
+        f"download failed: storage answered HTTP 404 for {liar.urls['storage']}/\ufffd.mp4;"), rows["surrogate-url"]
     assert rows["error-200"]["error"] == "the submit answer had no usable task id (the gateway said: balance too low)"
     # kept as the gateway said it in the journal (polls use it), inert in the ledger that a spreadsheet opens
     assert rows["formula-task"]["task_id"] == "'=HYPERLINK(\"https://evil.example\",\"open\")"

@@ -371,6 +371,7 @@ def test_an_adopted_task_is_checked_by_the_run_after_a_kill_too(
     ("s9=task-b", "--adopt: no shot with id 's9'"),
     ("s0", "--adopt: 's0': want SHOT=TASK_ID"),
     ("s0=..", "--adopt: 's0=..': '..' cannot be a task id"),
+    ("s0=t\udcff", "--adopt: 's0=t\\udcff': 't\\udcff' cannot be a task id"),  # no UTF-8: no journal takes it
     ("s0=a --adopt s0=b", "--adopt: s0 is given two tasks"),
     ("s0=TASK_OF_S1", "--adopt s0=TASK_OF_S1: that task is s1's already"),
     ("s2=task-c", "--adopt s2: it is new; only an uncertain shot"),
@@ -1201,7 +1202,7 @@ def test_a_base_url_with_no_video_api_stops_the_run_and_one_with_v1_works(
 
 
 @pytest.mark.parametrize("base", ["llm.ai-nebula.com", "ftp://llm.ai-nebula.com", "https://llm.ai-neb ula.com",
-                                  "https://me:hunter2@llm.ai-nebula.com"])
+                                  "https://me:hunter2@llm.ai-nebula.com", "https://llm.ai-nebula.com/\udcff"])
 def test_a_base_url_no_request_can_go_to_is_refused_before_anything(cli: Run, tmp_path: Path, base: str,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A user name and password in the URL: aiohttp refuses them beside the key's header, after the shot is marked
@@ -1211,6 +1212,8 @@ def test_a_base_url_no_request_can_go_to_is_refused_before_anything(cli: Run, tm
     problem = (f"must be an http(s) URL like https://gateway.example, not {base!r}" if "@" not in base else
                "must not hold a user name or password: the API key goes in the environment (BATCHVID_API_KEY, or the "
                "variable api_key_env names)")
+    if base.endswith("\udcff"):  # a byte of the command line that is no UTF-8: it reached the journal, and crashed
+        problem = "holds bytes that are not UTF-8 text"
     assert code == 2 and err.strip() == f"batchvid: error: --base-url {problem}", err
     assert "hunter2" not in err
     assert not (tmp_path / "out").exists()  # before any folder, journal or request: no shot made `uncertain`

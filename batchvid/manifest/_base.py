@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import is_text
 from ..families._base import VOCABULARY
 from ..problems import ManifestInvalid, Problem
 
@@ -78,7 +79,11 @@ def substitute(value: Any, line: int, out: Collector, **where: Any) -> Any:
             if name not in os.environ:
                 out.add(line, f"environment variable {name} is not set", **where)
                 return ""
-            return os.environ[name]
+            text = os.environ[name]
+            if not is_text(text):
+                out.add(line, f"environment variable {name} holds bytes that are not UTF-8 text", **where)
+                return ""
+            return text
 
         return _ENV.sub(replace, value)
     if isinstance(value, list):
