@@ -88,7 +88,8 @@ def inputs_digest(salt: str, manifest: bytes, options: dict[str, Any], files: It
         value = os.environ.get(name.decode())
         digest.update(name + (b"\0unset" if value is None else b"=" + value.encode("utf-8", "surrogateescape")))
     for path, when_read in sorted(set(files), key=lambda item: str(item[0])):
-        digest.update(f"{path}\0{when_read}\n".encode())
+        # a name's bytes as the file system has them (a folder named in Latin-1 is no UTF-8)
+        digest.update(os.fsencode(path) + f"\0{when_read}\n".encode())
     return digest.hexdigest()
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MANIFESTS
+from conftest import FAST_RUN, MANIFESTS
 
 from batchvid import journal, settled, validate
 
@@ -63,6 +63,21 @@ def test_a_settled_batch_is_answered_from_the_journal(simulator: Sim, run_batch:
     assert len(parsed) == 1  # not parsed again
     assert (tmp_path / "out" / "ledger.csv").read_text().count("\n") == 3  # the ledger is rewritten all the same
     assert len(sim.record.created()) == 2
+
+
+@pytest.mark.skipif(os.path.supports_unicode_filenames, reason="a file system whose names are text, not bytes")
+def test_a_batch_in_a_folder_whose_name_is_no_utf8_is_settled_too(simulator: Sim, cli: Run, batch: Path,
+                                                                 parsed: list[Path], tmp_path: Path) -> None:
+    """Its image's path went into the record's digest as text, and crashed the run once every shot was done."""
+    folder = tmp_path / "caf\udce9"  # b"caf\xe9": a name given in Latin-1
+    folder.mkdir()
+    shutil.move(tmp_path / "images", folder / "images")
+    manifest = shutil.move(batch, folder / "m.yaml")
+    sim = simulator()
+    for _ in range(2):
+        code, out, err = cli("run", manifest, "--base-url", sim.base_url, "--out", folder / "out", *FAST_RUN)
+        assert code == 0 and "2 done" in out, err
+    assert len(parsed) == 1 and len(sim.record.created()) == 2  # the second run answered from the journal
 
 
 @pytest.mark.parametrize("change", ["image touched", "env changed", "manifest edited", "video deleted",
