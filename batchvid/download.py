@@ -234,6 +234,8 @@ class Base64JsonSink:
 
     def finish(self) -> int | None:
         """The declared size, after checking the whole answer arrived."""
+        if self.state == "prefix":
+            raise DownloadError("no base64 field in the download answer")
         if self.state != "suffix":
             raise DownloadError("the download answer ended before the video did")
         try:

@@ -62,6 +62,7 @@ class Servers:
         self.urls["untrusted-storage"] = await self._serve(storage, self_signed)
         gateway = web.Application()
         gateway.router.add_post("/v1/video/generations", self.submit)
+        gateway.router.add_get("/v1/video/generations/download", self.download)  # before {task_id} takes it
         gateway.router.add_get("/v1/video/generations/{task_id}", self.query)
         self.urls["gateway"] = await self._serve(gateway)
         moved = web.Application()
@@ -111,10 +112,26 @@ class Servers:
             return web.json_response({"error": {"message": message}}, status=400)
         return web.json_response({"task_id": f"t-{prompt}", "status": "submitted"})
 
+    async def download(self, request: web.Request) -> web.StreamResponse:
+        """Sora's base64 endpoint, answering as each scenario says, a few bytes at a time (the decoder's carries)."""
+        scenario = request.query["id"].removeprefix("t-")
+        if scenario in ("b64-expired", "b64-server-error"):
+            status = 404 if scenario == "b64-expired" else 500
+            return web.json_response({"error": {"message": "no such video"}}, status=status)
+        body = B64_ANSWERS[scenario]
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        for start in range(0, len(body), 4093):
+            await response.write(body[start:start + 4093])
+        await response.write_eof()
+        return response
+
     async def query(self, request: web.Request) -> web.StreamResponse:
         task = request.match_info["task_id"]
         scenario = task.removeprefix("t-")
         done = {"task_id": task, "status": "succeeded", "format": "mp4", "metadata": {}}
+        if scenario.startswith("b64-"):  # a Sora task, rendered: its video is fetched from the download endpoint
+            return web.json_response({"id": task, "object": "video", "status": "succeeded", "progress": 100})
         if scenario == "good" or task in ("../../../etc/passwd", '=HYPERLINK("https://evil.example","open")'):
             return web.json_response({**done, "url": self.urls["storage"] + "/good.mp4"})
         if scenario in BILLS:  # the video is fine; what the gateway says it charged is not a price
@@ -196,6 +213,69 @@ NOISY_FAILURE = "E 1: content [2J policy violation " + "x" * 265 + "…"  # the 
 
 #: model_price figures that are no price: the ledger must leave them out, not add them to the spend
 BILLS = {"nan-bill": "NaN", "endless-bill": "Infinity", "huge-bill": "1e999999", "negative-bill": "-0.5"}
+
+def _b64_answer(video: bytes, *, size: int | None = None, field: str = "base64", after: str = "") -> bytes:
+    """A Sora download answer as JSON writers make it: slashes escaped, the base64 cut into lines by escaped
+    newlines."""
+    import base64
+
+    text = base64.b64encode(video).decode()
+    wrapped = "\\n".join(text[i:i + 76] for i in range(0, len(text), 76)).replace("/", "\\/")
+    return (f'{{"id": "v", "{field}": "{wrapped}", "size": {len(video) if size is None else size}, "format": "mp4"'
+            f'{after}}}').encode()
+
+
+#: a video whose base64 holds slashes and pluses
+B64_VIDEO = Video("b64").read() + bytes(range(256)) * 64
+B64_ANSWERS = {
+    "b64-good": _b64_answer(B64_VIDEO),
+    "b64-no-field": _b64_answer(B64_VIDEO, field="video"),
+    "b64-cut-short": _b64_answer(B64_VIDEO)[:5000],
+    "b64-not-base64": _b64_answer(B64_VIDEO)[:3000] + b'!!!!A", "size": 9}',
+    "b64-wrong-size": _b64_answer(B64_VIDEO, size=len(B64_VIDEO) + 1),
+    "b64-not-mp4": _b64_answer(b"<html>not a video</html>"),
+    "b64-not-json": _b64_answer(B64_VIDEO, after=", oops"),
+    "b64-too-much-after": _b64_answer(B64_VIDEO, after=', "x": "' + "y" * (2 * 1024 * 1024) + '"'),
+}
+#: the reason each kept shot gives: a paid video whose download answer is wrong stays `downloading`, for the next run
+B64_REASONS = {
+    "b64-no-field": "no base64 field in the download answer",
+    "b64-cut-short": "the download answer ended before the video did",
+    "b64-not-base64": "the download answer's base64 is not valid",
+    "b64-wrong-size": f"got {len(B64_VIDEO):,} bytes of {len(B64_VIDEO) + 1:,}",
+    "b64-not-mp4": "not an MP4 file (no ftyp box)",
+    "b64-not-json": "the download answer is not valid JSON",
+    "b64-too-much-after": "the download answer has too much after the video",
+    "b64-expired": "HTTP 404: no such video",
+    "b64-server-error": "HTTP 500: no such video",
+}
+
+
+def test_a_sora_download_answer_that_is_wrong_keeps_the_paid_video_for_the_next_run(
+        liar: Servers, cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sora's video comes as base64 inside a JSON answer, decoded as it streams in: every way that answer can be wrong
+    is said, nothing is left half-written, and the video is not lost (nor failed, which would pay again)."""
+    import functools
+
+    from batchvid import runsettings
+
+    monkeypatch.setattr(runsettings, "RunSettings", functools.partial(runsettings.RunSettings, download_tries=2))
+    manifest = tmp_path / "m.yaml"
+    names = ["b64-good", *B64_REASONS]
+    shots = "\n".join(f"  - {{id: {name}, model: sora-2, prompt: {name}}}" for name in names)
+    manifest.write_text(f"version: 1\nshots:\n{shots}\n")
+    out = tmp_path / "out"
+    code, _, err = cli("run", manifest, "--base-url", liar.urls["gateway"], "--out", out, "--poll-interval", "0.05",
+                       "--rate", "500/s", "--no-progress")
+    assert code == 1, err
+    with open(out / "ledger.csv", newline="") as handle:
+        rows = {row["shot_id"]: row for row in csv.DictReader(handle)}
+    assert (out / "b64-good.mp4").read_bytes() == B64_VIDEO and rows["b64-good"]["status"] == "done"
+    for name, reason in B64_REASONS.items():
+        assert rows[name]["status"] == "downloading", (name, rows[name])
+        assert rows[name]["error"].startswith(f"download failed: {reason}"), (name, rows[name]["error"])
+    assert sorted(p.name for p in out.glob("*.mp4*")) == ["b64-good.mp4"]  # no .part left behind
+
 
 SCENARIOS = {
     "good": ("done", ""),
