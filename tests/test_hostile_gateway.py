@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import json
 import os
 import ssl
 import subprocess
@@ -155,6 +156,20 @@ class Servers:
             return web.json_response({**done, "url": self.urls["storage"] + "/endless.mp4"})
         if scenario == "huge-data-uri":
             return web.json_response({**done, "url": "data:video/mp4;base64," + "A" * 3_000_000})
+        if scenario in ("chunked-answer", "chunked-huge"):  # no Content-Length: as a proxy that compresses sends it
+            response = web.StreamResponse(headers={"Content-Type": "application/json"})
+            response.enable_chunked_encoding()
+            await response.prepare(request)
+            answer = json.dumps({**done, "url": self.urls["storage"] + "/good.mp4"}).encode()
+            if scenario == "chunked-huge":  # a long answer in pieces, none of them large: only their sum is
+                answer = answer[:-1] + b', "padding": "' + b"x" * (5 * 1024 * 1024) + b'"}'
+            try:
+                for start in range(0, len(answer), 60_000):
+                    await response.write(answer[start:start + 60_000])
+                await response.write_eof()
+            except ConnectionError:
+                pass
+            return response
         if scenario == "huge-body":
             response = web.StreamResponse(headers={"Content-Type": "application/json"})
             response.content_length = 1024**3
@@ -301,6 +316,9 @@ SCENARIOS = {
     # no word on the task, which may have rendered: kept, for a run with a higher --max-answer-mb
     "huge-body": ("submitted", "poll: the gateway's answer of 1,073,741,824 bytes is over the 4,194,304 byte limit; "
                   "its task is kept: raise --max-answer-mb"),
+    "chunked-answer": ("done", ""),
+    "chunked-huge": ("submitted", "poll: the gateway's answer is over the 4,194,304 byte limit; its task is kept: "
+                     "raise --max-answer-mb"),
     "not-json": ("submitted", "3 polls in a row failed; task t-not-json is kept: run again to re-attach"),
     "wrong-shape": ("submitted", "3 polls in a row failed; task t-wrong-shape is kept: run again to re-attach"),
     "noisy-failure": ("failed", f"task failed: {NOISY_FAILURE}"),
@@ -344,7 +362,7 @@ def test_a_lying_gateway_fails_single_shots_and_never_leaks(liar: Servers, cli: 
     assert liar.elsewhere_auth == [] and liar.elsewhere_hits == 1  # only the other-port video, without the key
     files = sorted(p.name for p in out.iterdir() if not p.name.startswith("journal.sqlite-"))
     assert files == sorted([".batchvid.lock", ".batchvid-spare", "journal.sqlite", "ledger.csv", "good.mp4",
-                            "dotdot-task.mp4", "formula-task.mp4", "other-port.mp4",
+                            "dotdot-task.mp4", "formula-task.mp4", "other-port.mp4", "chunked-answer.mp4",
                             *(f"{name}.mp4" for name in BILLS)])
     assert {name: rows[name]["billed_usd"] for name in BILLS} == dict.fromkeys(BILLS, "")
     assert "no bill in the gateway's answers" in stdout and len(stdout) < 5000
