@@ -29,6 +29,7 @@ from helpers import alternating, needs_proc, note_syncs
 from batchvid import errors, runsettings, settled
 from batchvid import journal as j
 from batchvid.lock import FolderLock
+from batchvid.simulator.shapes import VEO_STYLES
 
 Run = Callable[..., tuple[int, str, str]]
 Sim = Callable[..., Any]
@@ -92,6 +93,20 @@ def test_every_family_end_to_end(simulator: Sim, run_batch: Run, tmp_path: Path)
     assert by_id["kitten-night"]["estimated_usd"] == "0.80" and by_id["kitten-night"]["billed_usd"] == ""
     assert by_id["waves"]["billed_usd"] == "0.27"  # Seedance: 108,000 tokens at $2.5 per million
     assert "9 done" in out
+
+
+@pytest.mark.parametrize("style", VEO_STYLES)
+def test_each_way_veo_gives_its_video_is_followed_to_the_video(simulator: Sim, run_batch: Run, tmp_path: Path,
+                                                               style: str) -> None:
+    """A URL, a list of them, a data: URI; or `url` empty and the video in metadata.response.videos, by URL or as
+    base64 (API-NOTES)."""
+    sim = simulator(veo_url_style=style)
+    code, out, err = run_batch(MANIFESTS / "veo.yaml", sim)
+    rows = ledger(tmp_path / "out")
+    assert code == 0 and {row["status"] for row in rows} == {"done"}, out + err
+    for row in rows:
+        video = (tmp_path / "out" / row["output"]).read_bytes()
+        assert hashlib.sha256(video).hexdigest() == row["sha256"] == sim.record.served_sha256[row["task_id"]]
 
 
 def test_a_second_run_sends_nothing(simulator: Sim, run_batch: Run) -> None:
@@ -632,7 +647,7 @@ def test_a_video_whose_every_url_is_refused_says_it_may_be_past_the_gateways_kee
     monkeypatch.setattr(fetching, "backoff", lambda *args, **kwargs: 0.01)
     # each fresh URL is asked for 1 s after the last try: two tries, not five, keep the test short
     monkeypatch.setattr(runsettings, "RunSettings", functools.partial(runsettings.RunSettings, download_tries=2))
-    sim = simulator(url_ttl=-60.0)  # every URL the gateway gives has expired already
+    sim = simulator(url_ttl=-60.0, veo_url_style="string")  # every URL the gateway gives has expired already
     code, out, _ = run_batch(MANIFESTS / "veo.yaml", sim, "--only", "veo30-text")
     assert code == 1 and states(tmp_path / "out") == {"veo30-text": "downloading"}
     error = ledger(tmp_path / "out")[0]["error"]

@@ -30,7 +30,7 @@ from ..families import MODELS
 from ..pricing import tokens_per_second
 from .config import SimConfig
 from .record import Recorder
-from .shapes import query_answer, submit_answer
+from .shapes import VEO_STYLES, query_answer, submit_answer
 from .store import TaskStore
 from .tasks import BadRequest, Scheduler, SimTask, new_id, read_request
 from .video import Video
@@ -204,7 +204,7 @@ class Simulator:
             task_id = new_id(family, model, self._rng)
         style = self.config.veo_url_style
         if style == "mixed":
-            style = self._rng.choice(("string", "list", "data"))
+            style = self._rng.choice(VEO_STYLES)
         task = SimTask(
             task_id=task_id, family=family, model=model, body=body, created_at=int(time.time()),
             start=start, finish=finish, fails=self._chance(self.config.fail_rate), seconds=asked["seconds"],
@@ -246,7 +246,7 @@ class Simulator:
             ttl = -60.0
         if task.phase(now) in ("succeeded", "failed"):
             self.record.done_seen.setdefault(task.task_id, now)
-        if task.veo_style == "data" and task.family == "veo" and task.phase(now) == "succeeded":
+        if task.video_in_answer and task.phase(now) == "succeeded":
             self.record.served_sha256[task.task_id] = task.video.sha256  # the video rides in this answer
         return web.json_response(query_answer(task, now, self.signed_url(task.task_id, ttl)))
 

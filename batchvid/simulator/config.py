@@ -62,7 +62,7 @@ class SimConfig:
     state_file: str | None = None
     #: the account's group ratio: the gateway multiplies every per-second price by it, and says so in its answers
     group_ratio: float = 1.0
-    #: how Veo reports its video: "string", "list", "data" or "mixed" (chosen per task)
+    #: how Veo reports its video: one of shapes.VEO_STYLES, or "mixed" (one of them chosen per task)
     veo_url_style: str = "mixed"
     #: serve the gateway and its storage over HTTPS, as the real ones are, with this certificate and key (PEM files)
     tls_cert: str | None = None

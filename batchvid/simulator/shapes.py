@@ -89,12 +89,23 @@ def _wan_output(task: SimTask, phase: str, url: str) -> dict[str, Any]:
     return {"task_status": "PENDING" if phase == "queued" else "RUNNING"}
 
 
+#: the ways Veo's answers give the video (API-NOTES): `url` a string, a list of them or a data: URI; or `url` empty
+#: and the video in the upstream's own `metadata.response.videos`, by URL or as base64
+VEO_STYLES = ("string", "list", "data", "response-url", "response-bytes")
+
+
 def _veo_url(task: SimTask, url: str) -> Any:
     if task.veo_style == "list":
         return [url]
     if task.veo_style == "data":
-        return "data:video/mp4;base64," + base64.b64encode(task.video.read()).decode()
+        return "data:video/mp4;base64," + _base64(task)
+    if task.veo_style.startswith("response-"):
+        return ""  # "`url` may be empty even on success for some upstreams"
     return url
+
+
+def _base64(task: SimTask) -> str:
+    return base64.b64encode(task.video.read()).decode()
 
 
 def _success_metadata(task: SimTask, url: str) -> dict[str, Any]:
@@ -108,8 +119,8 @@ def _success_metadata(task: SimTask, url: str) -> dict[str, Any]:
                 "usage": {"completion_tokens": tokens, "total_tokens": tokens}, "billing_pending": False}
     if task.family == "vidu":
         return {"id": task.task_id, "state": "success", "creations": [{"id": "c1", "url": url}]}
-    videos = [{"url": url, "mimeType": "video/mp4"}]
-    return {**_billing(task, False), "response": {"videos": videos}}
+    video = {"bytesBase64Encoded": _base64(task)} if task.veo_style == "response-bytes" else {"url": url}
+    return {**_billing(task, False), "response": {"videos": [{**video, "mimeType": "video/mp4"}]}}
 
 
 def query_answer(task: SimTask, now: float, url: str) -> dict[str, Any]:

@@ -42,6 +42,11 @@ class SimTask:
     veo_style: str = "string"
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def video_in_answer(self) -> bool:
+        """Whether the poll answer carries the video itself (Veo's data: URI or bytesBase64Encoded), not a URL."""
+        return self.family == "veo" and self.veo_style in ("data", "response-bytes")
+
     def phase(self, now: float) -> str:
         if now < self.start:
             return "queued"
