@@ -521,27 +521,30 @@ def test_a_familys_own_concurrency_lets_other_families_use_the_slots_it_would_ho
     assert wan_waited(alone, "alone") > 0.5  # four Vidu shots, two of them queued, until the first render ended
 
 
+@pytest.mark.parametrize(("family", "queued", "other"), [("vidu", "viduq3p-720p", "wan2.5-t2v-preview"),
+                                                        ("wan", "wan2.5-t2v-preview", "viduq3p-720p")])
 def test_a_provider_that_queues_is_found_from_the_polls_and_its_family_kept_to_what_it_renders(
-        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path]) -> None:
-    """Without the family's concurrency in the manifest: Vidu tasks still queued after two poll intervals while
-    another renders show its provider's limit, and the slots that more queued Vidu tasks would hold go to the Wan
-    shots behind them (before, each freed slot went to the next Vidu shot, and the Wan shots waited for all of
-    them to be submitted)."""
-    sim = simulator(render_seconds=(0.5, 0.5), upstream_in_flight={"vidu": 1})
-    vidu = "".join(f"  - {{id: v{i}, model: viduq3p-720p, prompt: shot {i}}}\n" for i in range(6))
-    wan = "".join(f"  - {{id: w{i}, model: wan2.5-t2v-preview, prompt: shot {i}}}\n" for i in range(4))
-    code, out, _ = run_batch(write_manifest(f"version: 1\nshots:\n{vidu}{wan}"), sim, "--concurrency", "4", "--rate",
-                             "unlimited", "--poll-interval", "0.05", "--fixed-polling")
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], family: str, queued: str,
+        other: str) -> None:
+    """Without the family's concurrency in the manifest: tasks still queued after two poll intervals while another
+    of the family renders show its provider's limit, and the slots that more queued tasks would hold go to the other
+    family's shots behind them (before, each freed slot went to the next shot of the family, and the others waited
+    for all of them to be submitted). Vidu says `queued`; Wan says `in_progress` with its task_status PENDING."""
+    sim = simulator(render_seconds=(0.5, 0.5), upstream_in_flight={family: 1})
+    first = "".join(f"  - {{id: q{i}, model: {queued}, prompt: shot {i}}}\n" for i in range(6))
+    then = "".join(f"  - {{id: o{i}, model: {other}, prompt: shot {i}}}\n" for i in range(4))
+    code, out, _ = run_batch(write_manifest(f"version: 1\nshots:\n{first}{then}"), sim, "--concurrency", "4",
+                             "--rate", "unlimited", "--poll-interval", "0.05", "--fixed-polling")
     assert code == 0 and "batchvid: 10 done;" in out, out
     made = sorted(sim.record.created(), key=lambda s: s.at)
-    first_wan = next(i for i, s in enumerate(made) if s.model.startswith("wan"))
-    # the 4 slots went to Vidu shots first (1 rendering, 3 queued); the first to free went to a Wan shot, where it
-    # went to the fifth Vidu shot before (and the next to the sixth)
-    assert first_wan == 4, [s.model for s in made]
+    first_other = next(i for i, s in enumerate(made) if s.model == other)
+    # the 4 slots went to the queueing family's shots first (1 rendering, 3 queued); the first to free went to a shot
+    # of the other family, where it went to the fifth of the first before (and the next to the sixth)
+    assert first_other == 4, [s.model for s in made]
     # a task that ended since its last poll may still count as rendering: 1 or 2 here
-    said = re.search(r"^  vidu: its tasks queued while (\d+) of them rendered, its provider's limit as it seems: the "
-                     r"family was kept to \1 in flight while other families' shots waited for slots "
-                     r"\(gateway\.families\.vidu\.concurrency: \1 in the manifest holds from the first submit\)$",
+    said = re.search(rf"^  {family}: its tasks queued while (\d+) of them rendered, its provider's limit as it seems: "
+                     r"the family was kept to \1 in flight while other families' shots waited for slots "
+                     rf"\(gateway\.families\.{family}\.concurrency: \1 in the manifest holds from the first submit\)$",
                      out, re.M)
     assert said is not None and int(said.group(1)) <= 2, out
 

@@ -70,6 +70,10 @@ def read_task(body: Mapping[str, Any]) -> TaskView:
     upstream = str(output.get("task_status", "")).upper() if isinstance(output, dict) else ""
     if upstream == "FAILED" and view.state is not TaskState.FAILED:
         view = replace(view, state=TaskState.FAILED)
+    elif upstream == "PENDING" and view.state is TaskState.RUNNING:
+        # the gateway says in_progress for a task its provider has queued (seeds/003): told apart, as Vidu's queue
+        # is, so that a provider rendering only so many at once is found (queues.py)
+        view = replace(view, state=TaskState.QUEUED)
     if view.state is TaskState.FAILED and isinstance(output, dict):
         view = replace(
             view,
