@@ -144,14 +144,34 @@ FPS_WANTED = "want a whole number of frames a second, from 1 to 240"
     (SEEDANCE_PRO % "abc", f"models.doubao-seedance-1-0-pro-250528.fps: 'abc': {FPS_WANTED}"),  # was a crash
     (SEEDANCE_PRO % "-24", f"models.doubao-seedance-1-0-pro-250528.fps: -24: {FPS_WANTED}"),  # was a negative cost
     (SEEDANCE_PRO % "true", f"models.doubao-seedance-1-0-pro-250528.fps: True: {FPS_WANTED}"),
+    ("models: {sora-2: {per_second: true}}", "models.sora-2.per_second: True is not a number"),
+    ("models: {sora-2: {per_second: '-0.1'}}", "models.sora-2.per_second: '-0.1' must be a number >= 0"),
+    ("models: {sora-2: {per_second: .nan}}", "models.sora-2.per_second: nan must be a number >= 0"),
+    ("models: {sora-2: '0.10'}", "models.sora-2: must be a mapping with one of per_second, per_million_tokens, "
+     "credits_per_second"),
+    ("models: {sora-2: {per_second: '0.1', per_secnd: '0.2'}}", "models.sora-2: unknown key 'per_secnd'; a row takes "
+     "as_of, credits_per_second, fps, kind, per_million_tokens, per_second, source, usd_per_credit"),
+    ("models: {sora-2: {per_second: '0.1', per_million_tokens: '2'}}", "models.sora-2: needs exactly one of "
+     "per_second, per_million_tokens, credits_per_second"),
+    ("models: {viduq3p-720p: {credits_per_second: 10}}", "models.viduq3p-720p: credits_per_second needs "
+     "usd_per_credit"),
+    ("models: {wan2.5-t2v-preview: {per_second: {720p: free}}}",
+     "models.wan2.5-t2v-preview.per_second.720p: 'free' is not a number"),
+    ("{price: 1, models: {}}", "unknown key 'price' (a price table has models, group_ratio, offpeak_factor)"),
+    ("models: [sora-2]", "models must map model ids to price rows"),
+    ("- sora-2", "a price file is a mapping with `models:`"),
+    ("models: {sora-2: {per_second: [0.1}", None),  # not YAML: the parser's first line
 ])
 def test_bad_price_file_is_one_line(write_manifest: Callable[..., Path], tmp_path: Path, cli: Cli, table: str,
-                                    said: str) -> None:
+                                    said: str | None) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(table + "\n")
     code, _, err = cli("estimate", write_manifest(MIXED), "--prices", bad)
-    assert code == 2
-    assert err.strip() == f"batchvid: error: {bad}: {said}"
+    assert code == 2 and len(err.splitlines()) == 1, err
+    if said is None:
+        assert err.startswith(f"batchvid: error: {bad}: not a valid YAML price file ("), err
+    else:
+        assert err.strip() == f"batchvid: error: {bad}: {said}"
 
 
 def test_a_price_for_a_model_that_does_not_exist_is_refused(write_manifest: Callable[..., Path], tmp_path: Path,
