@@ -73,3 +73,13 @@ def test_the_manifest_reference_names_every_shot_field_and_run_setting() -> None
     assert set(VOCABULARY) | set(SHOT_META) <= named, sorted(set(VOCABULARY) | set(SHOT_META) - named)
     run_row = next(line for line in _manifest_table("`version`").splitlines() if line.startswith("| `run` |"))
     assert set(RUN_KEYS) <= set(re.findall(r"`([a-z_]+)`", run_row)), run_row
+
+
+def test_the_module_map_names_every_module() -> None:
+    """The README's map of the code ("Working on batchvid"): a new module is placed on it, or the map misleads."""
+    package = Path(__file__).parent.parent / "batchvid"
+    section = README.split("\n## Working on batchvid\n", 1)[1]
+    named = set(re.findall(r"`([a-z_]+)/?`", section))
+    modules = {path.stem for path in package.glob("*.py")} - {"__init__", "__main__"}
+    modules |= {path.parent.name for path in package.glob("*/__init__.py")}
+    assert modules <= named, f"modules the README's map does not place: {sorted(modules - named)}"
