@@ -126,6 +126,9 @@ class Row:
     #: the shot's prompt as the manifest gave it, so that a version kept as `<id>@1` still says what it showed
     #: (the API key, were a prompt to hold it, as ***); None for rows older than this column
     prompt: str | None = None
+    #: what was sent for the shot: its request as the fingerprint hashes it (shot.Shot.record), so that every
+    #: version says how it was made (a seed, an aspect ratio, which image); None for rows older than this column
+    request: str | None = None
 
 
 #: the shots table's columns, in Row's order (one list, so the two cannot drift apart)

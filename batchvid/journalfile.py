@@ -18,7 +18,7 @@ from .errors import FatalError
 SCHEMA_VERSION = 1
 
 #: columns added to the shots table after its first version, with their types: journals without them gain them
-ADDED_COLUMNS = {"gateway": "TEXT", "prompt": "TEXT"}
+ADDED_COLUMNS = {"gateway": "TEXT", "prompt": "TEXT", "request": "TEXT"}
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS shots (
     updated_at TEXT,
     position INTEGER,
     gateway TEXT,
-    prompt TEXT
+    prompt TEXT,
+    request TEXT
 );
 CREATE TABLE IF NOT EXISTS render_times (
     model TEXT NOT NULL,

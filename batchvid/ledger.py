@@ -14,7 +14,7 @@ FILE_NAME = "ledger.csv"
 HEADER = (
     "shot_id", "model", "status", "task_id", "seconds", "resolution", "estimated_usd", "billed_usd",
     "price_source", "output", "bytes", "sha256", "error", "submitted_at", "finished_at", "attempts", "gateway",
-    "prompt",
+    "prompt", "request",
 )
 
 
@@ -36,6 +36,7 @@ def _line(row: Row) -> tuple[object, ...]:
         row.price_source, row.output, row.bytes, row.sha256, _inert(row.error), row.submitted_at, row.finished_at,
         row.attempts, row.gateway,  # which gateway made the task, and bills it: a family may have its own
         _inert(row.prompt),  # the manifest's words, which may come from anywhere (a prompt list made by a script)
+        row.request,  # JSON: it starts with {, which no spreadsheet takes for a formula
     )
 
 

@@ -80,13 +80,13 @@ class PlanOptions:
 
 def _fresh(shot: Shot, fingerprint: str, quote: Quote, position: int) -> j.Row:
     return _priced(j.Row(id=shot.id, fingerprint=fingerprint, model=shot.model, state=j.PENDING, seconds=shot.seconds,
-                         resolution=shot.resolution, position=position, updated_at=j.now(), prompt=_prompt(shot)),
-                   quote)
+                         resolution=shot.resolution, position=position, updated_at=j.now(), prompt=_prompt(shot),
+                         request=without_keys(shot.record())), quote)
 
 
 def _prompt(shot: Shot) -> str | None:
     """The shot's prompt for the journal and the ledger: an API key in it (a `${VAR}` naming the key's variable)
-    never reaches a file. The run remembers the keys before it plans (keys.remember)."""
+    never reaches a file, nor does it in the request (the run remembers the keys before it plans: keys.remember)."""
     prompt = shot.fields.get("prompt")
     return None if prompt is None else without_keys(str(prompt))
 
@@ -162,14 +162,17 @@ def _plan_shot(shot: Shot, row: j.Row | None, position: int, quote: Quote, out: 
                 f" with its video {earlier.output}" if earlier.output else "")
         writes.append(_fresh(shot, fingerprint, quote, position))
         return PlanLine(shot.id, "forced" if shot.id in options.force else "changed", detail)
-    before = (row.state, row.error, row.position, row.estimated_usd, row.price_source, row.prompt)
+    before = (row.state, row.error, row.position, row.estimated_usd, row.price_source, row.prompt, row.request)
     row.position = position
-    if row.prompt is None:  # a row from before the journal kept prompts: the same request, so the same prompt
+    # a row from before the journal kept them: the same fingerprint, so the same request and prompt
+    if row.prompt is None:
         row.prompt = _prompt(shot)
+    if row.request is None:
+        row.request = without_keys(shot.record())
     category, detail = carry_on(row, out, options)
     if row.state == j.PENDING:  # the table, or the manifest's prices, may have changed since
         _priced(row, quote)
-    if (row.state, row.error, row.position, row.estimated_usd, row.price_source, row.prompt) != before:
+    if (row.state, row.error, row.position, row.estimated_usd, row.price_source, row.prompt, row.request) != before:
         writes.append(row)  # only what changed: resuming a finished batch writes nothing
     return PlanLine(shot.id, category, detail)
 

@@ -111,6 +111,17 @@ class Shot:
         body = self.family.build_request(self.model, self.fields)
         return deep_merge(body, self.fields.get("params") or {})
 
+    @once
+    def _sent(self) -> dict[str, Any]:
+        """The request with each data: URI as the sha256 of its text (an image's data would make it huge)."""
+        result: dict[str, Any] = _without_payloads(self.request())
+        return result
+
     def fingerprint(self) -> str:
-        canonical = json.dumps(_without_payloads(self.request()), sort_keys=True, separators=(",", ":"))
+        canonical = json.dumps(self._sent, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+    def record(self) -> str:
+        """What the journal keeps of what was sent: the request as the fingerprint has it, as readable JSON (a prompt
+        in Chinese stays Chinese)."""
+        return json.dumps(self._sent, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -890,6 +890,7 @@ def test_a_changed_shot_keeps_its_earlier_version_and_its_cost(
     assert len({row["task_id"] for row in rows.values()}) == 3 and all(row["billed_usd"] for row in rows.values())
     # each version says what it showed: the edit to the manifest did not take the first prompt away
     assert [rows[name]["prompt"] for name in ("a", "a@1", "a@2")] == ["a lake", "a river", "a lake"]
+    assert [json.loads(rows[name]["request"])["prompt"] for name in ("a", "a@1")] == ["a lake", "a river"]
     assert sorted(p.name for p in out.glob("*.mp4")) == ["a.mp4", "a@1.mp4", "a@2.mp4"]
     code, text, _ = cli("status", out)
     assert text.splitlines()[:2] == ["1 shot: 1 done; 2 earlier versions kept (a@1, a@2)",
@@ -897,7 +898,7 @@ def test_a_changed_shot_keeps_its_earlier_version_and_its_cost(
                                      "reported it for 3 of them (earlier versions included)"], text
 
 
-def test_a_journal_from_before_prompts_were_kept_gets_them_from_the_unchanged_shots(
+def test_a_journal_from_before_prompts_and_requests_were_kept_gets_them_from_the_unchanged_shots(
         simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path) -> None:
     """The same request is the same prompt: a run of the manifest fills them in, sending nothing again."""
     sim = simulator()
@@ -905,8 +906,9 @@ def test_a_journal_from_before_prompts_were_kept_gets_them_from_the_unchanged_sh
                               "  - {id: b, model: sora-2, prompt: '=1+1 a sum'}\n")
     assert run_batch(manifest, sim)[0] == 0
     out = tmp_path / "out"
-    with sqlite_db(out / j.FILE_NAME) as db:  # as batchvid left it before the prompt column
+    with sqlite_db(out / j.FILE_NAME) as db:  # as batchvid left it before the prompt and request columns
         db.execute("ALTER TABLE shots DROP COLUMN prompt")
+        db.execute("ALTER TABLE shots DROP COLUMN request")
         db.execute("DELETE FROM meta WHERE key=?", (settled.META_KEY,))  # made by another batchvid (settled.py)
     (out / "ledger.csv").unlink()
     requests = len(sim.record.request_times)
@@ -915,6 +917,29 @@ def test_a_journal_from_before_prompts_were_kept_gets_them_from_the_unchanged_sh
     assert len(sim.record.request_times) == requests
     # a prompt that a spreadsheet would take for a formula is kept inert, as the gateway's words are
     assert {row["shot_id"]: row["prompt"] for row in ledger(out)} == {"a": "a river", "b": "'=1+1 a sum"}
+    assert {row["shot_id"]: json.loads(row["request"]) for row in ledger(out)} == {
+        "a": {"model": "wan2.5-t2v-preview", "prompt": "a river", "duration": 5, "resolution": "720p",
+              "aspect_ratio": "16:9"},
+        "b": {"model": "sora-2", "prompt": "=1+1 a sum", "seconds": "4", "size": "720x1280"}}
+
+
+def test_each_version_of_a_shot_says_what_was_sent_for_it(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path) -> None:
+    """A change the prompt does not show (a seed, an image) is in the request kept with each version; an image by
+    the sha256 of its data: URI, the same for every shot that sends it."""
+    sim = simulator()
+    shot = ("version: 1\nshots:\n  - {id: a, model: wan2.5-i2v-preview, prompt: 'un chat, 猫', image: %s, seed: %d}\n"
+            "  - {id: b, model: wan2.5-i2v-preview, prompt: p, image: images/hero.png}\n")
+    (tmp_path / "images").mkdir()
+    for name in ("hero.png", "portrait.png"):
+        shutil.copy(MANIFESTS / "images" / name, tmp_path / "images" / name)
+    assert run_batch(write_manifest(shot % ("images/hero.png", 1)), sim)[0] == 0
+    assert run_batch(write_manifest(shot % ("images/portrait.png", 2)), sim)[0] == 0
+    sent = {row["shot_id"]: json.loads(row["request"]) for row in ledger(tmp_path / "out")}
+    assert (sent["a@1"]["seed"], sent["a"]["seed"]) == (1, 2)
+    assert sent["a@1"]["image"] == sent["b"]["image"] != sent["a"]["image"]
+    assert sent["a"]["image"].startswith("sha256:") and sent["a"]["prompt"] == "un chat, 猫"
+    assert '""prompt"":""un chat, 猫""' in (tmp_path / "out" / "ledger.csv").read_text(encoding="utf-8")  # not \u732b
 
 
 def test_an_api_key_taken_into_a_prompt_reaches_no_file(simulator: Sim, run_batch: Run, write_manifest: Callable[
