@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from .durable import sync_folder
-from .errors import TRUST_ADVICE, FatalError, untrusted
+from .errors import TRUST_ADVICE, FatalError, redact, untrusted
 
 CHUNK = 256 * 1024
 #: a chunk this large is hashed and written in a worker thread (both let go of the GIL), so the event loop
@@ -50,14 +50,6 @@ class Saved:
     path: Path
     size: int
     sha256: str
-
-
-def redact(url: str) -> str:
-    """A URL fit for logs: signed query strings are credentials, and data: URIs are huge."""
-    if url.startswith("data:"):
-        return url[:30] + "..."
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}" + ("?..." if parts.query else "")
 
 
 class PartFile:

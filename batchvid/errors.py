@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 
 class FatalError(RuntimeError):
@@ -99,3 +100,12 @@ def whole(text: str) -> str:
     """`text` with each half character (see is_text) as U+FFFD, so that it can be written: the journal's last guard
     for a reason that quotes something from outside, a video URL or a path."""
     return text if is_text(text) else _HALVES.sub("\ufffd", text)
+
+
+def redact(url: str) -> str:
+    """A URL fit for logs and files: signed query strings and user names are credentials, and data: URIs are huge."""
+    if url.startswith("data:"):
+        return url[:30] + "..."
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}{parts.path}" + ("?..." if parts.query else "")

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
+from .errors import redact
 from .families import FAMILIES, MODELS, Family
 from .families._base import ModelSpec
 
@@ -29,6 +30,16 @@ def _without_payloads(value: Any) -> Any:
         return [_without_payloads(item) for item in value]
     if isinstance(value, dict):
         return {key: _without_payloads(item) for key, item in value.items()}
+    return value
+
+
+def _without_queries(value: Any) -> Any:
+    if isinstance(value, str) and value[:8].lower().startswith(("http://", "https://")):
+        return redact(value)
+    if isinstance(value, list):
+        return [_without_queries(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _without_queries(item) for key, item in value.items()}
     return value
 
 
@@ -123,5 +134,5 @@ class Shot:
 
     def record(self) -> str:
         """What the journal keeps of what was sent: the request as the fingerprint has it, as readable JSON (a prompt
-        in Chinese stays Chinese)."""
-        return json.dumps(self._sent, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        in Chinese stays Chinese), each URL without its query (a signed image URL's signature is a credential)."""
+        return json.dumps(_without_queries(self._sent), sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -923,13 +923,16 @@ def test_a_journal_from_before_prompts_and_requests_were_kept_gets_them_from_the
         "b": {"model": "sora-2", "prompt": "=1+1 a sum", "seconds": "4", "size": "720x1280"}}
 
 
-def test_each_version_of_a_shot_says_what_was_sent_for_it(
-        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path) -> None:
+def test_each_version_of_a_shot_says_what_was_sent_for_it(simulator: Sim, run_batch: Run, write_manifest: Callable[
+        ..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A change the prompt does not show (a seed, an image) is in the request kept with each version; an image by
-    the sha256 of its data: URI, the same for every shot that sends it."""
+    the sha256 of its data: URI, the same for every shot that sends it, or by its URL without the query (a signed
+    URL's signature is a credential, which the user kept out of the manifest)."""
     sim = simulator()
+    monkeypatch.setenv("SIGNED_IMAGE", "https://user:pw@images.example/c.png?X-Amz-Signature=s3cr3t")
     shot = ("version: 1\nshots:\n  - {id: a, model: wan2.5-i2v-preview, prompt: 'un chat, 猫', image: %s, seed: %d}\n"
-            "  - {id: b, model: wan2.5-i2v-preview, prompt: p, image: images/hero.png}\n")
+            "  - {id: b, model: wan2.5-i2v-preview, prompt: p, image: images/hero.png}\n"
+            "  - {id: c, model: wan2.5-i2v-preview, prompt: p, image: '${SIGNED_IMAGE}'}\n")
     (tmp_path / "images").mkdir()
     for name in ("hero.png", "portrait.png"):
         shutil.copy(MANIFESTS / "images" / name, tmp_path / "images" / name)
@@ -940,6 +943,9 @@ def test_each_version_of_a_shot_says_what_was_sent_for_it(
     assert sent["a@1"]["image"] == sent["b"]["image"] != sent["a"]["image"]
     assert sent["a"]["image"].startswith("sha256:") and sent["a"]["prompt"] == "un chat, 猫"
     assert '""prompt"":""un chat, 猫""' in (tmp_path / "out" / "ledger.csv").read_text(encoding="utf-8")  # not \u732b
+    assert sent["c"]["image"] == "https://images.example/c.png?..."
+    for path in (tmp_path / "out").iterdir():
+        assert b"s3cr3t" not in path.read_bytes() and b"pw@" not in path.read_bytes(), path.name
 
 
 def test_an_api_key_taken_into_a_prompt_reaches_no_file(simulator: Sim, run_batch: Run, write_manifest: Callable[
