@@ -16,30 +16,28 @@ _DIGESTS: dict[str, str] = {}  # data URI -> sha256; local images are shared str
 
 
 def _content_digest(value: str) -> str:
+    """A data: URI as the sha256 of its text (images fingerprinted by content); any other text as it is."""
+    if not value.startswith("data:"):
+        return value
     digest = _DIGESTS.get(value)
     if digest is None:
         digest = _DIGESTS[value] = "sha256:" + hashlib.sha256(value.encode()).hexdigest()
     return digest
 
 
-def _without_payloads(value: Any) -> Any:
-    """The request with every data URI replaced by its hash (images fingerprinted by content)."""
-    if isinstance(value, str) and value.startswith("data:"):
-        return _content_digest(value)
-    if isinstance(value, list):
-        return [_without_payloads(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _without_payloads(item) for key, item in value.items()}
-    return value
+def _without_query(value: str) -> str:
+    """An http(s) URL without its query and user name (a signed URL's signature is a credential)."""
+    return redact(value) if value[:8].lower().startswith(("http://", "https://")) else value
 
 
-def _without_queries(value: Any) -> Any:
-    if isinstance(value, str) and value[:8].lower().startswith(("http://", "https://")):
-        return redact(value)
+def _each_text(value: Any, change: Callable[[str], str]) -> Any:
+    """The JSON value with `change` applied to every string in it."""
+    if isinstance(value, str):
+        return change(value)
     if isinstance(value, list):
-        return [_without_queries(item) for item in value]
+        return [_each_text(item, change) for item in value]
     if isinstance(value, dict):
-        return {key: _without_queries(item) for key, item in value.items()}
+        return {key: _each_text(item, change) for key, item in value.items()}
     return value
 
 
@@ -125,7 +123,7 @@ class Shot:
     @once
     def _sent(self) -> dict[str, Any]:
         """The request with each data: URI as the sha256 of its text (an image's data would make it huge)."""
-        result: dict[str, Any] = _without_payloads(self.request())
+        result: dict[str, Any] = _each_text(self.request(), _content_digest)
         return result
 
     def fingerprint(self) -> str:
@@ -135,4 +133,5 @@ class Shot:
     def record(self) -> str:
         """What the journal keeps of what was sent: the request as the fingerprint has it, as readable JSON (a prompt
         in Chinese stays Chinese), each URL without its query (a signed image URL's signature is a credential)."""
-        return json.dumps(_without_queries(self._sent), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        kept = _each_text(self._sent, _without_query)
+        return json.dumps(kept, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
