@@ -126,8 +126,8 @@ class Row:
     #: the shot's prompt as the manifest gave it, so that a version kept as `<id>@1` still says what it showed
     #: (the API key, were a prompt to hold it, as ***); None for rows older than this column
     prompt: str | None = None
-    #: what was sent for the shot: its request as the fingerprint hashes it (shot.Shot.record), so that every
-    #: version says how it was made (a seed, an aspect ratio, which image); None for rows older than this column
+    #: what was sent for the shot, as shot.Shot.record() writes it (images as digests, URLs without their queries),
+    #: so that every version says how it was made (a seed, an aspect ratio, which image); None for older rows
     request: str | None = None
 
 
