@@ -19,6 +19,7 @@ from .. import runsettings as rs
 from ..durable import sync_folder
 from ..errors import FatalError, InputError
 from ..lock import FolderLock
+from ..outfolder import manifest_folder, sent_elsewhere
 from ..problems import did_you_mean
 from ._execute import api_key, execute, families_of, remember_keys
 from ._plannotes import offpeak_note, room_note
@@ -53,8 +54,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     # optional only so that `--force ID... MANIFEST` (argparse gives --force every word after it) still works
     p.add_argument("manifest", type=Path, nargs="?", help="the manifest YAML file (required)")
-    p.add_argument("--out", type=Path, help="output folder (default: the manifest's run.out, else out/<name>; "
-                   "with --simulate, the same name ending in -simulated)")
+    p.add_argument("--out", type=Path, help="output folder (default: the manifest's run.out, beside it, else "
+                   "out/<name> under the current folder; with --simulate, the same name ending in -simulated)")
     p.add_argument("--base-url", help="gateway base URL for every family, like https://llm.ai-nebula.com (a "
                    "trailing /v1 is taken off; overrides the manifest)")
     p.add_argument("--concurrency",
@@ -122,21 +123,11 @@ def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
     )
 
 
-SIMULATED_SUFFIX = "-simulated"
-
-
 def _out_folder(args: argparse.Namespace, run_out: object = None) -> Path:
     """--out, else the manifest's run.out (given, once parsed), else out/<name>."""
     if args.out is not None:
         return Path(args.out)
     return manifest_folder(args.manifest, run_out, simulate=args.simulate)
-
-
-def manifest_folder(manifest: Path, run_out: object, *, simulate: bool) -> Path:
-    """Where a run of `manifest` writes without --out: its run.out, else out/<name>."""
-    folder = manifest.parent / str(run_out) if run_out else Path("out") / manifest.stem
-    # a rehearsal's videos are not real: they must not sit where the real run will look for finished shots
-    return folder.with_name(folder.name + SIMULATED_SUFFIX) if simulate else folder
 
 
 def _check_origin(journal: j.Journal, simulate: bool, out: Path, *, record: bool = True) -> None:
@@ -221,6 +212,10 @@ def run(args: argparse.Namespace) -> int:
     settings = _settings(args, batch, _out_folder(args, batch.manifest.run.get("out")))
     check_budget(result, settings.max_cost, args.allow_unpriced)
     _check_named_shots(args, batch)
+    if args.out is None and not batch.manifest.run.get("out") and not os.path.exists(settings.out / j.FILE_NAME):
+        # out/<name> under the working folder: typed in another folder, the run would begin the batch again
+        if (found := sent_elsewhere(args.manifest, batch.shots, settings.out, args.simulate)) is not None:
+            raise InputError(found.said(args.manifest, settings.out, args.simulate))
     if args.dry_run:
         return _dry_run(args, batch, result.quotes, settings.out, settings.concurrency)
     if not args.simulate and not os.path.exists(settings.out / j.FILE_NAME):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 from collections import Counter
 from pathlib import Path
 
@@ -34,14 +35,21 @@ def _folder(given: Path, simulate: bool) -> Path:
         if simulate:
             raise InputError(f"--simulate goes with a MANIFEST, not with the folder {given}")
         return given
-    from .run import manifest_folder
+    from ..outfolder import batches_above, manifest_folder
 
     run_out = _run_out(given)
     folder = manifest_folder(given, run_out, simulate=simulate)
     if not os.path.isfile(folder / j.FILE_NAME):
         rehearsal = manifest_folder(given, run_out, simulate=True)
-        hint = (f"; its rehearsal is in {rehearsal}: add --simulate" if not simulate and
-                os.path.isfile(rehearsal / j.FILE_NAME) else "")
+        # out/<name> is under the working folder: a run from another one wrote elsewhere
+        above = [] if run_out else batches_above(given, simulate, folder)
+        if above:
+            hint = (f"; {above[0]}, where a run from {above[0].parent.parent} writes, has a journal: batchvid status "
+                    f"{shlex.quote(str(above[0]))}")
+        elif not simulate and os.path.isfile(rehearsal / j.FILE_NAME):
+            hint = f"; its rehearsal is in {rehearsal}: add --simulate"
+        else:
+            hint = ""
         raise FatalError(f"{given} has not been run{' with --simulate' * simulate} into {folder} yet{hint}")
     return folder
 
