@@ -45,10 +45,10 @@ def test_a_batch_run_from_the_projects_root_is_not_begun_again_from_the_manifest
         code, out, err = cli("run", "batch.yaml", "--base-url", sim.base_url, *FAST, *dry)
         assert code == 2 and out == "", err
         assert err.strip() == (
-            f"batchvid: error: batch.yaml: 2 of its shots were sent by a run from {project}, into "
-            f"{project}/out/batch (2 done); run from here, it would start the batch anew in out/batch and pay for "
-            f"them again. Run it from {project}, or give --out {project}/out/batch to go on with that batch "
-            "(--out out/batch starts a new one)")
+            "batchvid: error: batch.yaml: 2 of its shots were sent, with the same requests, by a run from "
+            f"{project}, into {project}/out/batch (2 done); run from here, it would start the batch anew in out/batch "
+            f"and pay for them again. Run it from {project}, or give --out {project}/out/batch to go on with that "
+            "batch (--out out/batch starts a new one)")
     assert len(sim.record.created()) == made and not (project / "shots" / "out").exists()  # nothing sent or made
 
     # the way out it names goes on with the batch: nothing to send
@@ -67,9 +67,9 @@ def test_a_rehearsal_run_from_the_manifests_folder_is_not_begun_again_from_the_p
     monkeypatch.chdir(project)
     code, _, err = cli("run", "shots/batch.yaml", "--simulate", *FAST)
     assert code == 2 and not (project / "out").exists()
-    assert err.startswith(f"batchvid: error: shots/batch.yaml: 2 of its shots were sent by a run from {project}/shots"
-                          f", into {project}/shots/out/batch-simulated (2 done); run from here, it would start the "
-                          "batch anew in out/batch-simulated and send them again."), err
+    assert err.startswith(f"batchvid: error: shots/batch.yaml: 2 of its shots were sent, with the same requests, by a "
+                          f"run from {project}/shots, into {project}/shots/out/batch-simulated (2 done); run from "
+                          "here, it would start the batch anew in out/batch-simulated and send them again."), err
     # status, given the manifest, says where that batch is
     code, _, err = cli("status", "shots/batch.yaml", "--simulate")
     assert code == 1 and err.strip() == (
@@ -115,3 +115,32 @@ def test_an_output_folder_named_by_the_manifest_is_the_same_from_anywhere(
     code, _, err = cli("run", "batch.yaml", "--base-url", sim.base_url, *FAST)
     assert code == 0 and err.startswith("plan: 2 done") and len(sim.record.created()) == 2
     assert sorted(os.listdir(project / "shots")) == ["batch.yaml", "renders"]
+
+
+def test_a_copy_under_another_name_does_not_pay_again_for_the_shots_it_kept(
+        simulator: Sim, cli: Run, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sim = simulator()
+    monkeypatch.chdir(project)
+    assert cli("run", "shots/batch.yaml", "--base-url", sim.base_url, *FAST)[0] == 0
+    copy = project / "shots" / "batch-v2.yaml"
+    copy.write_text((project / "shots" / "batch.yaml").read_text().replace("a river", "a waterfall"))
+    code, _, err = cli("run", copy, "--base-url", sim.base_url, *FAST)
+    assert code == 2 and not (project / "out" / "batch-v2").exists() and len(sim.record.created()) == 2
+    assert err.strip() == (
+        f"batchvid: error: {copy}: 1 of its shots were sent, with the same requests, into {project}/out/batch (1 "
+        "done), by a run of a manifest of another name; a run into out/batch-v2 would pay for them again. Give --out "
+        f"{project}/out/batch to go on in that batch (its other shots are left as they are), or --out out/batch-v2 to "
+        "start a new one anyway")
+    code, _, err = cli("run", copy, "--base-url", sim.base_url, *FAST, "--out", project / "out" / "batch")
+    assert code == 0 and err.startswith("plan: 1 changed, 1 done") and len(sim.record.created()) == 3, err
+
+
+def test_a_rehearsal_of_the_same_shots_is_no_reason_to_refuse_the_real_run(
+        simulator: Sim, cli: Run, project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """out/batch-simulated sits beside where the real batch goes, with the same shots sent: to the simulator."""
+    sim = simulator()
+    monkeypatch.chdir(project)
+    assert cli("run", "shots/batch.yaml", "--simulate", *FAST)[0] == 0
+    code, _, err = cli("run", "shots/batch.yaml", "--base-url", sim.base_url, *FAST)
+    assert code == 0 and err.startswith("plan: 2 new"), err
+    assert len(sim.record.created()) == 2

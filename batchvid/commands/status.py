@@ -35,14 +35,14 @@ def _folder(given: Path, simulate: bool) -> Path:
         if simulate:
             raise InputError(f"--simulate goes with a MANIFEST, not with the folder {given}")
         return given
-    from ..outfolder import batches_above, manifest_folder
+    from ..outfolder import batches_near, manifest_folder
 
     run_out = _run_out(given)
     folder = manifest_folder(given, run_out, simulate=simulate)
     if not os.path.isfile(folder / j.FILE_NAME):
         rehearsal = manifest_folder(given, run_out, simulate=True)
         # out/<name> is under the working folder: a run from another one wrote elsewhere
-        above = [] if run_out else batches_above(given, simulate, folder)
+        above = [] if run_out else [found for found in batches_near(given, folder) if found.name == folder.name]
         if above:
             hint = (f"; {above[0]}, where a run from {above[0].parent.parent} writes, has a journal: batchvid status "
                     f"{shlex.quote(str(above[0]))}")
