@@ -56,7 +56,7 @@ def batches_near(manifest: Path, instead_of: Path) -> list[Path]:
         found += [folder for folder in (working / "out" / name for name in entries)
                   if os.path.isfile(folder / j.FILE_NAME) and os.path.realpath(folder) != here]
     own = {manifest.stem, manifest.stem + SIMULATED_SUFFIX}
-    return sorted(found[:MAX_LOOKED_IN], key=lambda folder: folder.name not in own)
+    return sorted(found, key=lambda folder: folder.name not in own)[:MAX_LOOKED_IN]
 
 
 @dataclass(frozen=True)
