@@ -29,6 +29,9 @@ class GroupCommit:
         self.error: Exception | None = None
         #: task ids the gateway gave since the last commit: if the journal cannot take them, the user is told
         self.unsaved: dict[str, str] = {}
+        #: shots whose `submitting` is on disk but whose POST never left (the run stopped first), since the last
+        #: commit: if the journal cannot take them back to pending, the spare file says so for them
+        self.unsent: set[str] = set()
 
     async def durable(self) -> None:
         """Commit every change made so far and wait for it: only before a POST, where it must be on disk first.
@@ -56,22 +59,25 @@ class GroupCommit:
         """Commit at once (raises what the journal raises)."""
         self.journal.commit()
         self.unsaved.clear()
+        self.unsent.clear()
 
     def failed(self, exc: Exception) -> None:
         """A commit (or a write beside one) failed: the run stops, and says so at its end. The task ids it could not
         save go to the spare file, for the next run to follow."""
         self.error = exc
-        if self.unsaved and self._spare is not None:
-            self._kept = self._spare.keep(self.unsaved)
+        self._keep_spare()
         self._on_failure()
+
+    def _keep_spare(self) -> None:
+        if (self.unsaved or self.unsent) and self._spare is not None:
+            self._kept = self._spare.keep(self.unsaved, self.unsent)
 
     def failure(self) -> FatalError:
         """The run's end when the journal cannot be written, with the tasks the gateway made whose ids it could not
         keep: without them the next run can only call those shots uncertain, so the user gets them, and the way to
         follow them instead of paying again."""
         said = f"cannot write the journal {self.journal.path}: {self.error}; free some space and run again"
-        if self.unsaved and self._spare is not None:  # with the ids of POSTs that ended after the failed commit
-            self._kept = self._spare.keep(self.unsaved)
+        self._keep_spare()  # with the ids of POSTs that ended after the failed commit
         if self.unsaved and self._spare is not None and self._kept:
             said += (f"; the gateway made {len(self.unsaved)} task(s) whose ids the journal could not take: they are "
                      f"kept in {self._spare.path}, and the next run follows them")
@@ -79,6 +85,9 @@ class GroupCommit:
             adopt = " ".join("--adopt " + shlex.quote(f"{shot}={task}") for shot, task in sorted(self.unsaved.items()))
             said += (f"; the gateway made {len(self.unsaved)} task(s) whose ids could not be saved: add {adopt} to "
                      "follow them instead of paying for them again")
+        if self.unsent and not self._kept:  # nothing beside the journal says so: the next run calls them uncertain
+            said += (f"; {len(self.unsent)} shot(s) whose submit never left will read as uncertain: add --force "
+                     f"{' '.join(sorted(self.unsent))} to send them once")
         return FatalError(said)
 
     def _scheduled(self) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NoReturn
 from . import journal as j
 from .durable import sync_folder
 from .errors import FatalError, InputError, without_keys
+from .spare import NEVER_SENT
 
 if TYPE_CHECKING:  # only for types: a settled batch is resumed without them (settled.py)
     from .pricing import Quote
@@ -342,6 +343,9 @@ def _adopt(row: j.Row, options: PlanOptions) -> tuple[str, str] | None:
         _cannot_adopt(row.id, f"it is {row.state}" + (f" with task {row.task_id}" if row.task_id else ""))
     if task_id is None and row.state in (j.SUBMITTING, j.UNCERTAIN):
         task_id, how = options.kept.get(row.id), "its id kept beside the journal, which the disk was too full to take"
+        if task_id == NEVER_SENT:  # its POST never left: nothing was made, so it is sent as any pending shot
+            row.state, row.error = j.PENDING, None
+            return "new", ""
     if task_id is None:
         return None
     # polled from now on like any task in flight; when it was made is not known (no submit time: its wait counts

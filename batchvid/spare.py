@@ -5,7 +5,8 @@ The journal keeps a task id before the task is polled; when the disk is full tha
 then, as `--adopt` flags, but a batch left to run overnight has nobody reading. The spare file's bytes are written
 when the run starts, so writing over them later takes no new room (on the usual file systems: one that copies on
 write may still refuse, and the printed flags remain the way out). The next run reads it, follows the tasks as with
-`--adopt`, and blanks it.
+`--adopt`, and blanks it. A shot kept with an empty task id is one whose `submitting` reached the journal but
+whose POST never left (the run stopped first): the next run sends it as pending, instead of calling it uncertain.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from . import journal as j
@@ -23,6 +24,8 @@ log = logging.getLogger("batchvid")
 FILE_NAME = ".batchvid-spare"
 #: room for the ids of a few hundred tasks (a commit holds the ids of one event-loop turn: a handful)
 SIZE = 64 * 1024
+#: the task id kept for a shot whose POST never left
+NEVER_SENT = ""
 
 
 class Spare:
@@ -63,10 +66,11 @@ class Spare:
         if self._carried:
             self.keep({})
 
-    def keep(self, tasks: Mapping[str, str]) -> bool:
-        """Write the task ids (with those carried over) over the file's bytes, in place; False when they could not
-        all be kept."""
-        text = json.dumps({"tasks": dict(sorted({**self._carried, **tasks}.items()))}, separators=(",", ":")).encode()
+    def keep(self, tasks: Mapping[str, str], unsent: Iterable[str] = ()) -> bool:
+        """Write the task ids, and an empty one for each shot of `unsent` (with those carried over), over the file's
+        bytes, in place; False when they could not all be kept."""
+        kept = {**self._carried, **dict.fromkeys(unsent, NEVER_SENT), **tasks}
+        text = json.dumps({"tasks": dict(sorted(kept.items()))}, separators=(",", ":")).encode()
         if len(text) > SIZE:
             return False
         try:

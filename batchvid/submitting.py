@@ -104,6 +104,7 @@ class Submits:
         if self._stopping():  # the stop came while the commit was written: the POST has not left, and will not
             self._budget.release(shot)
             self._journal.unmark_submitting(shot.id)
+            self._commits.unsent.add(shot.id)  # a journal that can take no more would leave it `submitting`
             self._commits.soon()
             return None, None
         try:

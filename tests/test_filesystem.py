@@ -279,11 +279,14 @@ def test_a_journal_that_cannot_be_written_stops_the_run_and_pays_nothing_twice(
     code, _, err = run_batch(MANIFESTS / "wan.yaml", sim)
     assert code == 1 and "cannot write the journal" in err and "database or disk is full" in err, err
     assert "Traceback" not in err
+    first_err = err
     made = {task.task_id for task in sim.record.created()}
     adopt = re.findall(r"--adopt (\S+)=(\S+)", err)
     kept = Spare(tmp_path / "out").read()
+    # a shot whose `submitting` was on disk as the run stopped, its POST not sent, is kept as never sent (""): how
+    # many, if any, depends on where each shot was when the disk filled up
     if spare:  # the ids the journal could not keep are beside it, and said so
-        assert kept and set(kept.values()) <= made and not adopt, err
+        assert {task for task in kept.values() if task} <= made and any(kept.values()) and not adopt, err
         assert f"whose ids the journal could not take: they are kept in {tmp_path / 'out' / '.batchvid-spare'}" in err
     else:  # given to the user, with the way to follow those tasks
         assert adopt and {task for _, task in adopt} <= made and not kept, err
@@ -303,11 +306,84 @@ def test_a_journal_that_cannot_be_written_stops_the_run_and_pays_nothing_twice(
         assert "its id kept beside the journal, which the disk was too full to take" in err and not Spare(
             tmp_path / "out").read()
         return
-    # the tasks whose ids were lost are uncertain (not resent); every other shot is done
-    assert {shot for shot, state in states.items() if state == "uncertain"} == {shot for shot, _ in adopt}
-    assert set(states.values()) <= {"done", "uncertain"}
-    code, out, err = run_batch(MANIFESTS / "wan.yaml", sim, *(f"--adopt={shot}={task}" for shot, task in adopt))
-    assert code == 0 and len(sim.record.created()) == len(created) == 5, out + err  # each shot paid once
+    # the tasks whose ids were lost are uncertain (not resent), and so is a shot whose POST never left as the run
+    # stopped, if there was one (with no spare file, nothing could say so); every other shot is done
+    uncertain = {shot for shot, state in states.items() if state == "uncertain"}
+    unsent = uncertain - {shot for shot, _ in adopt}  # said to be so: sent once more with --force, paid once
+    assert {shot for shot, _ in adopt} <= uncertain and set(states.values()) <= {"done", "uncertain"}
+    assert not unsent or f"--force {' '.join(sorted(unsent))} to send them once" in first_err, first_err
+    code, out, err = run_batch(MANIFESTS / "wan.yaml", sim, *(f"--adopt={shot}={task}" for shot, task in adopt),
+                               *(["--force", *sorted(unsent)] if unsent else []))
+    created = [json.dumps(s.body, sort_keys=True) for s in sim.record.created()]
+    assert code == 0 and len(created) == len(set(created)) == 5, out + err  # each shot paid once
+
+
+class FullDisk:
+    """A journal's connection whose commits fail once `full` is set, as on a disk with no room left."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.full = False
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if self.full and sql.strip().upper() == "COMMIT":
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.db.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.db, name)
+
+
+@pytest.mark.parametrize("spare", [True, False])  # room made for the spare file at the start, or none could be
+def test_a_shot_whose_post_never_left_before_the_journal_failed_is_not_called_uncertain(
+        simulator: Sim, run_batch: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spare: bool) -> None:
+    """Its `submitting` was on disk when the run stopped for a journal that could take no more: the change back to
+    pending could not be written either. The spare file says it never left, and the next run sends it (it was left
+    uncertain, for the user to guess). Without a spare file it is uncertain still, and --force sends it once."""
+    from batchvid import journal, journalfile
+    from batchvid.commits import GroupCommit
+    from batchvid.spare import Spare
+
+    sim = simulator()
+    real_connect, real_durable = journalfile.connect, GroupCommit.durable
+    disks: list[FullDisk] = []
+    durables = 0
+
+    def connect(path: Path) -> FullDisk:
+        disks.append(FullDisk(real_connect(path)))
+        return disks[-1]
+
+    async def durable(self: GroupCommit) -> None:
+        nonlocal durables
+        await real_durable(self)
+        durables += 1
+        if durables == 2:  # the second shot's `submitting` is on disk: then another commit finds the disk full
+            disks[-1].full = True
+            self.failed(sqlite3.OperationalError("database or disk is full"))
+
+    monkeypatch.setattr(journalfile, "connect", connect)
+    monkeypatch.setattr(GroupCommit, "durable", durable)
+    if not spare:
+        monkeypatch.setattr(Spare, "make_room", lambda self, carried: None)
+    code, _, err = run_batch(MANIFESTS / "wan.yaml", sim, "--concurrency", "1")
+    assert code == 1 and "cannot write the journal" in err and len(sim.record.created()) == 1, err
+    monkeypatch.setattr(GroupCommit, "durable", real_durable)
+    told, err_before = "1 shot(s) whose submit never left will read as uncertain: add --force", err
+    assert (told in err) is not spare, err
+    with journal.Journal(tmp_path / "out" / journal.FILE_NAME, read_only=True) as opened:
+        stuck = [row.id for row in opened.rows() if row.state == "submitting"]
+    assert len(stuck) == 1 and Spare(tmp_path / "out").read() == ({stuck[0]: ""} if spare else {})
+    code, out, err = run_batch(MANIFESTS / "wan.yaml", sim)
+    plan = err.splitlines()[0]  # the first shot is done or still to download: where its download was as it stopped
+    if spare:
+        assert code == 0 and plan.startswith("plan: 4 new, 1 ") and "uncertain" not in plan, out + err
+    else:
+        assert code == 1 and plan.startswith("plan: 3 new, 1 ") and plan.endswith("1 uncertain; to submit: 3 shots, "
+                                                                                  "estimated $1.17"), out + err
+        assert f"{told} {stuck[0]} to send them once" in err_before
+        code, out, err = run_batch(MANIFESTS / "wan.yaml", sim, "--force", stuck[0])
+        assert code == 0, out + err
+    assert len(sim.record.created()) == 5 and not Spare(tmp_path / "out").read()  # each shot made once
 
 
 def test_a_batch_whose_videos_may_not_fit_on_the_disk_is_told_before_the_first_submit(
