@@ -344,7 +344,7 @@ def _adopt(row: j.Row, options: PlanOptions) -> tuple[str, str] | None:
     if task_id is None and row.state in (j.SUBMITTING, j.UNCERTAIN):
         task_id, how = options.kept.get(row.id), "its id kept beside the journal, which the disk was too full to take"
         if task_id == NEVER_SENT:  # its POST never left: nothing was made, so it is sent as any pending shot
-            row.state, row.error = j.PENDING, None
+            row.state, row.error, row.attempts = j.PENDING, None, max(0, row.attempts - 1)
             return "new", ""
     if task_id is None:
         return None

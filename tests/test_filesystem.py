@@ -384,6 +384,10 @@ def test_a_shot_whose_post_never_left_before_the_journal_failed_is_not_called_un
         code, out, err = run_batch(MANIFESTS / "wan.yaml", sim, "--force", stuck[0])
         assert code == 0, out + err
     assert len(sim.record.created()) == 5 and not Spare(tmp_path / "out").read()  # each shot made once
+    with journal.Journal(tmp_path / "out" / journal.FILE_NAME, read_only=True) as opened:
+        attempts = {row.id: row.attempts for row in opened.rows()}
+    # the submit that never left is not counted (with --force, the shot's row is a new one)
+    assert attempts == {shot: 1 for shot in attempts}, attempts
 
 
 def test_a_batch_whose_videos_may_not_fit_on_the_disk_is_told_before_the_first_submit(

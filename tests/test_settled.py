@@ -65,6 +65,38 @@ def test_a_settled_batch_is_answered_from_the_journal(simulator: Sim, run_batch:
     assert len(sim.record.created()) == 2
 
 
+def test_the_ledger_is_written_again_only_when_its_file_changed(simulator: Sim, run_batch: Run, batch: Path,
+                                                                parsed: list[Path], tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """It is derived from the journal: the same file, untouched since the settled run, is right as it is. Rendered
+    only to be compared, it was a third of a 10,000-shot resume."""
+    from batchvid import ledger
+
+    sim = simulator()
+    assert run_batch(batch, sim)[0] == 0
+    path = tmp_path / "out" / "ledger.csv"
+    rendered = 0
+    real = ledger.render
+
+    def counting(rows: list[journal.Row]) -> str:
+        nonlocal rendered
+        rendered += 1
+        return real(rows)
+
+    monkeypatch.setattr(ledger, "render", counting)
+    right = path.read_bytes()
+    for change in ("none", "edited", "none", "deleted", "none"):
+        if change == "edited":  # by hand, in a spreadsheet: the next resume puts it right
+            path.write_bytes(right.replace(b"wan2.5", b"WAN 2.5"))
+        elif change == "deleted":
+            path.unlink()
+        before = rendered
+        code, out, err = run_batch(batch, sim)
+        assert code == 0 and err.startswith("plan: 2 done") and "2 done" in out and path.read_bytes() == right
+        assert rendered == before + (change != "none"), change
+    assert len(parsed) == 1 and len(sim.record.created()) == 2  # every resume answered from the journal
+
+
 @pytest.mark.skipif(os.path.supports_unicode_filenames, reason="a file system whose names are text, not bytes")
 def test_a_batch_in_a_folder_whose_name_is_no_utf8_is_settled_too(simulator: Sim, cli: Run, batch: Path,
                                                                  parsed: list[Path], tmp_path: Path) -> None:

@@ -168,7 +168,9 @@ def _settled_already(args: argparse.Namespace) -> int | None:
         if found is None:
             return None
         summary.print_plan(found.plan)
-        summary.write_ledger(journal, out, found.journal_rows)
+        if found.ledger is None or found.ledger != settled.ledger_stamp(out):  # gone or touched since: made again
+            summary.write_ledger(journal, out, found.journal_rows)
+            settled.restamp_ledger(journal, out)
         return summary.report(found.rows, out, None)
 
 
@@ -352,7 +354,7 @@ async def _run(
         rows = [row for row in journal.rows() if row.id in wanted]
         code = summary.report(rows, settings.out, runner, settings.max_cost)
         if stopped_by is None and all(row.state in (j.DONE, j.FAILED, j.UNCERTAIN) for row in rows):
-            settled.remember(journal, made_from, _inputs(args, settings.out), ids)
+            settled.remember(journal, made_from, _inputs(args, settings.out), ids, settings.out)
         return code if stopped_by is None else 128 + stopped_by
     return 1
 
