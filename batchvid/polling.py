@@ -5,7 +5,9 @@ Three sources, best first:
 1. the task's own `progress` (Sora and Vidu report it): extrapolate when it reaches 100;
 2. render times learned from finished tasks of the same model, resolution and duration (within the
    run and kept in the journal for later runs): sleep until the fastest of them would finish;
-3. nothing known yet: the documents' fixed interval.
+3. nothing known yet: the documents' fixed interval at first, then up to twice it once the task has rendered for
+   eight intervals: a render of minutes seldom ends in its first half-minute, and a task that was found late costs
+   seconds, where each poll of the first tasks of a model costs a request.
 Near the expected end it polls a little more often than the fixed interval. `fixed` turns all of this off.
 """
 
@@ -89,7 +91,7 @@ class PollPlanner:
             # a low quantile of learned times: early already, and a margin would only cost polls
             target, margin = self.times.earliest(key), 0.0
             if target is None:
-                return self.interval
+                return min(2 * self.interval, max(self.interval, elapsed / 8))
         wait = target - elapsed
         if wait <= self.dense:
             return self.dense
