@@ -15,7 +15,7 @@ from batchvid import cli
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 #: flags the README names that are not batchvid's own: a Seedance prompt marker (`--dur 5`), and bench/chaos.py's
-NOT_OURS = {"--dur", "--adopt-made"}
+NOT_OURS = {"--dur", "--adopt-made", "--instructions"}
 
 
 def _commands() -> dict[str, argparse.ArgumentParser]:
