@@ -14,7 +14,8 @@ from batchvid import cli
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
-#: flags the README names that are not batchvid's own: a Seedance prompt marker (`--dur 5`), and bench/chaos.py's
+#: flags the README names that are not batchvid's own: a Seedance prompt marker (`--dur 5`), bench/overhead.py's and
+#: bench/chaos.py's
 NOT_OURS = {"--dur", "--adopt-made", "--instructions"}
 
 
