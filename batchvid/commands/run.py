@@ -214,13 +214,14 @@ def run(args: argparse.Namespace) -> int:
     settings = _settings(args, batch, _out_folder(args, batch.manifest.run.get("out")))
     check_budget(result, settings.max_cost, args.allow_unpriced)
     _check_named_shots(args, batch)
-    if args.out is None and not batch.manifest.run.get("out") and not os.path.exists(settings.out / j.FILE_NAME):
+    new_batch = not os.path.exists(settings.out / j.FILE_NAME)
+    if new_batch and args.out is None and not batch.manifest.run.get("out"):
         # out/<name> under the working folder: typed in another folder, the run would begin the batch again
         if (found := sent_elsewhere(args.manifest, batch.shots, settings.out, args.simulate)) is not None:
             raise InputError(found.said(args.manifest, settings.out, args.simulate))
     if args.dry_run:
         return _dry_run(args, batch, result.quotes, settings.out, settings.concurrency)
-    if not args.simulate and not os.path.exists(settings.out / j.FILE_NAME):
+    if new_batch and not args.simulate:
         # a new batch: every shot will be sent, so a missing key is said before any folder is made (with a
         # journal, the plan decides: a batch with nothing left to send needs no key)
         for family in families_of(batch):
