@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import sqlite3
+import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +26,14 @@ def no_proxy_from_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.upper(), raising=False)
+
+
+@pytest.fixture(autouse=True)
+def no_terminal_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`pytest -s` at a terminal leaves the terminal as standard input, and a run in the test's process would ask
+    before sending (confirm.py): every test sees input that is not a terminal, as in CI. test_confirm.py gives its
+    runs a terminal of their own."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO())
 
 
 @pytest.fixture

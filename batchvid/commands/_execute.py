@@ -116,9 +116,13 @@ def _endpoints(args: argparse.Namespace, batch: Batch, sim_url: str | None, sim_
     """family -> (base URL, API key) for every family the batch uses."""
     found: dict[str, tuple[str, str]] = {}
     for family in families_of(batch):
-        base = sim_url or args.base_url or batch.manifest.gateway.for_family(family).base_url
-        found[family] = (base.rstrip("/"), sim_key or api_key(batch, family))
+        found[family] = ((sim_url or base_url(args, batch, family)).rstrip("/"), sim_key or api_key(batch, family))
     return found
+
+
+def base_url(args: argparse.Namespace, batch: Batch, family: str) -> str:
+    """Where a family's shots go: --base-url, else the manifest's gateway block (its family's own, or the whole's)."""
+    return str(args.base_url or batch.manifest.gateway.for_family(family).base_url)
 
 
 def families_of(batch: Batch) -> list[str]:

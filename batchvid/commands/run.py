@@ -13,7 +13,7 @@ from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .. import argtypes, settled, summary
+from .. import argtypes, confirm, settled, summary
 from .. import journal as j
 from .. import runsettings as rs
 from ..durable import sync_folder
@@ -21,7 +21,7 @@ from ..errors import FatalError, InputError
 from ..lock import FolderLock
 from ..outfolder import manifest_folder, sent_elsewhere
 from ..problems import did_you_mean
-from ._execute import api_key, execute, families_of, remember_keys
+from ._execute import api_key, base_url, execute, families_of, remember_keys
 from ._plannotes import offpeak_note, room_note
 from .estimate import add_budget_flags
 
@@ -49,8 +49,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "never resubmitted; a batch with nothing left to send needs no key and no network. The API key is "
         "read from the environment (BATCHVID_API_KEY unless the manifest's gateway block names another "
         "variable); proxies too (HTTPS_PROXY, HTTP_PROXY, NO_PROXY). Exit 0 all done, 1 some failed or uncertain, "
-        "2 bad input or refused budget, 130 interrupted (Ctrl-C), 143 stopped by SIGTERM (both stop gracefully: "
-        "nothing more is submitted, state is saved).",
+        "2 bad input, refused budget or a no to the question before sending, 130 interrupted (Ctrl-C), 143 "
+        "stopped by SIGTERM (both stop gracefully: nothing more is submitted, state is saved).",
     )
     # optional only so that `--force ID... MANIFEST` (argparse gives --force every word after it) still works
     p.add_argument("manifest", type=Path, nargs="?", help="the manifest YAML file (required)")
@@ -101,6 +101,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--max-answer-mb", help="refuse a gateway answer larger than this (default "
                    f"{rs.MAX_ANSWER_MB.default}; a Veo answer may hold its video)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("-y", "--yes", action="store_true", help="send without asking. Typed in a terminal, a run that "
+                   "would send shots to a real gateway shows its plan and estimated cost and asks first; a run whose "
+                   "input is not a terminal (a script, CI) or a rehearsal never asks")
     p.add_argument("--dry-run", action="store_true", help="validate, price and plan against the output folder, "
                    "print what would be submitted and its estimated cost, then stop: nothing is sent or written")
 
@@ -220,17 +223,33 @@ def run(args: argparse.Namespace) -> int:
         if (found := sent_elsewhere(args.manifest, batch.shots, settings.out, args.simulate)) is not None:
             raise InputError(found.said(args.manifest, settings.out, args.simulate))
     if args.dry_run:
-        return _dry_run(args, batch, result.quotes, settings.out, settings.concurrency)
+        return _dry_run(args, batch, result.quotes, settings)
     if new_batch and not args.simulate:
         # a new batch: every shot will be sent, so a missing key is said before any folder is made (with a
         # journal, the plan decides: a batch with nothing left to send needs no key)
         for family in families_of(batch):
             api_key(batch, family)
     remember_keys(batch)  # before the plan writes any prompt
+    announced = None
+    if confirm.wanted(args.yes, args.simulate):  # before any folder is made: a no leaves nothing behind
+        plan = _preview(args, batch, result.quotes, settings)
+        if plan.to_submit and not confirm.ask(confirm.question(plan, _gateways_of(args, batch, plan))):
+            print("batchvid: nothing sent, nothing written (--yes sends without asking)", file=sys.stderr)
+            return 2
+        announced = plan.summary()
     proxies = Proxies()  # HTTPS_PROXY, NO_PROXY, ... as the run starts
     _make_folder(settings.out)
     with _collector_tuned():
-        return asyncio.run(_run(args, batch, table, result.quotes, settings, made_from, proxies))
+        return asyncio.run(_run(args, batch, table, result.quotes, settings, made_from, proxies, announced))
+
+
+def _gateways_of(args: argparse.Namespace, batch: Batch, plan: Plan) -> list[str]:
+    """The base URLs the plan's shots to submit would go to."""
+    from ..plan import TO_SUBMIT
+
+    to_submit = {line.shot_id for line in plan.lines if line.category in TO_SUBMIT}
+    families = {shot.spec.family for shot in batch.shots if shot.id in to_submit}
+    return sorted({base_url(args, batch, family).rstrip("/") for family in families})
 
 
 def _check_named_shots(args: argparse.Namespace, batch: Batch) -> None:
@@ -281,18 +300,29 @@ def _only(batch: Batch, words: list[str], manifest: Path) -> Batch:
     return chosen
 
 
-def _dry_run(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], out: Path, concurrency: int) -> int:
-    """The plan a run would make now, from the folder's journal (read-only) or from nothing; no network, no key."""
-    path = out / j.FILE_NAME
-    with j.Journal(path, read_only=True) if os.path.isfile(path) else j.Journal(Path(":memory:")) as journal:
-        _check_origin(journal, args.simulate, out, record=False)
-        plan = _plan(args, batch, quotes, out, journal, dry=True)
-        summary.print_plan(plan)
-        offpeak_note(plan, batch, concurrency)
-        if not args.simulate:
-            room_note(plan, batch, journal, out)
-    print(f"batchvid: dry run: nothing sent, nothing written ({out})")
+def _dry_run(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], settings: RunSettings) -> int:
+    _preview(args, batch, quotes, settings)
+    print(f"batchvid: dry run: nothing sent, nothing written ({settings.out})")
     return 0
+
+
+def _preview(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], settings: RunSettings) -> Plan:
+    """The plan a run would make now, from the folder's journal (read-only) or from nothing, shown with its notes;
+    no network, no key, nothing written."""
+    path = settings.out / j.FILE_NAME
+    with j.Journal(path, read_only=True) if os.path.isfile(path) else j.Journal(Path(":memory:")) as journal:
+        _check_origin(journal, args.simulate, settings.out, record=False)
+        plan = _plan(args, batch, quotes, settings.out, journal, dry=True)
+        _announce(args, batch, plan, journal, settings)
+    return plan
+
+
+def _announce(args: argparse.Namespace, batch: Batch, plan: Plan, journal: j.Journal, settings: RunSettings) -> None:
+    """The plan and what it would take long for, or not find room for, on standard error."""
+    summary.print_plan(plan)
+    offpeak_note(plan, batch, settings.concurrency)
+    if not args.simulate:  # a rehearsal's videos are a few kB
+        room_note(plan, batch, journal, settings.out)
 
 
 def _plan(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], out: Path, journal: j.Journal, *,
@@ -331,18 +361,18 @@ def _collector_tuned() -> Iterator[None]:
 
 async def _run(
     args: argparse.Namespace, batch: Batch, table: PriceTable, quotes: dict[str, Quote], settings: RunSettings,
-    made_from: settled.Snapshot, proxies: Proxies,
+    made_from: settled.Snapshot, proxies: Proxies, announced: str | None,
 ) -> int:
+    """The run itself; `announced`: the plan's summary as the question before it showed it, not shown again if the
+    plan is still the same."""
     async with AsyncExitStack() as stack:
         stack.enter_context(FolderLock(settings.out))
         journal = stack.enter_context(j.Journal(settings.out / j.FILE_NAME))
         _check_origin(journal, args.simulate, settings.out)
         settled.forget(journal)  # this run may change the batch: an old record must not outlive it
         plan = _plan(args, batch, quotes, settings.out, journal)
-        summary.print_plan(plan)
-        offpeak_note(plan, batch, settings.concurrency)
-        if not args.simulate:  # a rehearsal's videos are a few kB
-            room_note(plan, batch, journal, settings.out)
+        if plan.summary() != announced:
+            _announce(args, batch, plan, journal, settings)
         shots = [*batch.shots, *(_follower(row, quotes) for row in plan.followers)]
         runner, stopped_by = None, None
         if plan.has_work:
