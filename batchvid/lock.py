@@ -23,14 +23,19 @@ FILE_NAME = ".batchvid.lock"
 TAKE_TRIES, TAKE_PAUSE = 10, 0.02
 
 
+def check_supported() -> None:
+    """Refuse a run where there is no flock: called before the run asks anything or makes its folder."""
+    if fcntl is None:
+        raise FatalError(NOT_POSIX)
+
+
 class FolderLock:
     def __init__(self, folder: Path) -> None:
         self.path = folder / FILE_NAME
         self._file: IO[str] | None = None
 
     def __enter__(self) -> FolderLock:
-        if fcntl is None:
-            raise FatalError(NOT_POSIX)
+        check_supported()
         handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
         if not _take(handle):
             handle.seek(0)

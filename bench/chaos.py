@@ -67,7 +67,7 @@ def sim_config(seed: int) -> SimConfig:
 
 def run_command(manifest: Path, out: Path, base_url: str, *extra: str) -> list[str]:
     return [sys.executable, "-m", "batchvid", "run", str(manifest), "--base-url", base_url, "--out", str(out),
-            "--poll-interval", "0.3", "--rate", "60/s", "--concurrency", "12", "--no-progress", *extra]
+            "--poll-interval", "0.3", "--rate", "60/s", "--concurrency", "12", "--no-progress", "--yes", *extra]
 
 
 def ledger_rows(out: Path) -> list[dict[str, str]]:

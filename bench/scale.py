@@ -48,7 +48,8 @@ def scale(args: argparse.Namespace, rows: list[tuple[str, ...]]) -> bool:
                      "goal < 2 s, < 200 MB"))
         with simulator(render_seconds=(0.0, 0.0)) as sim:
             run = batchvid("run", str(manifest), "--base-url", sim.base_url, "--out", f"{tmp}/out",
-                           "--concurrency", "64", "--rate", "100000/s", "--poll-interval", "0.01", "--no-progress")
+                           "--concurrency", "64", "--rate", "100000/s", "--poll-interval", "0.01", "--no-progress",
+                           "--yes")
             started = time.perf_counter()
             first = subprocess.run(run, capture_output=True, text=True)
             assert first.returncode == 0, first.stdout[-500:] + first.stderr[-500:]

@@ -444,7 +444,7 @@ def test_a_stale_lock_from_a_killed_run_does_not_block(simulator: Sim, run_batch
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "batchvid", "run", str(MANIFESTS / "wan.yaml"), "--base-url",
                              sim.base_url, "--out", str(out), "--no-progress"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     for _ in range(100):
         if (out / ".batchvid.lock").exists() and (out / ".batchvid.lock").read_text():
             break

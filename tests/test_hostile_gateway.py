@@ -459,6 +459,7 @@ def test_the_log_lines_leave_the_key_out_too(liar: Servers, tmp_path: Path) -> N
     done = subprocess.run(
         [sys.executable, "-m", "batchvid", "run", str(manifest), "--base-url", liar.urls["gateway"], "--out",
          str(tmp_path / "out"), "--poll-interval", "0.05", "--deadline-minutes", "0.005", "--no-progress"],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "BATCHVID_API_KEY": SIM_KEY})
+        capture_output=True, text=True, timeout=60, env={**os.environ, "BATCHVID_API_KEY": SIM_KEY},
+        stdin=subprocess.DEVNULL)
     assert done.returncode == 1 and "batchvid: WARNING: status '***' is not in the documents" in done.stderr
     assert SIM_KEY not in done.stdout + done.stderr, done.stderr

@@ -59,7 +59,7 @@ def signalled_run(command: list[str], out: Path, submitted: int, signum: int) ->
     """`command` in a process of its own, sent `signum` once `submitted` shots are submitted; (its exit code, its
     stderr, time.time() of the signal)."""
     proc = subprocess.Popen(command, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, stdin=subprocess.DEVNULL)
     try:
         for _ in range(200):
             time.sleep(0.05)
@@ -1498,7 +1498,7 @@ def test_without_flock_as_on_windows_a_run_is_refused_in_one_line_and_the_rest_w
 
     def batchvid(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-c", no_fcntl, *args], capture_output=True, text=True, timeout=60,
-                              env={**os.environ, "BATCHVID_API_KEY": SIM_KEY})
+                              env={**os.environ, "BATCHVID_API_KEY": SIM_KEY}, stdin=subprocess.DEVNULL)
 
     assert batchvid("validate", str(MANIFESTS / "demo.yaml")).returncode == 0
     assert batchvid("estimate", str(MANIFESTS / "demo.yaml")).returncode == 0
@@ -1511,7 +1511,7 @@ def test_without_flock_as_on_windows_a_run_is_refused_in_one_line_and_the_rest_w
         "batchvid: error: batchvid run needs Linux or macOS: its one-run-per-folder lock and its saving of state on "
         "Ctrl-C and SIGTERM are POSIX's. On Windows, run it under WSL (validate, estimate and status work here)"
     ], refused.stderr
-    assert len(sim.record.created()) == created
+    assert len(sim.record.created()) == created and not (tmp_path / "other").exists()
 
 
 def test_the_key_is_written_nowhere(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
@@ -1791,7 +1791,7 @@ def test_a_killed_rehearsal_resumes_like_a_real_run(tmp_path: Path, monkeypatch:
     # a machine slow enough to let a fourth submit start before the kill leaves it uncertain: that is right, and
     # not what this test is about
     again = subprocess.run([*command, "--resubmit-uncertain"], env=os.environ.copy(), capture_output=True, text=True,
-                           timeout=60)
+                           timeout=60, stdin=subprocess.DEVNULL)
     assert again.returncode == 0, again.stdout + again.stderr
     assert set(states(out).values()) == {"done"} and len(list(out.glob("*.mp4"))) == 5
     # the tasks in flight were taken up again, not made anew
@@ -1816,7 +1816,8 @@ def test_ctrl_c_or_sigterm_saves_state_and_stops(simulator: Sim, tmp_path: Path,
     assert f"stopping ({name})" in err and "Traceback" not in err
     assert "submitting" not in states(out).values()  # a POST under way was let finish and recorded
     created = len(sim.record.created())
-    again = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True, timeout=60).returncode
+    again = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True, timeout=60,
+                           stdin=subprocess.DEVNULL).returncode
     assert again == 0 and len(sim.record.created()) == 5 >= created
 
 

@@ -51,6 +51,6 @@ def test_trusted_through_ssl_cert_file_the_same_run_goes_through(simulator: Call
         [sys.executable, "-m", "batchvid", "run", str(MANIFESTS / "wan.yaml"), "--base-url", sim.base_url, "--out",
          str(tmp_path / "out"), *FAST_RUN],
         capture_output=True, text=True, timeout=120,
-        env={**os.environ, "BATCHVID_API_KEY": SIM_KEY, "SSL_CERT_FILE": str(CERT)})
+        env={**os.environ, "BATCHVID_API_KEY": SIM_KEY, "SSL_CERT_FILE": str(CERT)}, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr
     assert len(sim.record.created()) == 5 and len(list((tmp_path / "out").glob("*.mp4"))) == 5

@@ -18,7 +18,7 @@ from .. import journal as j
 from .. import runsettings as rs
 from ..durable import sync_folder
 from ..errors import FatalError, InputError
-from ..lock import FolderLock
+from ..lock import FolderLock, check_supported
 from ..outfolder import manifest_folder, sent_elsewhere
 from ..problems import did_you_mean
 from ._execute import api_key, base_url, execute, families_of, remember_keys
@@ -229,6 +229,7 @@ def run(args: argparse.Namespace) -> int:
         # journal, the plan decides: a batch with nothing left to send needs no key)
         for family in families_of(batch):
             api_key(batch, family)
+    check_supported()
     remember_keys(batch)  # before the plan writes any prompt
     announced = None
     if confirm.wanted(args.yes, args.simulate):  # before any folder is made: a no leaves nothing behind
