@@ -1,13 +1,17 @@
 """The question before a run spends money. Typed in a terminal, a run that would send shots to a real gateway shows
 its plan and asks first, as `terraform apply` does: a manifest pointed at the wrong folder, or a matrix that
 expanded further than meant, is seen before it is paid for. A script or CI (input not a terminal), a rehearsal
-(--simulate: free) and --yes are not asked."""
+(--simulate: free) and --yes are not asked; a run in the background of its terminal, which cannot be, is refused.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
+
+from .errors import InputError
 
 if TYPE_CHECKING:
     from .plan import Plan
@@ -39,14 +43,44 @@ def question(plan: Plan, gateways: Sequence[str]) -> str:
 
 
 def ask(text: str) -> bool:
-    """The question on standard error, the answer from standard input; only y or yes is a yes (an empty line, end
-    of input and anything else are a no)."""
-    print(text, end="", file=sys.stderr, flush=True)
+    """The question on the terminal, the answer from standard input; only y or yes is a yes (an empty line, end of
+    input and anything else are a no)."""
+    if not _in_foreground():
+        # reading its terminal would stop the process (SIGTTIN): `batchvid run m.yaml > log &` would hang, asked
+        # where nobody sees
+        raise InputError("this run would send shots, and it is in the background of its terminal, where it cannot "
+                         "be asked first: run it in the foreground to be asked, or give --yes")
+    shown, opened = _where_to_show()
     try:
-        answer = sys.stdin.readline()
-    except KeyboardInterrupt:  # "batchvid: interrupted" on a line of its own, not after the question
-        print(file=sys.stderr)
-        raise
-    if not answer.endswith("\n"):  # Ctrl-D: the next output would follow the question on its line
-        print(file=sys.stderr)
+        print(text, end="", file=shown, flush=True)
+        try:
+            answer = sys.stdin.readline()
+        except KeyboardInterrupt:  # "batchvid: interrupted" on a line of its own, not after the question
+            print(file=shown, flush=True)
+            raise
+        if not answer.endswith("\n"):  # Ctrl-D: the next output would follow the question on its line
+            print(file=shown, flush=True)
+    finally:
+        if opened:
+            shown.close()
     return answer.strip().lower() in YES
+
+
+def _in_foreground() -> bool:
+    """False when standard input is this process's controlling terminal and another process group has it; true
+    otherwise, a terminal that is not the controlling one included (reading it stops nobody)."""
+    try:
+        return os.tcgetpgrp(sys.stdin.fileno()) == os.getpgrp()
+    except (AttributeError, OSError, ValueError):
+        return True
+
+
+def _where_to_show() -> tuple[TextIO, bool]:
+    """Standard error when it is a terminal; else the terminal itself (standard error taken to a log file must not
+    hide the question that the run waits on), as sudo and ssh ask; (where, whether opened here)."""
+    if sys.stderr.isatty():
+        return sys.stderr, False
+    try:
+        return open("/dev/tty", "w", encoding="utf-8"), True  # noqa: SIM115 - closed by ask()
+    except OSError:  # no controlling terminal
+        return sys.stderr, False

@@ -90,6 +90,81 @@ def test_not_asked_with_yes_from_a_script_or_in_a_rehearsal(simulator: SimStarte
     assert sent and len(sim.record.created()) == (0 if how == "--simulate" else 5), err
 
 
+#: runs a command with a terminal as its controlling terminal (a session of its own, as a shell in a terminal
+#: window has), in the terminal's foreground process group or in a group of its own, in the background; standard
+#: error to the terminal or left as given
+WITH_A_TERMINAL = """
+import fcntl, os, subprocess, sys, termios
+name, background, stderr_to_terminal, command = sys.argv[1], sys.argv[2] == "1", sys.argv[3] == "1", sys.argv[4:]
+terminal = os.open(name, os.O_RDWR)
+fcntl.ioctl(terminal, termios.TIOCSCTTY, 0)
+proc = subprocess.Popen(command, stdin=terminal, stderr=terminal if stderr_to_terminal else None,
+                        process_group=0 if background else None)
+try:
+    sys.exit(proc.wait(timeout=60))
+except subprocess.TimeoutExpired:  # stopped by SIGTTIN, waiting to be brought to the foreground
+    proc.kill()
+    sys.exit("still waiting after 60 s")
+"""
+
+
+def run_in_a_session(out: Path, sim: Simulator, answer: bytes, *flags: str, background: bool,
+                     stderr_to_terminal: bool = True) -> tuple[int, str, str]:
+    """`batchvid run` in a session whose controlling terminal is a pty, `answer` typed there before it asks;
+    (exit code, what the terminal showed, standard error when it is not the terminal)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    command = [sys.executable, "-m", "batchvid", "run", str(MANIFESTS / "wan.yaml"), "--base-url", sim.base_url,
+               "--out", str(out), *FAST_RUN, *flags]
+    try:
+        os.write(leader, answer)
+        done = subprocess.run([sys.executable, "-c", WITH_A_TERMINAL, os.ttyname(follower), str(int(background)),
+                               str(int(stderr_to_terminal)), *command], capture_output=True, text=True, timeout=120,
+                              start_new_session=True, env=os.environ.copy())
+        os.set_blocking(leader, False)
+        shown = b""
+        while True:
+            try:
+                piece = os.read(leader, 65536)
+            except (BlockingIOError, OSError):
+                break
+            if not piece:
+                break
+            shown += piece
+    finally:
+        os.close(follower)
+        os.close(leader)
+    return done.returncode, shown.decode(errors="replace").replace("\r\n", "\n"), done.stderr
+
+
+def test_a_run_in_the_background_of_its_terminal_is_refused_not_stopped_waiting_for_an_answer(
+        simulator: SimStarter, tmp_path: Path) -> None:
+    """`batchvid run m.yaml > log &`: reading its terminal would stop it (SIGTTIN), asked where nobody looks."""
+    sim = simulator()
+    code, shown, _ = run_in_a_session(tmp_path / "out", sim, b"y\n", background=True)
+    assert code == 2, shown
+    assert ("batchvid: error: this run would send shots, and it is in the background of its terminal, where it "
+            "cannot be asked first: run it in the foreground to be asked, or give --yes") in shown
+    assert "[y/N]" not in shown and sim.record.submissions == [] and not (tmp_path / "out").exists()
+    code, shown, _ = run_in_a_session(tmp_path / "out", sim, b"", "--yes", background=True)
+    assert code == 0 and len(sim.record.created()) == 5, shown
+    # nothing left to send: nothing to ask, nothing refused
+    code, shown, _ = run_in_a_session(tmp_path / "out", sim, b"", background=True)
+    assert code == 0 and "plan: 5 done" in shown, shown
+
+
+def test_with_standard_error_in_a_log_the_question_is_asked_on_the_terminal(simulator: SimStarter,
+                                                                            tmp_path: Path) -> None:
+    """`batchvid run m.yaml 2> run.log`: the question must not go to the log while the run waits for its answer."""
+    sim = simulator()
+    code, shown, logged = run_in_a_session(tmp_path / "out", sim, b"y\n", background=False, stderr_to_terminal=False)
+    asked = QUESTION.search(shown)
+    assert code == 0 and asked and asked.group(1) == "5", (shown, logged)
+    assert "[y/N]" not in logged and "plan: 5 new; to submit: 5 shots" in logged
+    assert len(sim.record.created()) == 5
+
+
 def test_the_question_names_every_gateway_and_an_unknown_price() -> None:
     plan = Plan(to_submit=3, to_submit_usd=Decimal("1.5"), to_submit_billed=Decimal("1.8"))
     assert question(plan, ["https://a.example"]) == (
