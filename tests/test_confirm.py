@@ -165,6 +165,14 @@ def test_with_standard_error_in_a_log_the_question_is_asked_on_the_terminal(simu
     assert len(sim.record.created()) == 5
 
 
+def test_the_question_shows_no_query_string_of_the_base_url(simulator: SimStarter, tmp_path: Path) -> None:
+    """A query string may carry a credential (a signature, a key), and the question is on the screen."""
+    sim = simulator()
+    code, err = run_at_a_terminal(tmp_path / "out", sim, b"n\n", "--base-url", f"{sim.base_url}/?sig=s3cret")
+    assert code == 2 and f"batchvid: send 5 shots to {sim.base_url}/?..., estimated $" in err, err
+    assert "s3cret" not in err
+
+
 def test_the_question_names_every_gateway_and_an_unknown_price() -> None:
     plan = Plan(to_submit=3, to_submit_usd=Decimal("1.5"), to_submit_billed=Decimal("1.8"))
     assert question(plan, ["https://a.example"]) == (

@@ -17,7 +17,7 @@ from .. import argtypes, confirm, settled, summary
 from .. import journal as j
 from .. import runsettings as rs
 from ..durable import sync_folder
-from ..errors import FatalError, InputError
+from ..errors import FatalError, InputError, redact
 from ..lock import FolderLock, check_supported
 from ..outfolder import manifest_folder, sent_elsewhere
 from ..problems import did_you_mean
@@ -245,12 +245,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _gateways_of(args: argparse.Namespace, batch: Batch, plan: Plan) -> list[str]:
-    """The base URLs the plan's shots to submit would go to."""
+    """The base URLs the plan's shots to submit would go to, as fit to show (a query string may hold a credential)."""
     from ..plan import TO_SUBMIT
 
     to_submit = {line.shot_id for line in plan.lines if line.category in TO_SUBMIT}
     families = {shot.spec.family for shot in batch.shots if shot.id in to_submit}
-    return sorted({base_url(args, batch, family).rstrip("/") for family in families})
+    return sorted({redact(base_url(args, batch, family).rstrip("/")) for family in families})
 
 
 def _check_named_shots(args: argparse.Namespace, batch: Batch) -> None:
