@@ -79,6 +79,26 @@ def test_estimate_json_shape(write_manifest: Callable[..., Path], cli: Cli) -> N
         "wan2.5-t2v-preview": "0.7380", "viduq3p-mix-720p": None}
 
 
+def test_json_output_has_a_shot_a_line_and_reads_as_json_dumps_wrote_it(
+        write_manifest: Callable[..., Path], cli: Cli, capsys: pytest.CaptureFixture[str]) -> None:
+    """A big batch's --json is read by people too: one shot a line, so `grep ID` finds its whole row."""
+    from batchvid.output import print_json
+
+    code, out, _ = cli("estimate", write_manifest(MIXED), "--json")
+    data = json.loads(out)
+    assert code == 0
+    for shot in data["shots"]:
+        line = next(line for line in out.splitlines() if f'"id": "{shot["id"]}"' in line)
+        assert json.loads(line.strip().rstrip(",")) == shot
+    assert out.startswith('{\n  "total_usd": "0.7380",\n') and out.endswith("\n  ]\n}\n")
+    # every shape json.dumps takes: nested, empty, keys that are not strings, text that is not ASCII, tuples
+    odd = {"a": [1, {"b": [], "c": {}}, [2, [3]]], 1: None, 2.5: True, None: "é猫", "t": ("x", {"y": (1, 2)})}
+    print_json(odd)
+    shown = capsys.readouterr().out
+    assert json.loads(shown) == json.loads(json.dumps(odd)) and "é猫" in shown
+    assert shown.splitlines()[:4] == ['{', '  "a": [', '    1,', '    {"b": [], "c": {}},']
+
+
 def test_estimate_table_says_incomplete(write_manifest: Callable[..., Path], cli: Cli) -> None:
     code, out, _ = cli("estimate", write_manifest(MIXED))
     assert code == 0
