@@ -7,6 +7,9 @@ from collections.abc import Iterable
 
 from .errors import InputError, secret
 
+#: where the API key is read from unless the manifest's gateway block names another variable (api_key_env)
+DEFAULT_KEY_ENV = "BATCHVID_API_KEY"
+
 
 def from_env(variable: str) -> str:
     """The key in `variable`, "" when it is unset or blank.

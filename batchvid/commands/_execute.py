@@ -4,7 +4,6 @@ each family under the shared rate ceilings, the storage session, the runner, and
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import secrets
 import signal
@@ -15,8 +14,8 @@ from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from .. import elsewhere, keys
 from .. import journal as j
+from .. import keys
 from ..errors import FatalError, InputError, secret
 
 if TYPE_CHECKING:
@@ -70,10 +69,9 @@ async def execute(
 async def _start_simulator(args: argparse.Namespace, batch: Batch, settings: RunSettings, plan: Plan,
                            stack: AsyncExitStack) -> tuple[str, str]:
     """A rehearsal's gateway, in this process until the run ends: (its base URL, its key)."""
-    from ..manifest import DEFAULT_KEY_ENV
     from ..simulator import SimConfig, Simulator  # aiohttp's server side: a run against a gateway needs none
 
-    sim_key = keys.from_env(DEFAULT_KEY_ENV) or secret("sk-sim-" + secrets.token_hex(8))
+    sim_key = keys.from_env(keys.DEFAULT_KEY_ENV) or secret("sk-sim-" + secrets.token_hex(8))
     # the simulator keeps its tasks in the rehearsal's folder, so that a resumed rehearsal finds them rendered
     # on, as it would at the real gateway
     simulator = Simulator(SimConfig(api_key=sim_key, state_file=str(settings.out / SIMULATOR_TASKS)))
@@ -131,9 +129,8 @@ def families_of(batch: Batch) -> list[str]:
 
 def remember_keys(batch: Batch) -> None:
     """Every key the batch's families may use, and the default variable's, remembered as secrets (keys.remember)."""
-    from ..manifest import DEFAULT_KEY_ENV
-
-    keys.remember({DEFAULT_KEY_ENV, *(batch.manifest.gateway.for_family(f).api_key_env for f in families_of(batch))})
+    named = (batch.manifest.gateway.for_family(family).api_key_env for family in families_of(batch))
+    keys.remember({keys.DEFAULT_KEY_ENV, *named})
 
 
 def api_key(batch: Batch, family: str) -> str:
@@ -187,6 +184,8 @@ def _warn_plain_http(bases: Iterable[str]) -> None:
 def _warn_made_elsewhere(journal: j.Journal, plan: Plan, shots: list[Shot], gateways: Mapping[str, Gateway]) -> None:
     """Tasks in flight that another base URL made, said before anything is sent: a base URL changed between two
     runs of a batch may be a slip, and its new shots would be made, and billed, at this one."""
+    from .. import elsewhere
+
     family = {shot.id: shot.spec.family for shot in shots}
     in_flight = [line.shot_id for line in plan.lines if line.category == "in-flight"]
     made: Counter[tuple[str, str]] = Counter()
@@ -217,6 +216,8 @@ def _on_stop_signals(runner: Runner) -> list[int]:
         print(f"\nbatchvid: stopping ({name}): nothing more is submitted; state is saved ({name} again to quit now)",
               file=sys.stderr)
         runner.stop()
+
+    import asyncio
 
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

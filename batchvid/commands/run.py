@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import os
 import sys
@@ -193,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
     _manifest_given(args)
     args.adopt = _adoptions(args.adopt)
     if args.base_url is not None:
-        from ..manifest import base_url_problem
+        from ..baseurl import base_url_problem
 
         if (problem := base_url_problem(args.base_url)) is not None:
             raise InputError(f"--base-url {problem}")
@@ -240,6 +239,8 @@ def run(args: argparse.Namespace) -> int:
         announced = plan.summary()
     proxies = Proxies()  # HTTPS_PROXY, NO_PROXY, ... as the run starts
     _make_folder(settings.out)
+    import asyncio  # here: a settled batch's answer (above) needs no event loop, and its import is 50 ms of it
+
     with _collector_tuned():
         return asyncio.run(_run(args, batch, table, result.quotes, settings, made_from, proxies, announced))
 

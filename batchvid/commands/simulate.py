@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import secrets
 import signal
@@ -169,6 +168,8 @@ async def _serve(args: argparse.Namespace, config: SimConfig, key_from_env: bool
     else:
         print(f"simulator: export BATCHVID_API_KEY={config.api_key}", flush=True)
     print(f"simulator: batchvid run MANIFEST --base-url {sim.base_url}", flush=True)
+    import asyncio  # here, not at the top: the parser imports this module for every `run`, settled ones included
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -188,5 +189,7 @@ async def _serve(args: argparse.Namespace, config: SimConfig, key_from_env: bool
 def run(args: argparse.Namespace) -> int:
     env_key = keys.from_env("BATCHVID_API_KEY")
     key = env_key or "sk-sim-" + secrets.token_hex(12)
+    import asyncio
+
     asyncio.run(_serve(args, config_from(args, key), bool(env_key)))
     return 0

@@ -12,20 +12,10 @@ from typing import Any
 from .. import yamlsafe
 from ..problems import ManifestInvalid, Problem, did_you_mean
 from ._base import Collector, RawShot, kind_of, substituted
-from .blocks import (
-    DEFAULT_BASE_URL,
-    DEFAULT_KEY_ENV,
-    Endpoint,
-    GatewayConfig,
-    base_url_problem,
-    out_problem,
-    read_gateway,
-    read_run,
-)
+from .blocks import Endpoint, GatewayConfig, out_problem, read_gateway, read_run
 from .shots import check_ids, derive_ids, read_shots
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_KEY_ENV", "Endpoint", "GatewayConfig", "RawManifest", "RawShot",
-           "base_url_problem", "out_problem", "parse", "substituted"]
+__all__ = ["Endpoint", "GatewayConfig", "RawManifest", "RawShot", "out_problem", "parse", "substituted"]
 
 MAX_MANIFEST_BYTES = 20 * 1024 * 1024
 TOP_KEYS = ("version", "defaults", "shots", "gateway", "run", "prices")

@@ -8,29 +8,12 @@ from argparse import ArgumentTypeError
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from .. import runsettings, yamlsafe
-from ..errors import is_text
+from ..baseurl import DEFAULT_BASE_URL, base_url_problem
+from ..keys import DEFAULT_KEY_ENV
 from ..problems import did_you_mean
 from ._base import Collector, substitute
-
-DEFAULT_BASE_URL = "https://llm.ai-nebula.com"
-DEFAULT_KEY_ENV = "BATCHVID_API_KEY"
-_BASE_URL = re.compile(r"https?://[^/\s?#]+(/\S*)?", re.IGNORECASE)
-
-
-def base_url_problem(value: object) -> str | None:
-    """What keeps `value` from being a gateway's base URL (None: nothing): an http(s) URL with a host, nothing blank
-    in it, and no user name or password, which aiohttp would send beside the API key's header and refuse to."""
-    if isinstance(value, str) and not is_text(value):
-        return "holds bytes that are not UTF-8 text"
-    if not isinstance(value, str) or _BASE_URL.fullmatch(value) is None:
-        return f"must be an http(s) URL like https://gateway.example, not {value!r}"
-    if "@" in urlsplit(value).netloc:  # not shown: the password would be on the screen
-        return (f"must not hold a user name or password: the API key goes in the environment ({DEFAULT_KEY_ENV}, or "
-                "the variable api_key_env names)")
-    return None
 
 
 def out_problem(value: object) -> str | None:
