@@ -24,7 +24,7 @@ from .errors import FatalError, is_text, whole, without_secrets
 
 FILE_NAME = "journal.sqlite"
 
-PENDING, SUBMITTING, SUBMITTED, DOWNLOADING, DONE, FAILED, UNCERTAIN = (
+PENDING, SUBMITTING, SUBMITTED, DOWNLOADING, DONE, FAILED, UNCERTAIN = STATES = (
     "pending", "submitting", "submitted", "downloading", "done", "failed", "uncertain")
 
 MAX_TASK_ID = 512
@@ -157,9 +157,13 @@ class Journal:
         self.db = journalfile.connect_read_only(path) if read_only else journalfile.connect(path)
         try:
             self._select = f"SELECT {_select_list(self.db)} FROM shots"
-        except sqlite3.DatabaseError as exc:  # damage in its tables' own description, found as they are read
+            damage = journalfile.damaged_value(self.db, STATES)
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:  # damage in the tables' description or rows
             self.db.close()
             raise FatalError(journalfile.unusable(path, exc)) from None
+        if damage is not None:
+            self.db.close()
+            raise FatalError(journalfile.damaged(path, damage))
         self._changed_ids: set[str] = set()  # rows changed since take_changed() last asked (the live ledger)
 
     def close(self) -> None:
@@ -253,10 +257,13 @@ class Journal:
             "WHERE state = ? AND bytes > 0 AND seconds > 0 GROUP BY resolution", (DONE,))}
 
     def render_times(self) -> polling.RenderTimes:
-        """Render times learned by earlier runs, for adaptive polling."""
+        """Render times learned by earlier runs, for adaptive polling; a damaged one (a value of a type never written)
+        is passed over: they only tune when tasks are polled."""
         times = polling.RenderTimes()
         for model, resolution, seconds, render_s in self.db.execute(
-            "SELECT model, resolution, seconds, render_s FROM render_times ORDER BY rowid DESC LIMIT 5000"
+            "SELECT model, resolution, seconds, render_s FROM render_times WHERE typeof(model) = 'text' AND "
+            "typeof(resolution) = 'text' AND typeof(seconds) = 'integer' AND typeof(render_s) IN ('real', 'integer') "
+            "ORDER BY rowid DESC LIMIT 5000"
         ):
             times.add((model, resolution, seconds), render_s)
         return times

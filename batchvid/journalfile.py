@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .durable import sync_folder
@@ -166,12 +166,48 @@ def unusable(path: Path, exc: sqlite3.DatabaseError | UnicodeDecodeError) -> str
     if name.startswith("SQLITE_READONLY"):
         return _read_only(f"{path} (or its -wal or -shm file)")
     if not_text(exc):  # one value: the rest of the batch's state is sound
-        return (f"{path} is damaged ({exc}): set that value right with an SQLite tool; or, to start the batch "
-                "afresh, paying for every shot again, move it and the videos out of the folder")
+        return damaged(path, str(exc))
     if name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
         return (f"{path} is not a usable journal ({exc}): to start the batch afresh, paying for every shot again, "
                 "move it and the videos out of the folder")
     return f"cannot use the journal {path} ({exc}); mend that and run again: the batch's state is kept in it"
+
+
+#: the SQLite types a value of a column of each declared type may have (SQLite keeps any type in any column), and
+#: the Python types sqlite3 reads them as
+_TYPES = {"TEXT": ("text",), "INTEGER": ("integer",), "REAL": ("real", "integer")}
+_READ_AS: dict[str, type] = {"text": str, "integer": int, "real": float, "null": type(None)}
+
+
+def damaged_value(db: sqlite3.Connection, states: Sequence[str]) -> str | None:
+    """What the first row holding a value batchvid never writes holds, or None: a state that is none of `states`,
+    or a value of a type its column never takes. Bytes damaged where SQLite's own checks do not look; a state
+    read as none of the known ones would otherwise make a paid shot look new, and send it again."""
+    allowed: list[tuple[str, tuple[str, ...]]] = []
+    for _, column, declared, not_null, _, key in db.execute("PRAGMA table_info(shots)"):
+        types = _TYPES.get(str(declared).upper(), ())
+        allowed.append((str(column), types + ("null",) if types and not (not_null or key) else types))
+    checks = [f"typeof({column}) NOT IN ({', '.join(map(repr, types))})" for column, types in allowed if types]
+    found = db.execute(f"SELECT * FROM shots WHERE state NOT IN ({', '.join('?' * len(states))}) OR "
+                       f"{' OR '.join(checks)} LIMIT 1", tuple(states)).fetchone()
+    if found is None:
+        return None
+    row = {column: value for (column, _), value in zip(allowed, found, strict=True)}
+    bad = "state" if row.get("state") not in states else next(
+        column for column, types in allowed
+        if types and not isinstance(row[column], tuple(_READ_AS[kind] for kind in types)))
+    return f"shot {_shown(row.get('id'))} has {bad} {_shown(row[bad])}, which batchvid never writes"
+
+
+def _shown(value: object) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def damaged(path: Path, what: str) -> str:
+    """A journal with a damaged value: the rest of the batch's state is sound, and says what was paid for."""
+    return (f"{path} is damaged ({what}): set that value right with an SQLite tool; or, to start the batch afresh, "
+            "paying for every shot again, move it and the videos out of the folder")
 
 
 def not_text(exc: sqlite3.DatabaseError | UnicodeDecodeError) -> bool:

@@ -59,6 +59,13 @@ def test_a_journal_damaged_past_its_first_page_is_a_clear_message(
     # bytes damaged inside a row, where SQLite's own checks do not look: its text is no UTF-8
     ("UPDATE shots SET sha256 = CAST(X'ff39' AS TEXT) WHERE id='wan-text'", "is damaged (Could not decode to UTF-8 "
      "column 'sha256' with text"),
+    # a state that is none of the journal's: read as none of them, a paid shot looked new, and was sent again
+    ("UPDATE shots SET state = 'submittde' WHERE id='wan-text'", "is damaged (shot 'wan-text' has state 'submittde', "
+     "which batchvid never writes): set that value right with an SQLite tool"),
+    # a value of a type its column never holds (SQLite keeps any): a crash where it was used
+    ("UPDATE shots SET attempts = 'two' WHERE id='wan-text'", "is damaged (shot 'wan-text' has attempts 'two', which"),
+    ("UPDATE shots SET error = X'00ff' WHERE id='wan-text'", "is damaged (shot 'wan-text' has error b'\\x00\\xff', "
+     "which"),
     # a journal edited by hand
     ("UPDATE shots SET billed_usd = 'about a dollar' WHERE id='wan-text'", "the journal's billed_usd of shot "
      "'wan-text' is 'about a dollar', which is no amount: the journal was edited or is damaged; set that value right "
@@ -72,7 +79,8 @@ def test_a_journal_whose_values_are_damaged_or_edited_is_a_clear_message(
         db.execute(change)
     made = len(sim.record.submissions)
     looked, ran = cli("status", tmp_path / "out"), run_batch(MANIFESTS / "wan.yaml", sim, "--force", "kitten-eyes")
-    for code, _, err in (looked, ran):
+    resumed = run_batch(MANIFESTS / "wan.yaml", sim)  # the settled batch's short path reads the journal too
+    for code, _, err in (looked, ran, resumed):
         assert code == 1 and said in err.strip().splitlines()[-1] and "unexpected" not in err, err
     assert len(sim.record.submissions) == made
 
@@ -88,7 +96,8 @@ def test_a_journal_whose_tables_description_is_damaged_is_a_clear_message(
     path.write_bytes(data[:where] + b"\xff" + data[where + 1:])
     made = len(sim.record.submissions)
     looked, ran = cli("status", tmp_path / "out"), run_batch(MANIFESTS / "wan.yaml", sim, "--force", "kitten-eyes")
-    for code, _, err in (looked, ran):
+    resumed = run_batch(MANIFESTS / "wan.yaml", sim)  # the settled batch's short path reads the journal too
+    for code, _, err in (looked, ran, resumed):
         assert code == 1 and err.startswith(f"batchvid: error: {path} is damaged (") and "unexpected" not in err, err
     assert len(sim.record.submissions) == made
 
