@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from .durable import sync_folder
-from .errors import FatalError
+from .errors import FatalError, one_line
 
 #: raised only when an older batchvid could not use the journal; a column added for new facts is not (older
 #: versions name their columns, read and write around it, and ADDED_COLUMNS brings an older journal up to date)
@@ -196,12 +196,8 @@ def damaged_value(db: sqlite3.Connection, states: Sequence[str]) -> str | None:
     bad = "state" if row.get("state") not in states else next(
         column for column, types in allowed
         if types and not isinstance(row[column], tuple(_READ_AS[kind] for kind in types)))
-    return f"shot {_shown(row.get('id'))} has {bad} {_shown(row[bad])}, which batchvid never writes"
-
-
-def _shown(value: object) -> str:
-    shown = repr(value)
-    return shown if len(shown) <= 60 else shown[:57] + "..."
+    shot, value = (one_line(repr(shown), 60) for shown in (row.get("id"), row[bad]))
+    return f"shot {shot} has {bad} {value}, which batchvid never writes"
 
 
 def damaged(path: Path, what: str) -> str:
