@@ -23,6 +23,11 @@ SimStarter = Callable[..., Simulator]
 QUESTION = re.compile(r"batchvid: send (\d+) shots? to (\S+), estimated \$(\d+\.\d\d)\? \[y/N\] ")
 
 
+def run_command(out: Path, sim: Simulator, *flags: str, manifest: Path = MANIFESTS / "wan.yaml") -> list[str]:
+    return [sys.executable, "-m", "batchvid", "run", str(manifest), "--base-url", sim.base_url, "--out", str(out),
+            *FAST_RUN, *flags]
+
+
 def run_at_a_terminal(out: Path, sim: Simulator, answer: bytes, *flags: str, terminal: bool = True,
                       manifest: Path = MANIFESTS / "wan.yaml") -> tuple[int, str]:
     """`batchvid run` with a pty as its standard input (`terminal`; else no input at all), `answer` typed there
@@ -30,12 +35,11 @@ def run_at_a_terminal(out: Path, sim: Simulator, answer: bytes, *flags: str, ter
     import pty
 
     leader, follower = pty.openpty()
-    command = [sys.executable, "-m", "batchvid", "run", str(manifest), "--base-url", sim.base_url, "--out", str(out),
-               *FAST_RUN, *flags]
     try:
         os.write(leader, answer)  # the terminal keeps it until the run reads its input
-        done = subprocess.run(command, stdin=follower if terminal else subprocess.DEVNULL, capture_output=True,
-                              text=True, timeout=120, env=os.environ.copy())
+        done = subprocess.run(run_command(out, sim, *flags, manifest=manifest),
+                              stdin=follower if terminal else subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=120, env=os.environ.copy())
     finally:
         os.close(follower)
         os.close(leader)
@@ -115,13 +119,11 @@ def run_in_a_session(out: Path, sim: Simulator, answer: bytes, *flags: str, back
     import pty
 
     leader, follower = pty.openpty()
-    command = [sys.executable, "-m", "batchvid", "run", str(MANIFESTS / "wan.yaml"), "--base-url", sim.base_url,
-               "--out", str(out), *FAST_RUN, *flags]
     try:
         os.write(leader, answer)
         done = subprocess.run([sys.executable, "-c", WITH_A_TERMINAL, os.ttyname(follower), str(int(background)),
-                               str(int(stderr_to_terminal)), *command], capture_output=True, text=True, timeout=120,
-                              start_new_session=True, env=os.environ.copy())
+                               str(int(stderr_to_terminal)), *run_command(out, sim, *flags)], capture_output=True,
+                              text=True, timeout=120, start_new_session=True, env=os.environ.copy())
         os.set_blocking(leader, False)
         shown = b""
         while True:
