@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from conftest import FAST_RUN, MANIFESTS
 
+import batchvid
 from batchvid import journal, settled, validate
 
 Run = Callable[..., tuple[int, str, str]]
@@ -77,7 +78,11 @@ def test_a_settled_batch_is_answered_without_the_manifest_or_network_stack(simul
                "print(sorted(m for m in ('asyncio', 'aiohttp', 'yaml', 'jsonschema') if m in sys.modules)); "
                "sys.exit(code)", "run", str(batch), "--base-url", sim.base_url, "--out", str(tmp_path / "out"),
                *FAST_RUN]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    # the batchvid this test imports, installed or not: the settled record holds its code's stamp, and another copy
+    # (the source tree, first on the path of a process started in it) would take the full path
+    here = str(Path(batchvid.__file__).resolve().parent.parent)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": here})
     assert done.returncode == 0 and done.stderr.startswith("plan: 2 done"), done.stderr
     assert done.stdout.splitlines()[-1] == "[]"
 

@@ -101,8 +101,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    f"{rs.MAX_ANSWER_MB.default}; a Veo answer may hold its video)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-y", "--yes", action="store_true", help="send without asking. Typed in a terminal, a run that "
-                   "would send shots to a real gateway shows its plan and estimated cost and asks first; a run whose "
-                   "input is not a terminal (a script, CI) or a rehearsal never asks")
+                   "would send shots to a real gateway shows its plan and estimated cost and asks first (one in the "
+                   "background of its terminal, which cannot be asked, is refused); a run whose input is not a "
+                   "terminal (a script, CI) or a rehearsal never asks")
     p.add_argument("--dry-run", action="store_true", help="validate, price and plan against the output folder, "
                    "print what would be submitted and its estimated cost, then stop: nothing is sent or written")
 
