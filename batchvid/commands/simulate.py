@@ -187,7 +187,7 @@ async def _serve(args: argparse.Namespace, config: SimConfig, key_from_env: bool
 
 
 def run(args: argparse.Namespace) -> int:
-    env_key = keys.from_env("BATCHVID_API_KEY")
+    env_key = keys.from_env(keys.DEFAULT_KEY_ENV)
     key = env_key or "sk-sim-" + secrets.token_hex(12)
     import asyncio
 
