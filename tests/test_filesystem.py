@@ -483,6 +483,20 @@ def test_ids_that_differ_only_in_case_are_refused_where_they_would_share_a_file(
     assert sorted(path.name for path in out.glob("*.mp4")) == ["Hero.mp4", "hero.mp4"]
 
 
+def test_a_video_in_other_letter_case_is_the_file_systems_call(
+        simulator: Sim, run_batch: Run, tmp_path: Path, write_manifest: Callable[..., Path]) -> None:
+    """The plan reads the folder's names once, in lower case, for every new shot; a name found so is then looked up.
+    Here, where the file system tells HERO.mp4 from hero.mp4, the stray file is not the shot's: the shot is made, and
+    the file stays as it was (where the file system ignores case, the look-up finds it, and the run is refused)."""
+    sim = simulator()
+    manifest = write_manifest("version: 1\nshots:\n  - {id: hero, model: wan2.5-t2v-preview, prompt: p}\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "HERO.mp4").write_bytes(b"someone else's")
+    assert run_batch(manifest, sim)[0] == 0
+    assert (out / "HERO.mp4").read_bytes() == b"someone else's" and (out / "hero.mp4").stat().st_size > 100
+
+
 def test_the_spare_file_keeps_task_ids_only_in_the_room_made_for_them(tmp_path: Path) -> None:
     from batchvid.spare import SIZE, Spare
 
