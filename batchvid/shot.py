@@ -126,12 +126,19 @@ class Shot:
         result: dict[str, Any] = _each_text(self.request(), _content_digest)
         return result
 
+    @once
+    def _canonical(self) -> str:
+        """The request as the fingerprint hashes it (sorted keys, no blanks, ASCII): changed, it is another shot."""
+        return json.dumps(self._sent, sort_keys=True, separators=(",", ":"))
+
     def fingerprint(self) -> str:
-        canonical = json.dumps(self._sent, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+        return hashlib.sha256(self._canonical.encode()).hexdigest()[:32]
 
     def record(self) -> str:
         """What the journal keeps of what was sent: the request as the fingerprint has it, as readable JSON (a prompt
         in Chinese stays Chinese), each URL without its query (a signed image URL's signature is a credential)."""
+        canonical = self._canonical
+        if "\\u" not in canonical and "http" not in canonical.lower():
+            return canonical  # nothing escaped, no URL to cut: the same text, without a second walk and dump
         kept = _each_text(self._sent, _without_query)
         return json.dumps(kept, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -187,3 +187,38 @@ def test_the_fingerprint_is_the_request_with_images_hashed(tmp_path: Path, model
     shot, problems = one_shot(tmp_path, model, **fields)
     assert shot is not None, problems
     assert shot.fingerprint() == _fingerprint_as_defined(shot.request())
+
+
+def _record_as_defined(request: object) -> str:
+    """What the journal keeps of a request: as the fingerprint has it, but readable (non-ASCII text as it is) and each
+    http(s) URL without its query and user."""
+    from batchvid.errors import redact
+
+    def kept(value: object) -> object:
+        if isinstance(value, str) and value.startswith("data:"):
+            return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+        if isinstance(value, str) and value[:8].lower().startswith(("http://", "https://")):
+            return redact(value)
+        if isinstance(value, list):
+            return [kept(item) for item in value]
+        if isinstance(value, dict):
+            return {key: kept(item) for key, item in value.items()}
+        return value
+
+    return json.dumps(kept(request), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.mark.parametrize(("model", "fields"), [
+    ("wan2.5-t2v-preview", {"seed": 3}),  # the usual shot: its record is the fingerprint's own text
+    ("wan2.5-t2v-preview", {"prompt": "un chat, 猫"}),
+    ("wan2.5-t2v-preview", {"prompt": r"a sign that reads \u732b, not a cat"}),
+    ("wan2.5-t2v-preview", {"prompt": "see http: the protocol"}),
+    ("wan2.5-i2v-preview", {"image": "https://user:pw@images.example/c.png?X-Amz-Signature=s3cr3t"}),
+    ("sora-2", {"image": "data:image/png;base64,iVBORw0KGgoAAxxxx"}),
+])
+def test_the_record_is_the_request_as_sent_without_credentials(tmp_path: Path, model: str,
+                                                                fields: dict[str, object]) -> None:
+    shot, problems = one_shot(tmp_path, model, **fields)
+    assert shot is not None, problems
+    assert shot.record() == _record_as_defined(shot.request())
+    assert "s3cr3t" not in shot.record() and "pw@" not in shot.record()
