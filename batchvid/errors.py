@@ -31,12 +31,16 @@ REDIRECTED = "the gateway redirects from"
 #: the credentials read in this process (API keys), left out of what is written for people
 _SECRETS: set[str] = set()
 _BEARER = re.compile(r"(?i)(bearer\s+)\S+")
+#: no gateway gives a shorter key (theirs run to dozens of characters); a shorter value cannot be told apart from the
+#: text around it: taken out of prompts and messages it would take words with it ("the"), and a task id holding it
+#: by chance would be taken to hold the key, its shot left uncertain (keys.from_env refuses such a key)
+MIN_SECRET = 8
 
 
 def secret(value: str) -> str:
     """Remember a credential, so that nothing written for people (a crash report, a gateway's message kept in the
-    ledger) can show it; returns it."""
-    if value:
+    ledger) can show it; returns it. A value shorter than MIN_SECRET is no key, and is not looked for."""
+    if len(value) >= MIN_SECRET:
         _SECRETS.add(value)
     return value
 

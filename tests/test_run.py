@@ -796,6 +796,21 @@ def test_a_key_pasted_with_its_line_break_works_and_a_key_no_header_can_carry_is
     assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0 and len(sim.record.created()) == 5
 
 
+@pytest.mark.parametrize("key", ["x", "sk-1234"])
+def test_a_key_shorter_than_any_gateways_is_refused_before_anything_is_sent(
+        simulator: Sim, run_batch: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key: str) -> None:
+    """Such a key cannot be kept out of what is written, nor told from a task id that holds it by chance: with the key
+    `x`, a rehearsal of the demo left two shots uncertain, their task ids "holding the key"."""
+    sim = simulator()
+    monkeypatch.setenv("BATCHVID_API_KEY", key)
+    for flags in [(), ("--simulate",)]:
+        code, _, err = run_batch(MANIFESTS / "wan.yaml", sim, *flags)
+        assert code == 2 and err.strip().splitlines()[-1] == (
+            f"batchvid: error: the API key in BATCHVID_API_KEY is {len(key)} character{'s' * (len(key) > 1)} long, "
+            "shorter than any gateway's key (8 at least): set it again, copied whole as the gateway shows it"), err
+    assert sim.record.submissions == [] and not any(tmp_path.glob("out*"))
+
+
 def test_a_missing_key_for_an_unfinished_batch_is_said_after_its_plan(
         simulator: Sim, run_batch: Run, cli: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     sim = simulator(fail_rate=1.0)
@@ -963,6 +978,18 @@ def test_an_api_key_taken_into_a_prompt_reaches_no_file(simulator: Sim, run_batc
     assert [row["prompt"] for row in ledger(out)] == ["the bearer of ***", "***, the bearer of news"]
     for path in out.iterdir():
         assert SIM_KEY.encode() not in path.read_bytes(), path.name
+
+
+def test_a_short_value_in_a_key_variable_takes_no_word_out_of_a_prompt(
+        cli: Run, write_manifest: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run keeps the values of the key variables the manifest names out of what it writes, whether it needs them
+    or not. One of three letters is no key: before, the ledger said `*** cat and *** hat`, request and all."""
+    monkeypatch.setenv("WAN_KEY", "the")
+    shots = ("version: 1\ngateway: {families: {wan: {api_key_env: WAN_KEY}}}\n"
+             "shots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: 'the cat and the hat'}\n")
+    assert cli("run", write_manifest(shots), "--simulate", "--out", tmp_path / "out", *FAST_RUN)[0] == 0
+    [row] = ledger(tmp_path / "out")
+    assert row["prompt"] == json.loads(row["request"])["prompt"] == "the cat and the hat"
 
 
 @needs_proc

@@ -12,7 +12,7 @@ from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .. import argtypes, confirm, settled, summary
+from .. import argtypes, confirm, keys, settled, summary
 from .. import journal as j
 from .. import runsettings as rs
 from ..durable import sync_folder
@@ -229,6 +229,8 @@ def run(args: argparse.Namespace) -> int:
         # journal, the plan decides: a batch with nothing left to send needs no key)
         for family in families_of(batch):
             api_key(batch, family)
+    elif args.simulate:  # a rehearsal's simulator takes the key set there, if any: one it cannot take, said as early
+        keys.from_env(keys.DEFAULT_KEY_ENV)
     check_supported()
     remember_keys(batch)  # before the plan writes any prompt
     announced = None
