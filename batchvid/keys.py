@@ -20,6 +20,8 @@ def from_env(variable: str) -> str:
     (errors.MIN_SECRET), which could not be kept out of what is written. The key itself is never shown.
     """
     key = os.environ.get(variable, "").strip()
+    if key[:7].lower() == "bearer ":  # copied from a curl line: batchvid writes the header's word itself
+        raise InputError(f"the API key in {variable} starts with 'Bearer ': set the key alone, without that word")
     if not all("!" <= character <= "~" for character in key):
         raise InputError(f"the API key in {variable} holds a blank, a control character or a non-ASCII letter, "
                          "which no API key has: set it again, copied as the gateway shows it")

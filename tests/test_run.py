@@ -792,6 +792,11 @@ def test_a_key_pasted_with_its_line_break_works_and_a_key_no_header_can_carry_is
             "batchvid: error: the API key in BATCHVID_API_KEY holds a blank, a control character or a non-ASCII "
             "letter, which no API key has: set it again, copied as the gateway shows it"), err
         assert sim.record.submissions == [] and not (tmp_path / "out").exists()
+    monkeypatch.setenv("BATCHVID_API_KEY", f"Bearer {SIM_KEY}")  # copied from a curl line
+    code, _, err = run_batch(MANIFESTS / "wan.yaml", sim)
+    assert code == 2 and err.strip() == ("batchvid: error: the API key in BATCHVID_API_KEY starts with 'Bearer ': set "
+                                         "the key alone, without that word"), err
+    assert sim.record.submissions == [] and not (tmp_path / "out").exists()
     monkeypatch.setenv("BATCHVID_API_KEY", f" {SIM_KEY}\n")
     assert run_batch(MANIFESTS / "wan.yaml", sim)[0] == 0 and len(sim.record.created()) == 5
 
