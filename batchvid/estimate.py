@@ -33,6 +33,8 @@ class Estimate:
     groups: list[Group] = field(default_factory=list)
     total: Decimal = Decimal(0)  # of the priced shots
     unpriced: int = 0
+    #: the account's ratio that every price was multiplied by (the table's `group_ratio`)
+    group_ratio: Decimal = Decimal(1)
 
     @property
     def complete(self) -> bool:
@@ -46,6 +48,7 @@ class Estimate:
             "total_usd": str(self.total),
             "complete": self.complete,
             "unpriced_shots": self.unpriced,
+            "group_ratio": str(self.group_ratio),
             "groups": [
                 {
                     "model": g.model, "resolution": g.resolution, "shots": g.shots, "seconds": g.seconds,
@@ -76,7 +79,7 @@ def price_table(batch: Batch, prices_file: Path | None) -> PriceTable:
 
 def estimate(shots: Iterable[Shot], table: PriceTable) -> Estimate:
     shots = tuple(shots)
-    result = Estimate(quotes={}, shots=shots)
+    result = Estimate(quotes={}, shots=shots, group_ratio=table.group_ratio)
     groups: dict[tuple[str, str], Group] = {}
     for shot in shots:
         q = result.quotes[shot.id] = quote(shot, table)

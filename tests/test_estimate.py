@@ -115,7 +115,13 @@ def test_overrides_and_group_ratio(write_manifest: Callable[..., Path], tmp_path
     data = json.loads(out)
     assert code == 0 and data["complete"] is True
     # (0.738 + 0.2 x 5) x 0.5
-    assert Decimal(data["total_usd"]) == Decimal("0.869")
+    assert Decimal(data["total_usd"]) == Decimal("0.869") and data["group_ratio"] == "0.5"
+    # the table shows each model's own unit price; the total line says what makes the subtotals differ from it
+    out = cli("estimate", write_manifest(MIXED), "--prices", prices)[1]
+    assert out.splitlines()[-1] == ("total: $0.87 for 2 shots; the subtotals include the group ratio 0.5 "
+                                    "(prices: group_ratio)")
+    assert json.loads(cli("estimate", write_manifest(MIXED), "--json")[1])["group_ratio"] == "1"
+    assert "group ratio" not in cli("estimate", write_manifest(MIXED))[1]
 
 
 def test_a_price_written_with_an_exponent_is_shown_in_plain_digits(write_manifest: Callable[..., Path],

@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
             total += f" of {of_all} (--only)"
         if not result.complete:
             total += f" (incomplete: {result.unpriced} shot(s) have no known price)"
+        if result.group_ratio != 1:  # the unit prices are the table's; the subtotals are what the account pays
+            total += f"; the subtotals include the group ratio {result.group_ratio:f} (prices: group_ratio)"
         print(total)
     check_budget(result, runsettings.given(runsettings.MAX_COST, args.max_cost, batch.manifest.run),
                  args.allow_unpriced)
