@@ -6,21 +6,23 @@ is None and stays visible as unknown, never as 0.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from .errors import InputError
 from .families import MODELS
+from .manifest._base import line_of
 from .problems import did_you_mean
 from .shot import Shot
 
 MILLION = Decimal(1_000_000)
+T = TypeVar("T")
 _UNITS = ("per_second", "per_million_tokens", "credits_per_second")
 _ROW_KEYS = set(_UNITS) | {"usd_per_credit", "fps", "kind", "source", "as_of"}
 
@@ -123,25 +125,50 @@ def _parse_row(model: str, row: Any, where: str) -> PriceRow:
     )
 
 
+class PriceProblems(InputError):
+    """Every problem of a price table, each as (the line it is on, 0 where the table was read without its lines, what
+    is wrong); the error's own words, for a price file said in one line, are the first three."""
+
+    def __init__(self, problems: list[tuple[int, str]]) -> None:
+        more = len(problems) - 3
+        super().__init__("; ".join(said for _, said in problems[:3]) + (f" (and {more} more)" if more > 0 else ""))
+        self.problems = problems
+
+
 def _parse_table(data: Any, where: str) -> PriceTable:
+    """The table, once every row and figure in it is right; else every problem at once (PriceProblems)."""
     if not isinstance(data, Mapping):
         raise InputError(f"{where}: a price table is a mapping with `models:`")
-    unknown = set(data) - {"models", "group_ratio", "offpeak_factor"}
-    if unknown:
-        raise InputError(f"{where}: unknown key {sorted(map(str, unknown))[0]!r} "
-                         "(a price table has models, group_ratio, offpeak_factor)")
+    problems: list[tuple[int, str]] = []
+
+    def checked(line: int, parse: Callable[..., T], *args: Any) -> T | None:
+        try:
+            return parse(*args)
+        except InputError as exc:
+            problems.append((line, str(exc)))
+            return None
+
+    for key in sorted(set(map(str, data)) - {"models", "group_ratio", "offpeak_factor"}):
+        problems.append((line_of(data, key, 0), f"{where}: unknown key {key!r} (a price table has models, "
+                                                "group_ratio, offpeak_factor)"))
     models = data.get("models") or {}
     if not isinstance(models, Mapping):
-        raise InputError(f"{where}: models must map model ids to price rows")
-    for model in models:  # a mistyped id would leave the price it meant to change silently in force
-        if str(model) not in MODELS:
-            raise InputError(f"{where}: models.{model}: no such model{did_you_mean(str(model), MODELS)}; "
-                             "see `batchvid models`")
-    return PriceTable(
-        rows={str(model): _parse_row(str(model), row, where) for model, row in models.items()},
-        group_ratio=_decimal(data.get("group_ratio", 1), f"{where}: group_ratio"),
-        offpeak_factor=_decimal(data.get("offpeak_factor", "0.5"), f"{where}: offpeak_factor"),
-    )
+        problems.append((line_of(data, "models", 0), f"{where}: models must map model ids to price rows"))
+        models = {}
+    rows: dict[str, PriceRow] = {}
+    for model, row in models.items():
+        if str(model) not in MODELS:  # a mistyped id would leave the price it meant to change silently in force
+            problems.append((line_of(models, model, 0), f"{where}: models.{model}: no such model"
+                                                        f"{did_you_mean(str(model), MODELS)}; see `batchvid models`"))
+        elif (parsed := checked(line_of(models, model, 0), _parse_row, str(model), row, where)) is not None:
+            rows[str(model)] = parsed
+    group_ratio = checked(line_of(data, "group_ratio", 0), _decimal, data.get("group_ratio", 1),
+                          f"{where}: group_ratio")
+    offpeak_factor = checked(line_of(data, "offpeak_factor", 0), _decimal, data.get("offpeak_factor", "0.5"),
+                             f"{where}: offpeak_factor")
+    if problems or group_ratio is None or offpeak_factor is None:
+        raise PriceProblems(problems)
+    return PriceTable(rows=rows, group_ratio=group_ratio, offpeak_factor=offpeak_factor)
 
 
 def builtin_table() -> PriceTable:

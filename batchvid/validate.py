@@ -86,10 +86,13 @@ def _price_problems(raw: RawManifest) -> list[Problem]:
     """The manifest's `prices:` block, read as estimate and run will read it: `validate` finds what they refuse."""
     if raw.prices is None:
         return []
-    from .pricing import builtin_table
+    from .pricing import PriceProblems, builtin_table
 
     try:
         builtin_table().merged(raw.prices, "prices")
+    except PriceProblems as exc:  # each at its own line, where the block has one
+        return [Problem(str(raw.path), line or raw.prices_line, said.removeprefix("prices: "), field="prices")
+                for line, said in exc.problems]
     except InputError as exc:
         return [Problem(str(raw.path), raw.prices_line, str(exc).removeprefix("prices: "), field="prices")]
     return []

@@ -238,3 +238,32 @@ def test_only_prices_the_chosen_shots_of_a_manifest_validated_whole(write_manife
     broken = write_manifest(MIXED + "      - {id: bad, model: wan2.5-t2v-preview}\n", name="broken.yaml")
     code, _, err = cli("estimate", broken, "--only", "w")
     assert code == 2 and "shot 'bad'" in err
+
+
+def test_every_problem_of_a_prices_block_is_said_at_its_own_line(write_manifest: Callable[..., Path], tmp_path: Path,
+                                                                 cli: Cli) -> None:
+    """As a shot's problems are: all at once, not one fixed after another."""
+    manifest = write_manifest(textwrap.dedent(MIXED) + textwrap.dedent("""\
+        prices:
+          group_ratio: '-1'
+          models:
+            wan2.5-t2v-preview: {per_second: {720p: free}}
+            sora-3: {per_second: '0.1'}
+            sora-2: {per_second: '0.1', colour: red}
+        """))
+    first = len(textwrap.dedent(MIXED).splitlines()) + 1  # the line of `prices:`
+    code, out, _ = cli("validate", manifest)
+    assert code == 1 and out.splitlines() == [
+        f"{manifest}:{first + 1}: prices: group_ratio: '-1' must be a number >= 0",
+        f"{manifest}:{first + 3}: prices: models.wan2.5-t2v-preview.per_second.720p: 'free' is not a number",
+        f"{manifest}:{first + 4}: prices: models.sora-3: no such model (did you mean 'sora-2'?); see `batchvid models`",
+        f"{manifest}:{first + 5}: prices: models.sora-2: unknown key 'colour'; a row takes as_of, credits_per_second, "
+        "fps, kind, per_million_tokens, per_second, source, usd_per_credit",
+        "4 problem(s); nothing was sent"]
+    bad = tmp_path / "bad.yaml"  # a price file's, in the one line of an error
+    bad.write_text("group_ratio: x\nmodels: {sora-3: {per_second: 1}, sora-2: {per_second: y}, zz-1: {}, zz-2: {}}\n")
+    code, _, err = cli("estimate", write_manifest(MIXED), "--prices", bad)
+    assert code == 2 and err.strip() == (
+        f"batchvid: error: {bad}: models.sora-3: no such model (did you mean 'sora-2'?); see `batchvid models`; "
+        f"{bad}: models.sora-2.per_second: 'y' is not a number; {bad}: models.zz-1: no such model; see `batchvid "
+        "models` (and 2 more)")
