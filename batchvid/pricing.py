@@ -51,10 +51,9 @@ class PriceTable:
         parsed = _parse_table(other, where)
         return PriceTable(
             rows={**self.rows, **parsed.rows},
-            group_ratio=_decimal(other["group_ratio"], f"{where}: group_ratio") if "group_ratio" in other
-            else self.group_ratio,
-            offpeak_factor=_decimal(other["offpeak_factor"], f"{where}: offpeak_factor")
-            if "offpeak_factor" in other else self.offpeak_factor,
+            # the figures _parse_table read, where the other table gives them
+            group_ratio=parsed.group_ratio if "group_ratio" in other else self.group_ratio,
+            offpeak_factor=parsed.offpeak_factor if "offpeak_factor" in other else self.offpeak_factor,
         )
 
 
