@@ -139,6 +139,9 @@ _row_values = operator.attrgetter(*COLUMNS)  # a row's values in COLUMNS order, 
 #: journal meta: which made the folder's results, the simulator (--simulate) or a gateway; never mixed
 ORIGIN_KEY = "origin"
 SIMULATOR, GATEWAY = "simulator", "gateway"
+#: journal meta: how many of the manifest's shots the latest run left out with --only and no run ever planned
+#: (absent when none): `status` counts the journal's rows, which would otherwise pass for the whole batch
+UNPLANNED_KEY = "unplanned"
 
 
 class Journal:

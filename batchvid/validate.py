@@ -5,10 +5,8 @@ Every problem of every shot is collected; nothing is sent while any exists.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
-import gc
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +16,7 @@ from typing import Any
 
 from jsonschema import ValidationError
 
-from . import catalog, images
+from . import catalog, collector, images
 from .errors import InputError
 from .families import FAMILIES, MODELS, seedance
 from .families._base import IMAGE_FIELDS, ModelSpec
@@ -36,21 +34,8 @@ class Batch:
     shots: tuple[Shot, ...]
     #: the local files the shots were made from (images), resolved, each stamped before it was read
     files: tuple[tuple[Path, images.FileStamp], ...] = ()
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a manifest loads. Loading makes hundreds of thousands of objects that
-    all live on (nodes, fields, shots) and no reference cycles to free; each collection would only walk them again,
-    the older generations ever more of them: 40 % of validating and pricing 10,000 shots (bench/scale.py)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+    #: the ids of the manifest's shots that --only left out of this batch
+    left_out: tuple[str, ...] = ()
 
 
 def only(batch: Batch, words: list[str], manifest: Path) -> Batch:
@@ -64,12 +49,14 @@ def only(batch: Batch, words: list[str], manifest: Path) -> Batch:
             hint = "" if any(c in pattern for c in "*?[") else did_you_mean(pattern, (shot.id for shot in batch.shots))
             raise InputError(f"--only: no shot in {manifest} matches {pattern!r}{hint}")
     chosen = tuple(shot for shot in batch.shots if any(fnmatchcase(shot.id, pattern) for pattern in patterns))
-    return dataclasses.replace(batch, shots=chosen)
+    kept = {shot.id for shot in chosen}
+    return dataclasses.replace(batch, shots=chosen, left_out=tuple(shot.id for shot in batch.shots
+                                                                   if shot.id not in kept))
 
 
 def load_batch(path: Path) -> Batch:
     """Parse and validate a manifest; raise ManifestInvalid with every problem."""
-    with _collector_paused():
+    with collector.paused():
         raw = parse(path)
         checker = _ShotChecker(raw)
         checker.problems.extend(raw.problems)

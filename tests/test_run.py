@@ -1071,7 +1071,7 @@ def test_shots_of_the_folder_that_the_manifest_lacks_are_named_and_left_alone(
 
 
 def test_only_runs_the_chosen_shots_and_the_next_run_the_rest(
-        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path) -> None:
+        simulator: Sim, run_batch: Run, cli: Run, write_manifest: Callable[..., Path], tmp_path: Path) -> None:
     sim = simulator()
     three = write_manifest("version: 1\ndefaults: {model: wan2.5-t2v-preview}\nshots:\n"
                            "  - {id: hero-1, prompt: x}\n  - {id: hero-2, prompt: y}\n  - {id: city, prompt: z}\n")
@@ -1082,8 +1082,15 @@ def test_only_runs_the_chosen_shots_and_the_next_run_the_rest(
                                         "plan: 2 new; to submit: 2 shots"), err
     assert sorted(row["shot_id"] for row in ledger(tmp_path / "out")) == ["hero-1", "hero-2"]
     assert len(sim.record.created()) == 2 and "batchvid: 2 done" in out
+    # status counts the journal's rows: it says the manifest has more, not a finished batch of 2
+    code, out, _ = cli("status", tmp_path / "out")
+    first = "2 shots: 2 done; 1 more of the manifest not run yet (left out by --only)"
+    assert code == 0 and out.splitlines()[0] == first, out
+    assert "next: run the manifest without --only to render the 1 shot the latest run left out" in out, out
     code, _, err = run_batch(three, sim, "--only", "city,hero-1")  # ids, comma-separated: hero-1 is done
     assert code == 0 and "plan: 1 new, 1 done; to submit: 1 shot" in err, err
+    code, out, _ = cli("status", tmp_path / "out", "--json")  # hero-2, left out this time, has run already
+    assert json.loads(out)["not_run"] == 0 and json.loads(out)["next"] == []
     code, _, err = run_batch(three, sim)
     assert code == 0 and err.startswith("plan: 3 done\n"), err
     assert len(sim.record.created()) == 3  # each shot paid for once

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 from argparse import ArgumentTypeError
-from collections.abc import Iterator
-from contextlib import AsyncExitStack, contextmanager
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .. import argtypes, confirm, keys, settled, summary
+from .. import argtypes, collector, confirm, keys, settled, summary
 from .. import journal as j
 from .. import runsettings as rs
 from ..durable import sync_folder
@@ -244,7 +242,7 @@ def run(args: argparse.Namespace) -> int:
     _make_folder(settings.out)
     import asyncio  # here: a settled batch's answer (above) needs no event loop, and its import is 50 ms of it
 
-    with _collector_tuned():
+    with collector.tuned_for_a_run():
         return asyncio.run(_run(args, batch, table, result.quotes, settings, made_from, proxies, announced))
 
 
@@ -344,26 +342,6 @@ def _plan(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], out:
                      lambda row: row.model in MODELS and MODELS[row.model].family in families, dry=dry)
 
 
-@contextmanager
-def _collector_tuned() -> Iterator[None]:
-    """The cyclic garbage collector, set for a run's allocation pattern while it lasts.
-
-    The batch, its schemas and prices live as long as the run: frozen, the collector's full passes do not walk
-    every one of them again and again. Each request makes hundreds of short-lived objects (aiohttp); at the
-    default threshold of 700 a young collection runs every few requests and finds mostly objects still in
-    use by requests in flight, promoting them only to walk them again later. At 10,000 most have died first:
-    about 10 % fewer instructions a shot (bench/overhead.py --instructions) for a few MB held a little longer.
-    """
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(10_000, *threshold[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
-
-
 async def _run(
     args: argparse.Namespace, batch: Batch, table: PriceTable, quotes: dict[str, Quote], settings: RunSettings,
     made_from: settled.Snapshot, proxies: Proxies, announced: str | None,
@@ -376,6 +354,7 @@ async def _run(
         _check_origin(journal, args.simulate, settings.out)
         settled.forget(journal)  # this run may change the batch: an old record must not outlive it
         plan = _plan(args, batch, quotes, settings.out, journal)
+        _note_unplanned(journal, batch)
         if plan.summary() != announced:
             _announce(args, batch, plan, journal, settings)
         shots = [*batch.shots, *(_follower(row, quotes) for row in plan.followers)]
@@ -393,6 +372,14 @@ async def _run(
             settled.remember(journal, made_from, _inputs(args, settings.out), ids, settings.out)
         return code if stopped_by is None else 128 + stopped_by
     return 1
+
+
+def _note_unplanned(journal: j.Journal, batch: Batch) -> None:
+    """How many shots --only left out that the journal has no row of, for `status` to say they are still to run."""
+    unplanned = len(batch.left_out) - len(journal.rows_by_id(batch.left_out))
+    value = str(unplanned) if unplanned else None
+    if journal.meta(j.UNPLANNED_KEY) != value:  # a resume of a batch run whole writes nothing
+        journal.set_meta(j.UNPLANNED_KEY, value)
 
 
 def _follower(row: j.Row, quotes: dict[str, Quote]) -> Shot:

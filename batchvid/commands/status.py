@@ -83,28 +83,40 @@ def run(args: argparse.Namespace) -> int:
     with j.Journal(path, read_only=True) as journal:
         rows = journal.rows()
         origin = journal.meta(j.ORIGIN_KEY)
+        unplanned = int(journal.meta(j.UNPLANNED_KEY) or 0)
     running = lock.holder(out)  # a run at work: its counts move, and "run again" would be refused
     if args.json:
-        _print_json(rows, origin, running)
+        _print_json(rows, origin, running, unplanned)
     else:
-        _print_text(rows, origin, running)
+        _print_text(rows, origin, running, unplanned)
     return 0
 
 
-def _print_json(rows: list[j.Row], origin: str | None, running: str | None) -> None:
+def _steps(shots: list[j.Row], unplanned: int) -> list[str]:
+    """What to do next: about the shots not done, then about those --only left out."""
+    steps = next_steps(shots)
+    if unplanned:
+        steps.append(f"run the manifest without --only to render the {unplanned} shot{'s' * (unplanned != 1)} the "
+                     "latest run left out")
+    return steps
+
+
+def _print_json(rows: list[j.Row], origin: str | None, running: str | None, unplanned: int) -> None:
     # earlier versions of changed shots were paid for: in the spend, not among the shots
     shots, earlier = split_earlier(rows)
     billed, estimated = ledger.spend(rows)
     problems = [{"id": r.id, "state": r.state, "error": r.error} for r in shots if r.state != j.DONE]
     print_json({"shots": len(shots), "states": dict(Counter(row.state for row in shots)), "billed_usd": str(billed),
                 "estimated_usd": str(estimated), "problems": problems, "origin": origin,
+                # the manifest's shots that the latest run left out with --only, never run: not among "shots"
+                "not_run": unplanned,
                 "earlier_versions": [row.id for row in earlier],
                 "running_pid": int(running) if running and running.isdigit() else running,
                 # what to do about the shots not done; none while a run is still at them
-                "next": [] if running is not None else next_steps(shots)})
+                "next": [] if running is not None else _steps(shots, unplanned)})
 
 
-def _print_text(rows: list[j.Row], origin: str | None, running: str | None) -> None:
+def _print_text(rows: list[j.Row], origin: str | None, running: str | None, unplanned: int) -> None:
     shots, earlier_rows = split_earlier(rows)
     earlier = [row.id for row in earlier_rows]
     counts = Counter(row.state for row in shots)
@@ -113,8 +125,9 @@ def _print_text(rows: list[j.Row], origin: str | None, running: str | None) -> N
     if earlier:
         names = ", ".join(earlier[:5]) + (", ..." if len(earlier) > 5 else "")
         kept = f"; {len(earlier)} earlier version{'s' * (len(earlier) != 1)} kept ({names})"
+    not_run = f"; {unplanned} more of the manifest not run yet (left out by --only)" if unplanned else ""
     print(f"{len(shots)} shot{'s' * (len(shots) != 1)}: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
-          + kept + rehearsal)
+          + not_run + kept + rehearsal)
     spent = ledger.spend_line(rows)
     print(spent[0].upper() + spent[1:] + (" (earlier versions included)" if earlier else ""))
     for line in problem_lines(shots):
@@ -123,5 +136,5 @@ def _print_text(rows: list[j.Row], origin: str | None, running: str | None) -> N
         print(f"  a batchvid run (pid {running}) is working on this folder: these are its counts so far; "
               "`batchvid status` again follows it")
         return
-    for step in next_steps(shots):
+    for step in _steps(shots, unplanned):
         print(f"  next: {step}")
