@@ -45,21 +45,22 @@ class Progress:
             self.spend += cost
         if finished:
             self.finished += 1
-            self._bar.update(1)
-        self._show()
+        self._show(1 if finished else 0)
 
     def unfinished(self, name: str) -> None:
         """An `event(name, finished=True)` taken back: the shot is to do again (its model left for the next run)."""
         self.counts[name] -= 1
         self.finished -= 1
-        self._bar.update(-1)
-        self._show()
+        self._show(-1)
 
-    def _show(self) -> None:
+    def _show(self, advance: int) -> None:
         if self._lines:
             self._line()
         elif not self._bar.disable:
+            # the counts first: tqdm draws as it advances, and that frame would show the counts from before
             self._bar.set_postfix_str(self._counts(), refresh=False)
+            if advance:
+                self._bar.update(advance)
             self._redraw_soon()
 
     def _redraw_soon(self) -> None:

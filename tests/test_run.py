@@ -1729,6 +1729,11 @@ def test_in_a_terminal_the_bar_shows_submits_before_any_shot_finishes(tmp_path: 
     # take 1-3 s): the bar used to show "submitted 1" until the first shot was done
     assert any(re.search(r" 0/5 .*submitted [2-4] rendering [2-4] ", frame) for frame in frames), frames
     assert any("5/5" in frame and "downloaded 5 failed 0" in frame for frame in frames), frames
+    # each frame's count and its counts agree: a finished shot's frame used to show the counts from before it
+    counted = [re.search(r" (\d)/5 .*downloaded (\d) failed (\d) ", frame) for frame in frames]
+    stale = [frame for frame, c in zip(frames, counted, strict=True)
+             if c and int(c[1]) != int(c[2]) + int(c[3])]
+    assert not stale, stale
 
 
 def test_a_long_rehearsal_at_the_gateways_pace_says_how_long(cli: Run, write_manifest: Callable[..., Path],
