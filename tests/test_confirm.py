@@ -65,7 +65,8 @@ def test_a_run_typed_in_a_terminal_asks_first_and_anything_but_yes_sends_nothing
     assert not (tmp_path / "out").exists()  # not even the folder: the next run is a new batch, as before
 
 
-def test_a_yes_sends_the_plan_it_showed_and_shows_it_once(simulator: SimStarter, tmp_path: Path) -> None:
+def test_a_yes_sends_the_plan_it_showed_and_shows_it_once(simulator: SimStarter, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     sim = simulator()
     code, err = run_at_a_terminal(tmp_path / "out", sim, b"y\n")
     asked = QUESTION.search(err)
@@ -75,6 +76,12 @@ def test_a_yes_sends_the_plan_it_showed_and_shows_it_once(simulator: SimStarter,
     # run again: every shot is done, nothing to send, nothing to ask
     code, err = run_at_a_terminal(tmp_path / "out", sim, b"n\n")
     assert code == 0 and "[y/N]" not in err, err
+    # without the key: said with the plan, before the question rather than after a yes, and nothing changed
+    with monkeypatch.context() as keyless:
+        keyless.delenv("BATCHVID_API_KEY")
+        code, err = run_at_a_terminal(tmp_path / "out", sim, b"y\n", "--force", "wan-text")
+    assert code == 2 and "[y/N]" not in err and "no API key for the wan models" in err, err
+    assert (tmp_path / "out" / "wan-text.mp4").is_file() and not (tmp_path / "out" / "wan-text@1.mp4").exists()
     # a shot forced to render again is paid again: asked, for that one
     code, err = run_at_a_terminal(tmp_path / "out", sim, b"YES\n", "--force", "wan-text")
     asked = QUESTION.search(err)

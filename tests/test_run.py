@@ -823,6 +823,8 @@ def test_a_missing_key_for_an_unfinished_batch_is_said_after_its_plan(
     monkeypatch.delenv("BATCHVID_API_KEY")
     code, _, err = cli("run", MANIFESTS / "wan.yaml", "--out", tmp_path / "out", "--retry-failed")
     assert code == 2 and err.startswith("plan: 5 retry; to submit: 5 shots") and "no API key for the wan models" in err
+    # the plan was shown, not made: the shots stay failed, not queued for a later run without --retry-failed
+    assert set(states(tmp_path / "out").values()) == {"failed"}
 
 
 def test_a_task_past_its_deadline_is_waited_for_again_with_a_larger_one(
@@ -890,6 +892,9 @@ def test_a_settled_batch_needs_no_key_and_no_network(simulator: Sim, run_batch: 
                              "http://127.0.0.1:9", *flags)
         if flags:
             assert code == 2 and "no API key" in err  # something to send: now the key is needed
+            # and nothing changed: the video not put aside, the shot not queued to be rendered (and paid) again
+            assert (tmp_path / "out" / "kitten-eyes.mp4").is_file() and "kitten-eyes@1" not in states(tmp_path / "out")
+            assert set(states(tmp_path / "out").values()) == {"done"}
         else:
             assert code == 0 and err.startswith("plan: 5 done") and "5 done" in out, (out, err)
     assert sum(sim.record.polls.values()) + len(sim.record.submissions) == requests

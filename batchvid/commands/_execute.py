@@ -142,6 +142,20 @@ def api_key(batch: Batch, family: str) -> str:
     return key
 
 
+def require_keys(batch: Batch) -> None:
+    """The key of every family of the batch, or the one-line error of the first one missing."""
+    for family in families_of(batch):
+        api_key(batch, family)
+
+
+def keys_missing(batch: Batch) -> bool:
+    try:
+        require_keys(batch)
+    except InputError:
+        return True
+    return False
+
+
 def _long_rehearsal_note(shots: int, settings: RunSettings, shortest_render: float, faster: list[str],
                          kept: list[str]) -> None:
     """A rehearsal keeps the run's pace by default (its point is to behave like the real run): say what that

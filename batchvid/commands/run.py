@@ -18,7 +18,7 @@ from ..errors import FatalError, InputError, redact
 from ..lock import FolderLock, check_supported
 from ..outfolder import manifest_folder, sent_elsewhere
 from ..problems import did_you_mean
-from ._execute import api_key, base_url, execute, families_of, remember_keys
+from ._execute import base_url, execute, families_of, keys_missing, remember_keys, require_keys
 from ._plannotes import offpeak_note, room_note
 from .estimate import add_budget_flags
 
@@ -225,8 +225,7 @@ def run(args: argparse.Namespace) -> int:
     if new_batch and not args.simulate:
         # a new batch: every shot will be sent, so a missing key is said before any folder is made (with a
         # journal, the plan decides: a batch with nothing left to send needs no key)
-        for family in families_of(batch):
-            api_key(batch, family)
+        require_keys(batch)
     elif args.simulate:  # a rehearsal's simulator takes the key set there, if any: one it cannot take, said as early
         keys.from_env(keys.DEFAULT_KEY_ENV)
     check_supported()
@@ -234,6 +233,8 @@ def run(args: argparse.Namespace) -> int:
     announced = None
     if confirm.wanted(args.yes, args.simulate):  # before any folder is made: a no leaves nothing behind
         plan = _preview(args, batch, result.quotes, settings)
+        if plan.has_work and not args.simulate:  # a key it lacks is said before the question, not after a yes
+            require_keys(batch)
         if plan.to_submit and not confirm.ask(confirm.question(plan, _gateways_of(args, batch, plan))):
             print("batchvid: nothing sent, nothing written (--yes sends without asking)", file=sys.stderr)
             return 2
@@ -352,6 +353,15 @@ async def _run(
         stack.enter_context(FolderLock(settings.out))
         journal = stack.enter_context(j.Journal(settings.out / j.FILE_NAME))
         _check_origin(journal, args.simulate, settings.out)
+        # without a key the plan is only shown: a run that then stops for it must not have changed the batch (a
+        # forced shot's video renamed and its new version queued, to be paid for by the next run without --force)
+        if not args.simulate and keys_missing(batch):
+            shown = _plan(args, batch, quotes, settings.out, journal, dry=True)
+            if shown.summary() != announced:
+                _announce(args, batch, shown, journal, settings)
+                announced = shown.summary()
+            if shown.has_work:
+                require_keys(batch)  # says which key, and how to set it
         settled.forget(journal)  # this run may change the batch: an old record must not outlive it
         plan = _plan(args, batch, quotes, settings.out, journal)
         _note_unplanned(journal, batch)
