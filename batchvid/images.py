@@ -98,6 +98,9 @@ def read_local(base: Path, relative: str, max_bytes: int) -> LocalImage:
     try:
         info = path.stat()
     except (FileNotFoundError, NotADirectoryError):
+        forward = relative.replace("\\", "/")
+        if forward != relative and os.path.isfile(base / forward):  # a path copied from Windows
+            raise ImageProblem(f"image file {relative!r} not found: write it with / ({forward})") from None
         raise ImageProblem(f"image file {relative!r} not found") from None
     except OSError as exc:  # a folder on the way that may not be read, a name too long for the file system
         raise ImageProblem(f"image {relative!r} cannot be read ({exc.strerror})") from None

@@ -108,6 +108,9 @@ CORPUS: dict[str, tuple[str | bytes, list[str]]] = {
                    "m.yaml:4: shot 'b' (wan2.5-t2v-preview): prompt: must not be empty"]),
     "missing-image": (HEAD + "  - {id: a, model: wan2.5-i2v-preview, prompt: p, image: nope.png}\n",
                       ["m.yaml:3: shot 'a' (wan2.5-i2v-preview): image: image file 'nope.png' not found"]),
+    "image-path-from-windows": (HEAD + "  - {id: a, model: wan2.5-i2v-preview, prompt: p, image: '.\\m.yaml'}\n",
+                                ["m.yaml:3: shot 'a' (wan2.5-i2v-preview): image: image file '.\\\\m.yaml' not "
+                                 "found: write it with / (./m.yaml)"]),
     "image-outside": (HEAD + "  - {id: a, model: wan2.5-i2v-preview, prompt: p, image: ../../etc/passwd}\n",
                       ["m.yaml:3: shot 'a' (wan2.5-i2v-preview): image: image '../../etc/passwd' is outside "
                        "the manifest's folder"]),
