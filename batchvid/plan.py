@@ -326,13 +326,14 @@ def _follow_or_not(row: j.Row, follow: bool, plan: Plan, writes: list[j.Row]) ->
         plan.lines.append(PlanLine(row.id, category, f"an earlier version, paid for: its video will be {row.id}.mp4"))
 
 
-def _in_place(out: Path, row: j.Row) -> bool:
-    """The finished video is still there, whole (one stat: a resume checks thousands)."""
+def _size_there(out: Path, row: j.Row) -> int | None:
+    """The size of the finished shot's video file, None when there is no such file (one stat: a resume checks
+    thousands)."""
     try:
         info = os.stat(os.path.join(out, f"{row.id}.mp4"))
     except OSError:
-        return False
-    return stat.S_ISREG(info.st_mode) and info.st_size == row.bytes
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
 def carry_on(row: j.Row, out: Path, options: PlanOptions) -> tuple[str, str]:
@@ -341,8 +342,12 @@ def carry_on(row: j.Row, out: Path, options: PlanOptions) -> tuple[str, str]:
     if adopted is not None:
         return adopted
     if row.state == j.DONE:
-        if _in_place(out, row):
+        size = _size_there(out, row)
+        if size == row.bytes:
             return "done", ""
+        if size:  # written over since (an edit, a copy): the user's file, not ours to replace; empty, it holds nothing
+            return "done", (f"its video is not the one downloaded ({size:,} bytes, not {row.bytes or 0:,}): left as "
+                            "it is; delete it to fetch the downloaded one again from its task, with no new render")
         row.state = j.DOWNLOADING  # the video went missing: fetch it again from the same task
         return "download", "output file missing; downloading again"
     if row.state in (j.SUBMITTING, j.UNCERTAIN):

@@ -33,7 +33,7 @@ def print_plan(plan: Plan) -> None:
     print(plan.summary(), file=sys.stderr)
     said: Counter[str] = Counter()
     for line in plan.lines:
-        if line.category in ("changed", "forced", "adopted", "uncertain", "download") and line.detail:
+        if line.category in ("changed", "forced", "adopted", "uncertain", "download", "done") and line.detail:
             said[line.category] += 1
             if said[line.category] <= PLAN_LINES_EACH:
                 print(f"  {line.shot_id}: {line.category}: {line.detail}", file=sys.stderr)

@@ -427,10 +427,16 @@ def test_a_deleted_video_is_downloaded_again_without_resubmitting(simulator: Sim
                                                                    tmp_path: Path) -> None:
     sim = simulator()
     assert run_batch(MANIFESTS / "sora.yaml", sim)[0] == 0
-    (tmp_path / "out" / "cat-portrait.mp4").unlink()
+    out = tmp_path / "out"
+    (out / "cat-portrait.mp4").unlink()
+    (out / "cat-night-remix.mp4").write_bytes(b"")  # empty: it holds nothing of anybody's
+    (out / "cat-landscape.mp4").write_bytes(b"my cut")  # written over by the user: not replaced
     code, _, err = run_batch(MANIFESTS / "sora.yaml", sim)
-    assert code == 0 and "plan: 3 done, 1 download" in err
-    assert (tmp_path / "out" / "cat-portrait.mp4").is_file() and len(sim.record.created()) == 4
+    assert code == 0 and "plan: 2 done, 2 download" in err, err
+    assert (out / "cat-portrait.mp4").is_file() and (out / "cat-night-remix.mp4").stat().st_size > 0
+    assert (out / "cat-landscape.mp4").read_bytes() == b"my cut" and len(sim.record.created()) == 4
+    assert re.search(r"cat-landscape: done: its video is not the one downloaded \(6 bytes, not [\d,]+\): left as it "
+                     "is; delete it to fetch the downloaded one again from its task, with no new render", err), err
 
 
 def test_429_and_5xx_storms_create_no_duplicates(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
