@@ -136,6 +136,9 @@ COLUMNS = tuple(f.name for f in fields(Row))
 _row_values = operator.attrgetter(*COLUMNS)  # a row's values in COLUMNS order, as a tuple
 
 
+#: between a shot's id and the number of an earlier version; never in a shot id (ids are [A-Za-z0-9._-])
+EARLIER = "@"
+
 #: journal meta: which made the folder's results, the simulator (--simulate) or a gateway; never mixed
 ORIGIN_KEY = "origin"
 SIMULATOR, GATEWAY = "simulator", "gateway"

@@ -11,6 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from . import copies
 from . import journal as j
 from .durable import sync_folder
 from .errors import FatalError, InputError, without_keys
@@ -24,12 +25,12 @@ if TYPE_CHECKING:  # only for types: a settled batch is resumed without them (se
 @dataclass
 class PlanLine:
     shot_id: str
-    category: str  # new, done, in-flight, adopted, download, failed, uncertain, changed, forced, retry
+    category: str  # new, copy, done, in-flight, adopted, download, failed, uncertain, changed, forced, retry
     detail: str = ""
 
 
 #: plan categories of shots a run leaves alone (a failed or uncertain one waits for the user's word)
-SETTLED_CATEGORIES = frozenset({"done", "failed", "uncertain"})
+SETTLED_CATEGORIES = frozenset({"done", "copy", "failed", "uncertain"})
 
 
 @dataclass
@@ -55,7 +56,7 @@ class Plan:
         return any(line.category not in SETTLED_CATEGORIES for line in self.lines)
 
     def summary(self) -> str:
-        order = ("new", "changed", "forced", "retry", "done", "in-flight", "adopted", "download", "failed",
+        order = ("new", "changed", "forced", "retry", "copy", "done", "in-flight", "adopted", "download", "failed",
                  "uncertain")
         parts = [f"{self.count(c)} {c}" for c in order if self.count(c)]
         text = "plan: " + (", ".join(parts) if parts else "nothing to do")
@@ -77,6 +78,8 @@ class PlanOptions:
     #: the same, kept beside the journal by a run that could not write them into it (spare.py): followed where the
     #: shot is still uncertain and the task no other shot's; passed over otherwise
     kept: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: the manifest's shots that --only left out of this run: theirs, not videos to give away (copies.py)
+    left_out: frozenset[str] = frozenset()
 
 
 def _fresh(shot: Shot, fingerprint: str, quote: Quote, position: int) -> j.Row:
@@ -117,18 +120,34 @@ def make_plan(
     plan = Plan()
     writes: list[j.Row] = []
     unrecorded: list[str] = []
-    there = _names_there(out) if any(shot.id not in existing for shot in shots) else None
+    ids = {shot.id for shot in shots}
+    new = any(shot.id not in existing for shot in shots)
+    there = _names_there(out) if new else None
+    givers = copies.donors(existing.values(), ids | options.left_out, out) if new else {}
+    to_copy: list[tuple[str, j.Row]] = []
     for position, shot in enumerate(shots):
         row = existing.get(shot.id)
+        donor = _donor(shot, givers, options) if row is None and givers else None
+        if donor is not None:
+            to_copy.append((shot.id, donor))
+            writes.append(copies.as_copy(_fresh(shot, shot.fingerprint(), quotes[shot.id], position), donor))
+            plan.lines.append(PlanLine(shot.id, "copy", f"the same request as {donor.id}, done in this folder and "
+                                       f"not in this manifest: its video, not rendered again (--force {shot.id} "
+                                       "renders it anew)"))
+            if not copies.copied_before(out, shot.id, donor) and _video_there(out, f"{shot.id}.mp4", there):
+                unrecorded.append(f"{shot.id}.mp4")
+            continue
         if row is None and _video_there(out, f"{shot.id}.mp4", there):
             unrecorded.append(f"{shot.id}.mp4")
         plan.lines.append(_plan_shot(shot, row, position, quotes[shot.id], out, options, existing, writes, dry))
     if unrecorded:
         _refuse_unrecorded(out, unrecorded)
+    if to_copy and not dry:
+        copies.make(out, to_copy)  # before the journal says so: a crash in between is found by copied_before
     for row in list(existing.values()):
-        if EARLIER in row.id and row.state in (j.SUBMITTED, j.DOWNLOADING):
+        if j.EARLIER in row.id and row.state in (j.SUBMITTED, j.DOWNLOADING):
             _follow_or_not(row, can_follow(row), plan, writes)
-    plan.elsewhere = elsewhere(existing, {shot.id for shot in shots})
+    plan.elsewhere = elsewhere(existing, ids)
     _price_what_is_to_submit(plan, shots, quotes, j.bill_ratios(existing.values()))
     if writes and not dry:
         journal.insert_many(writes)
@@ -142,6 +161,13 @@ def _unowned_kept(options: PlanOptions, existing: Mapping[str, j.Row]) -> PlanOp
     owned = {row.task_id for row in existing.values() if row.task_id} | set(options.adopt.values())
     return dataclasses.replace(options, kept={shot: task for shot, task in options.kept.items()
                                               if task not in owned and shot not in options.adopt})
+
+
+def _donor(shot: Shot, givers: dict[str, j.Row], options: PlanOptions) -> j.Row | None:
+    """The done row whose video a new shot takes (copies.py), if any; a shot named by --force or --adopt takes none."""
+    if shot.id in options.force or shot.id in options.adopt:
+        return None
+    return givers.pop(shot.fingerprint(), None)
 
 
 def _plan_shot(shot: Shot, row: j.Row | None, position: int, quote: Quote, out: Path, options: PlanOptions,
@@ -263,13 +289,11 @@ def _refuse_unrecorded(out: Path, names: Sequence[str]) -> None:
 #: plan categories whose shots this run submits (and pays for)
 TO_SUBMIT = frozenset({"new", "changed", "forced", "retry"})
 
-#: between a shot's id and the number of an earlier version; never in a shot id (ids are [A-Za-z0-9._-])
-EARLIER = "@"
 
 
 def elsewhere(rows: Iterable[str], ids: Collection[str]) -> int:
     """How many shots of the journal (by id; earlier versions aside) the manifest does not have."""
-    return sum(1 for row_id in rows if EARLIER not in row_id and row_id not in ids)
+    return sum(1 for row_id in rows if j.EARLIER not in row_id and row_id not in ids)
 
 
 def _keep_earlier(row: j.Row, out: Path, taken: Mapping[str, j.Row], rename: bool = True) -> j.Row | None:
@@ -301,7 +325,7 @@ def _earlier_name(row: j.Row, out: Path, taken: Mapping[str, j.Row]) -> tuple[st
                       and row.bytes is not None)
     number = 1
     while True:
-        kept = f"{row.id}{EARLIER}{number}"
+        kept = f"{row.id}{j.EARLIER}{number}"
         video = out / f"{kept}.mp4"
         if kept not in taken:
             if not os.path.lexists(video):

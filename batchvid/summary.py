@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from . import journal as j
 from . import ledger
 from .errors import CERT_UNTRUSTED, KEY_REFUSED, REDIRECTED, FatalError
-from .plan import EARLIER, Plan
+from .plan import Plan
 from .retryable import request_fault
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def print_plan(plan: Plan) -> None:
     print(plan.summary(), file=sys.stderr)
     said: Counter[str] = Counter()
     for line in plan.lines:
-        if line.category in ("changed", "forced", "adopted", "uncertain", "download", "done") and line.detail:
+        if line.category in ("changed", "forced", "adopted", "uncertain", "download", "done", "copy") and line.detail:
             said[line.category] += 1
             if said[line.category] <= PLAN_LINES_EACH:
                 print(f"  {line.shot_id}: {line.category}: {line.detail}", file=sys.stderr)
@@ -138,7 +138,7 @@ def problem_lines(rows: list[j.Row], limit: int = 20) -> list[str]:
 
 def split_earlier(rows: list[j.Row]) -> tuple[list[j.Row], list[j.Row]]:
     """(the shots, the earlier versions of changed shots, `<id>@<n>`): those were paid for, but are not the batch."""
-    return [r for r in rows if EARLIER not in r.id], [r for r in rows if EARLIER in r.id]
+    return [r for r in rows if j.EARLIER not in r.id], [r for r in rows if j.EARLIER in r.id]
 
 
 def report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object = None) -> int:

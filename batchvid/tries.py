@@ -15,7 +15,6 @@ from . import journal as j
 from .budget import Budget
 from .commits import GroupCommit
 from .outage import ModelOutages
-from .plan import EARLIER
 from .progress import Progress
 from .retryable import provider_trouble
 from .shot import Shot
@@ -57,7 +56,7 @@ class Tries:
         """A task ended failed (not charged): a new one for the shot where the provider failed and the shot has tries
         left in this run, else the shot fails; pending, for the next run, while its model is left for it."""
         tries = self.resubmits[shot.id]
-        provider = provider_trouble(words) and EARLIER not in shot.id  # an earlier version is never sent again
+        provider = provider_trouble(words) and j.EARLIER not in shot.id  # an earlier version is never sent again
         said = f"{words} (as did the {tries} before it in this run)" if tries else words
         if provider and self._outages.task_failed(shot.model, words):
             self.model_down(shot.model)

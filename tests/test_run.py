@@ -439,6 +439,31 @@ def test_a_deleted_video_is_downloaded_again_without_resubmitting(simulator: Sim
                      "is; delete it to fetch the downloaded one again from its task, with no new render", err), err
 
 
+def test_a_renamed_shot_takes_its_video_and_is_not_paid_for_again(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path) -> None:
+    """A new id with the request of a done shot the manifest no longer has: that shot renamed. It was rendered and
+    paid for again; now its video is linked under the new id, at no cost, and --force renders it anew."""
+    sim, out = simulator(), tmp_path / "out"
+    shots = "version: 1\ndefaults: {{model: wan2.5-t2v-preview}}\nshots:\n  - {{id: {}, prompt: a cat}}\n" \
+            "  - {{id: {}, prompt: a dog}}\n  - {{id: dog-take-2, prompt: a dog}}\n"
+    assert run_batch(write_manifest(shots.format("cat", "dog")), sim)[0] == 0
+    assert len(sim.record.created()) == 3  # two shots of one manifest with one request: two takes, both rendered
+    renamed = write_manifest(shots.format("kitten", "puppy"))
+    os.link(out / "cat.mp4", out / "kitten.mp4")  # as if a run made the copy and was killed before its journal said so
+    code, text, err = run_batch(renamed, sim)
+    assert code == 0 and err.startswith("plan: 2 copy, 1 done\n"), err
+    assert ("kitten: copy: the same request as cat, done in this folder and not in this manifest: its video, not "
+            "rendered again (--force kitten renders it anew)") in err
+    assert len(sim.record.created()) == 3 and "estimated $0.37 for the 3 shots rendered" in text, text
+    assert (out / "puppy.mp4").read_bytes() == (out / "dog.mp4").read_bytes() and (out / "dog.mp4").is_file()
+    rows = {row["shot_id"]: row for row in ledger(out)}
+    assert rows["puppy"]["task_id"] == rows["dog"]["task_id"] and rows["puppy"]["estimated_usd"] == "0"
+    assert rows["puppy"]["price_source"].startswith("a copy of dog's video")
+    assert rows["kitten"]["sha256"] == hashlib.sha256((out / "kitten.mp4").read_bytes()).hexdigest()
+    code, _, err = run_batch(renamed, sim, "--force", "puppy")
+    assert code == 0 and len(sim.record.created()) == 4 and "plan: 1 forced, 2 done" in err, err
+
+
 def test_429_and_5xx_storms_create_no_duplicates(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
     sim = simulator(submit_429_rate=0.3, poll_429_rate=0.3, retry_after=0.05, error_rate=0.15, error_burst=2,
                     malformed_rate=0.05, seed=11)

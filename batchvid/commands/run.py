@@ -337,7 +337,7 @@ def _plan(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], out:
     from ..spare import Spare
 
     options = PlanOptions(args.resubmit_uncertain, args.retry_failed, frozenset(args.force), args.adopt,
-                          Spare(out).read())
+                          Spare(out).read(), frozenset(batch.left_out))
     families = set(families_of(batch))
     return make_plan(journal, batch.shots, quotes, out, options,
                      lambda row: row.model in MODELS and MODELS[row.model].family in families, dry=dry)
