@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import json
+import logging
 import re
 import time
 from collections.abc import AsyncIterator
@@ -28,9 +29,11 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import aiohttp
 
-from .errors import KEY_REFUSED, REDIRECTED, TRUST_ADVICE, one_line, untrusted
+from .errors import KEY_REFUSED, REDIRECTED, TRUST_ADVICE, one_line, redact, untrusted
 from .proxy import shown
 from .ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
 
 MAX_ANSWER_BYTES = 256 * 1024 * 1024  # a poll answer may carry a Veo video as a data URI
 MAX_RETRY_AFTER = 300.0
@@ -103,11 +106,19 @@ class Reach:
     """Whether a gateway answered anything yet in this run, and since when no connection could be made to it: one
     for each base URL, shared by the families behind it (a wrong base URL is wrong for all of them)."""
 
-    __slots__ = ("answered", "down_since")
+    __slots__ = ("answered", "down_since", "said")
 
     def __init__(self) -> None:
         self.answered = False
         self.down_since: float | None = None
+        self.said = False  # that it is unreachable (outage.py): once it answers again, that is said too
+
+    def back(self, base_url: str) -> None:
+        """It answered again after connections to it failed."""
+        if self.said:
+            log.warning("%s answers again after %.0f s", redact(base_url), time.monotonic() - (self.down_since or 0))
+            self.said = False
+        self.down_since = None
 
 
 class Gateway:
@@ -287,7 +298,9 @@ class Gateway:
     def _answer(self, resp: aiohttp.ClientResponse, text: str, *, sent: bool) -> dict[str, Any]:
         status = resp.status
         reach = self.reach
-        reach.answered, reach.down_since = True, None
+        reach.answered = True
+        if reach.down_since is not None:
+            reach.back(self.base_url)
         if 300 <= status < 400:
             raise self._redirected(resp)
         retry_after = resp.headers.get("Retry-After")

@@ -11,6 +11,7 @@ for the next run, and the other models go on. A 5xx created nothing: nothing is 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,15 +25,25 @@ OUT_AFTER_ERRORS = 16
 #: (a wrong --base-url, no network), long once it has (an outage worth waiting out)
 UNREACHABLE_NEVER_ANSWERED = 60.0
 UNREACHABLE_AFTER_ANSWERS = 600.0
+#: seconds of failed connections before the run says so (and, once it answers again, that it does): a blip passes
+SAY_UNREACHABLE_AFTER = 15.0
+
+log = logging.getLogger(__name__)
 
 
 def still_reachable(gateway: Gateway, exc: Transient) -> None:
     """Stop the run, rather than retry shot after shot, once the gateway has been unreachable too long (a request
-    to it just failed with `exc`)."""
+    to it just failed with `exc`); say so once it has been for a while, or a run would wait out an outage of
+    minutes without a word."""
     limit = UNREACHABLE_AFTER_ANSWERS if gateway.answered else UNREACHABLE_NEVER_ANSWERED
-    if gateway.down_for() > limit:
+    down = gateway.down_for()
+    if down > limit:
         raise FatalError(f"{exc} for over {limit:.0f} s; stopped: every task id is saved, nothing was sent "
                          "twice. Check the base URL and the network, then run again to continue")
+    if down > SAY_UNREACHABLE_AFTER and not gateway.reach.said:
+        gateway.reach.said = True
+        log.warning("%s for %.0f s; trying again until it answers, for up to %.0f s (every task id is saved)",
+                    exc, down, limit)
 
 
 @dataclass

@@ -7,6 +7,7 @@ still shows it is alive and how far it got.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import time
@@ -102,6 +103,15 @@ class Progress:
         if finished_here <= 0 or left <= 0:
             return ""
         return f"; about {_duration(left * (now - self._started) / finished_here)} left at this run's pace"
+
+    def logging_above(self) -> contextlib.AbstractContextManager[None]:
+        """Log lines (a gateway unreachable for a while, say) written above the bar, not through it."""
+        if self._bar.disable:
+            return contextlib.nullcontext()
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        redirected: contextlib.AbstractContextManager[None] = logging_redirect_tqdm()  # tqdm has no type hints
+        return redirected
 
     def close(self) -> None:
         if self._redraw is not None:

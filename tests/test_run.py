@@ -1504,6 +1504,57 @@ def test_a_gateway_that_goes_away_is_waited_for_then_the_run_stops(tmp_path: Pat
     assert found == ["pending", "submitted", "submitted", "submitted", "submitted"]
 
 
+def test_a_gateway_away_for_a_while_is_said_and_so_is_its_return(tmp_path: Path, cli: Run,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """An outage within the limit was waited out without a word: minutes of a run that looks stuck."""
+    from urllib.parse import urlsplit
+
+    from batchvid import outage
+    from batchvid.simulator import SimConfig, SimulatorThread
+
+    monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
+    monkeypatch.setattr(outage, "SAY_UNREACHABLE_AFTER", 0.3)
+    config = SimConfig(api_key=SIM_KEY, render_seconds=(1.5, 1.5), state_file=str(tmp_path / "tasks.jsonl"))
+    first = SimulatorThread(config)
+    sim = first.__enter__()
+    ports = [urlsplit(url).port or 0 for url in (sim.base_url, sim.storage_url)]
+    restarted: list[SimulatorThread] = []
+    problems: list[BaseException] = []
+
+    def at(seconds: float, step: Callable[[], object]) -> threading.Timer:
+        def guarded() -> None:
+            try:
+                step()
+            except BaseException as exc:  # noqa: BLE001 - reported by this test, not as a stray thread's error
+                problems.append(exc)
+
+        timer = threading.Timer(seconds, guarded)
+        timer.start()
+        return timer
+
+    def restart() -> None:  # the same gateway again: its tasks read from its state file as it starts
+        restarted.append(SimulatorThread(config, port=ports[0], storage_port=ports[1]))
+        restarted[0].__enter__()
+
+    timers = [at(0.5, lambda: first.__exit__(None, None, None)), at(2.0, restart)]
+    try:
+        code, out, err = cli("run", MANIFESTS / "wan.yaml", "--base-url", sim.base_url, "--out", tmp_path / "out",
+                             *FAST_RUN)
+    finally:
+        for timer in timers:
+            timer.join(timeout=30)
+        for thread in restarted:
+            thread.__exit__(None, None, None)
+    assert not problems, problems
+    assert code == 0 and set(states(tmp_path / "out").values()) == {"done"}, out + err
+    said = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert len(said) == 2, said  # once each, however many requests failed meanwhile
+    assert re.fullmatch(rf"cannot connect to {re.escape(sim.base_url)} \(.+\) for \d+ s; trying again until it "
+                        r"answers, for up to 600 s \(every task id is saved\)", said[0]), said
+    assert re.fullmatch(rf"{re.escape(sim.base_url)} answers again after \d+ s", said[1]), said
+
+
 def test_an_earlier_version_whose_gateway_is_gone_stays_on_record(
         simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path) -> None:
     sim = simulator(render_seconds=(30, 30))

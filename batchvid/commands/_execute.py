@@ -59,7 +59,8 @@ async def execute(
     runner = Runner(shots, journal, gateways, storage, settings, table, quotes, progress, proxies)
     received = _on_stop_signals(runner)
     try:
-        await runner.run()
+        with progress.logging_above():
+            await runner.run()
     except Refused as exc:  # the message says who refused and why
         raise FatalError(str(exc)) from None
     progress.close()

@@ -351,14 +351,18 @@ def _rechunk(video: Video, size: int) -> Iterator[bytes]:
 class SimulatorThread:
     """A simulator on its own event loop in a background thread, for tests and `run --simulate`."""
 
-    def __init__(self, config: SimConfig | None = None) -> None:
+    def __init__(self, config: SimConfig | None = None, *, port: int = 0, storage_port: int = 0) -> None:
+        """`port`, `storage_port`: 0 for any free one; given, a simulator started again where a run knows it."""
         self.simulator = Simulator(config)
+        self._ports = port, storage_port
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="batchvid-simulator", daemon=True)
 
     def __enter__(self) -> Simulator:
         self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.simulator.start(), self._loop).result(timeout=10)
+        port, storage_port = self._ports
+        start = self.simulator.start(port=port, storage_port=storage_port)
+        asyncio.run_coroutine_threadsafe(start, self._loop).result(timeout=10)
         return self.simulator
 
     def __exit__(self, *exc: object) -> None:
