@@ -17,6 +17,7 @@ cookies are neither kept nor sent: every request stands on its own.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import email.utils
 import json
@@ -106,12 +107,20 @@ class Reach:
     """Whether a gateway answered anything yet in this run, and since when no connection could be made to it: one
     for each base URL, shared by the families behind it (a wrong base URL is wrong for all of them)."""
 
-    __slots__ = ("answered", "down_since", "said")
+    __slots__ = ("answered", "down_since", "said", "returned")
 
     def __init__(self) -> None:
         self.answered = False
         self.down_since: float | None = None
         self.said = False  # that it is unreachable (outage.py): once it answers again, that is said too
+        #: set as it answers again, while connections to it fail: the polls put off meanwhile need not wait longer
+        self.returned: asyncio.Event | None = None
+
+    def down(self) -> None:
+        """A connection to it could not be made."""
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+            self.returned = asyncio.Event()
 
     def back(self, base_url: str) -> None:
         """It answered again after connections to it failed."""
@@ -119,6 +128,9 @@ class Reach:
             log.warning("%s answers again after %.0f s", redact(base_url), time.monotonic() - (self.down_since or 0))
             self.said = False
         self.down_since = None
+        if self.returned is not None:
+            self.returned.set()
+            self.returned = None
 
 
 class Gateway:
@@ -180,8 +192,7 @@ class Gateway:
         unless the gateway's certificate cannot be verified: that stays so however long the run waits."""
         if isinstance(exc, aiohttp.ClientConnectorCertificateError):
             return self._untrusted(exc)
-        if self.reach.down_since is None:
-            self.reach.down_since = time.monotonic()
+        self.reach.down()
         if isinstance(exc, aiohttp.ConnectionTimeoutError):
             reason = f"no connection within {self._timeout.connect:g} s"
         else:  # older aiohttp leaves os_error unset on certificate errors

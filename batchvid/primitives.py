@@ -80,12 +80,21 @@ class PollQueue:
         self._count = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
 
-    async def turn(self, due: float) -> None:
+    async def turn(self, due: float, until: asyncio.Event | None = None) -> None:
+        """Wait until `due`, or until `until` is set if that comes first."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._heap, (due, next(self._count), future))
         if self._heap[0][2] is future:  # a new earliest entry: move the timer forward
             self._arm()
-        await future
+        if until is None:
+            await future
+            return
+        set_early = asyncio.ensure_future(until.wait())
+        try:
+            await asyncio.wait((future, set_early), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            set_early.cancel()
+            future.cancel()  # its entry is passed over when it comes due
 
     def _arm(self) -> None:
         if self._timer is not None:
@@ -99,3 +108,4 @@ class PollQueue:
             if not future.done():
                 future.set_result(None)
         self._arm()
+

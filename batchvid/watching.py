@@ -33,6 +33,9 @@ from .shot import Shot
 log = logging.getLogger("batchvid")
 
 OFFPEAK_DEADLINE = 49 * 3600.0  # Vidu off-peak tasks may take up to 48 h
+#: the longest a task's poll is put off while its gateway cannot be reached: some poll finds out soon after it is
+#: back, and the others go then (Reach.returned) rather than up to the backoff's minute later
+OUTAGE_PROBE = 10.0
 #: a task ended failed: the shot, its task id and the gateway's words (the runner decides whether the shot gets a
 #: new task)
 TaskFailed = Callable[[Shot, str, str], None]
@@ -74,7 +77,8 @@ class Watcher:
     async def query(self, shot: Shot, gateway: Gateway, task_id: str, due_in: float) -> TaskView | None:
         """One poll through the heap; None when it failed in a way worth trying again."""
         loop = asyncio.get_running_loop()
-        await self._polls.turn(loop.time() + due_in)
+        # while the gateway cannot be reached, a poll put off for that goes as soon as another finds it back
+        await self._polls.turn(loop.time() + due_in, until=gateway.reach.returned)
         try:
             body = await gateway.query(task_id)
         except Transient as exc:  # a 429 has already slowed this family's pace down (ratelimit.py)
@@ -136,8 +140,10 @@ class Watcher:
                 if errors >= self._settings.max_poll_errors:
                     self._polls_failed(shot, task_id, errors, unconfirmed)
                     return None
-                interval = self._settings.poll_interval
-                delay = interval / 2 + backoff(errors, None, self._settings.backoff_cap, base=interval / 2)
+                interval, cap = self._settings.poll_interval, self._settings.backoff_cap
+                if gateway.reach.returned is not None:  # unreachable: each poll also asks whether it is back
+                    cap = min(cap, OUTAGE_PROBE)
+                delay = interval / 2 + backoff(errors, None, cap, base=interval / 2)
             elif view.state is TaskState.SUCCEEDED:
                 if not adopted:  # an adopted task's render time is not known
                     self._learn(key, last_poll, loop.time() - started)

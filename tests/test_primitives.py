@@ -1,4 +1,4 @@
-"""The scheduler's task slots: a limit in all and per family, and a wait for the next one freed."""
+"""The scheduler's task slots (a limit in all and per family, and a wait for the next one freed) and its poll heap."""
 
 from __future__ import annotations
 
@@ -51,3 +51,22 @@ def test_a_task_from_an_earlier_run_counts_over_the_limit() -> None:
     assert not slots.free_for("vidu")
     slots.release("vidu")
     assert slots.used == 0 and slots.free_for("vidu")
+
+
+async def test_polls_put_off_while_the_gateway_is_down_go_as_it_answers_again() -> None:
+    """A poll backed off during an outage (up to a minute) went only when its time came, long after another poll
+    had found the gateway back."""
+    from batchvid.gateway import Reach
+    from batchvid.primitives import PollQueue
+
+    polls, reach, loop = PollQueue(), Reach(), asyncio.get_running_loop()
+    reach.down()
+    put_off = [asyncio.create_task(polls.turn(loop.time() + 60, until=reach.returned)) for _ in range(3)]
+    due_soon = asyncio.create_task(polls.turn(loop.time() + 0.05, until=reach.returned))
+    await asyncio.wait_for(due_soon, 1)  # its own time comes first
+    assert not any(task.done() for task in put_off)
+    reach.back("http://gateway.example")  # that poll was answered
+    await asyncio.wait_for(asyncio.gather(*put_off), 1)
+    assert reach.returned is None and reach.down_since is None
+    later = asyncio.create_task(polls.turn(loop.time() + 0.05))  # the heap still serves, past the cancelled entries
+    await asyncio.wait_for(later, 1)
