@@ -1,9 +1,13 @@
-"""A new shot whose request is that of a done shot the manifest no longer has: most likely that shot renamed. Its
-video is given to the new id (a hard link, else a copy) instead of being rendered and paid for again.
+"""A shot whose request was rendered already, in this folder, gets that video (a hard link, else a copy) and its task
+instead of being rendered and paid for again:
 
-Only a done shot that no shot of the manifest has (not its own any more, or another manifest's in the same folder)
-gives its video, each to one new shot; two shots of one manifest with one request are two takes, both rendered.
-`--force ID` renders a copied shot anew.
+- a new id with the request of a done shot that the manifest no longer has: most likely that shot renamed (or
+  another manifest's shot in the same folder, with the same request);
+- a changed shot whose request is that of one of its own earlier versions (`<id>@<n>`): a prompt tried, then put
+  back.
+
+Each video goes to one shot: two shots of one manifest with one request are two takes, both rendered. `--force ID`
+renders a shot anew. The copy's row costs nothing: what was paid is counted once, on the row it came from.
 """
 
 from __future__ import annotations
@@ -13,35 +17,69 @@ import os
 import shutil
 from collections.abc import Collection, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import journal as j
 from .durable import sync_folder
 from .errors import FatalError
 
-#: in the ledger's price_source of a copied shot: what it cost is counted once, on the shot it came from
+if TYPE_CHECKING:
+    from .plan import PlanLine
+
+#: the ledger's price_source of a copy
 SOURCE = "a copy of {donor}'s video (the same request, the same task): not rendered again"
 
 
-def donors(rows: Iterable[j.Row], ids: Collection[str], out: Path) -> dict[str, j.Row]:
-    """Request fingerprint -> a done row whose id the manifest does not have (`ids`: all of its shots, those --only
-    left out among them) and whose video is in the folder, whole. Earlier versions (`<id>@<n>`) give nothing: their
-    shot is in the manifest, with another request."""
-    found: dict[str, j.Row] = {}
-    for row in rows:
-        if row.state == j.DONE and j.EARLIER not in row.id and row.id not in ids and row.fingerprint not in found:
-            if _size(out / f"{row.id}.mp4") == row.bytes:
-                found[row.fingerprint] = row
-    return found
+class Donors:
+    """The done rows whose videos other shots may take, found on the first question (most plans ask none)."""
+
+    def __init__(self, rows: Iterable[j.Row], ids: Collection[str], out: Path) -> None:
+        """`ids`: every shot of the manifest, those --only left out among them: their videos are theirs."""
+        self._rows, self._ids, self._out = rows, ids, out
+        self._elsewhere: dict[str, j.Row] | None = None  # request fingerprint -> a row the manifest does not have
+        self._earlier: dict[tuple[str, str], j.Row] = {}  # (shot id, fingerprint) -> one of its earlier versions
+
+    def take(self, shot_id: str, fingerprint: str, category: str) -> j.Row | None:
+        """The row whose video a new or changed shot takes, if any (each is taken once)."""
+        if self._elsewhere is None:
+            self._find()
+        assert self._elsewhere is not None
+        if category == "changed" and (earlier := self._earlier.pop((shot_id, fingerprint), None)) is not None:
+            return earlier
+        return self._elsewhere.pop(fingerprint, None)
+
+    def _find(self) -> None:
+        self._elsewhere = {}
+        for row in self._rows:
+            if row.state != j.DONE:
+                continue
+            base, earlier, _ = row.id.partition(j.EARLIER)
+            if earlier:
+                key = (base, row.fingerprint)
+                if key not in self._earlier and self._in_place(row):
+                    self._earlier[key] = row
+            elif row.id not in self._ids and row.fingerprint not in self._elsewhere and self._in_place(row):
+                self._elsewhere[row.fingerprint] = row
+
+    def _in_place(self, row: j.Row) -> bool:
+        try:
+            return os.stat(self._out / f"{row.id}.mp4").st_size == row.bytes
+        except OSError:
+            return False
 
 
-def copied_before(out: Path, shot_id: str, donor: j.Row) -> bool:
-    """Whether the new shot's video is there already as the donor's copy (made, then the run stopped before the
-    journal said so): it is the donor's size. Any other file of that name is not batchvid's to keep or replace."""
-    return _size(out / f"{shot_id}.mp4") == donor.bytes
+def said(line: PlanLine, donor: j.Row) -> str:
+    """What the plan says of a copy: what the shot was (its plan line's detail, for a changed one), and whose video
+    it takes."""
+    if j.EARLIER in donor.id:
+        whose = f"{line.detail}; the request of {donor.id} again"
+    else:
+        whose = f"the same request as {donor.id}, done in this folder and not in this manifest"
+    return f"{whose}: its video, not rendered again (--force {line.shot_id} renders it anew)"
 
 
 def as_copy(fresh: j.Row, donor: j.Row) -> j.Row:
-    """The new shot's row, done with the donor's video, its task and its times; it costs nothing more."""
+    """The shot's new row, done with the donor's video, its task and its times; it costs nothing more."""
     return dataclasses.replace(
         fresh, state=j.DONE, task_id=donor.task_id, output=f"{fresh.id}.mp4", bytes=donor.bytes, sha256=donor.sha256,
         estimated_usd="0", billed_usd=None, price_source=SOURCE.format(donor=donor.id), error=None,
@@ -49,16 +87,15 @@ def as_copy(fresh: j.Row, donor: j.Row) -> j.Row:
 
 
 def make(out: Path, pairs: Iterable[tuple[str, j.Row]]) -> None:
-    """Each (new id, donor) video made, before the journal says so (a crash in between: copied_before); synced."""
+    """Each (shot id, donor) video made, once the journal says so, and synced."""
     made = False
     for shot_id, donor in pairs:
-        target = out / f"{shot_id}.mp4"
-        if os.path.lexists(target):
-            continue
-        source = out / f"{donor.id}.mp4"
+        target, source = out / f"{shot_id}.mp4", out / f"{donor.id}.mp4"
         try:
             try:
                 os.link(source, target)
+            except FileExistsError:
+                continue
             except OSError:  # a file system without hard links (FAT, some network shares): a copy, synced
                 part = target.with_name(target.name + ".part")
                 shutil.copyfile(source, part)
@@ -70,10 +107,3 @@ def make(out: Path, pairs: Iterable[tuple[str, j.Row]]) -> None:
         made = True
     if made:
         sync_folder(out)
-
-
-def _size(path: Path) -> int | None:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return None

@@ -121,29 +121,24 @@ def make_plan(
     writes: list[j.Row] = []
     unrecorded: list[str] = []
     ids = {shot.id for shot in shots}
-    new = any(shot.id not in existing for shot in shots)
-    there = _names_there(out) if new else None
-    givers = copies.donors(existing.values(), ids | options.left_out, out) if new else {}
+    there = _names_there(out) if any(shot.id not in existing for shot in shots) else None
+    givers = copies.Donors(existing.values(), ids | options.left_out, out)
     to_copy: list[tuple[str, j.Row]] = []
     for position, shot in enumerate(shots):
         row = existing.get(shot.id)
-        donor = _donor(shot, givers, options) if row is None and givers else None
-        if donor is not None:
-            to_copy.append((shot.id, donor))
-            writes.append(copies.as_copy(_fresh(shot, shot.fingerprint(), quotes[shot.id], position), donor))
-            plan.lines.append(PlanLine(shot.id, "copy", f"the same request as {donor.id}, done in this folder and "
-                                       f"not in this manifest: its video, not rendered again (--force {shot.id} "
-                                       "renders it anew)"))
-            if not copies.copied_before(out, shot.id, donor) and _video_there(out, f"{shot.id}.mp4", there):
-                unrecorded.append(f"{shot.id}.mp4")
-            continue
         if row is None and _video_there(out, f"{shot.id}.mp4", there):
             unrecorded.append(f"{shot.id}.mp4")
-        plan.lines.append(_plan_shot(shot, row, position, quotes[shot.id], out, options, existing, writes, dry))
+        fingerprint = shot.fingerprint()
+        taken = writes[-1] if writes else None
+        line = _plan_shot(shot, row, fingerprint, position, quotes[shot.id], out, options, existing, writes, dry)
+        if line.category in ("new", "changed") and (donor := givers.take(shot.id, fingerprint, line.category)):
+            assert writes[-1] is not taken and writes[-1].id == shot.id  # the shot's fresh row, to be the copy
+            writes[-1] = copies.as_copy(writes[-1], donor)
+            to_copy.append((shot.id, donor))
+            line = PlanLine(shot.id, "copy", copies.said(line, donor))
+        plan.lines.append(line)
     if unrecorded:
         _refuse_unrecorded(out, unrecorded)
-    if to_copy and not dry:
-        copies.make(out, to_copy)  # before the journal says so: a crash in between is found by copied_before
     for row in list(existing.values()):
         if j.EARLIER in row.id and row.state in (j.SUBMITTED, j.DOWNLOADING):
             _follow_or_not(row, can_follow(row), plan, writes)
@@ -151,6 +146,8 @@ def make_plan(
     _price_what_is_to_submit(plan, shots, quotes, j.bill_ratios(existing.values()))
     if writes and not dry:
         journal.insert_many(writes)
+    if to_copy and not dry:  # after the journal: a crash in between leaves a done row's video missing, to be
+        copies.make(out, to_copy)  # fetched again from its task, free, and the donor's video is still there
     return plan
 
 
@@ -163,17 +160,9 @@ def _unowned_kept(options: PlanOptions, existing: Mapping[str, j.Row]) -> PlanOp
                                               if task not in owned and shot not in options.adopt})
 
 
-def _donor(shot: Shot, givers: dict[str, j.Row], options: PlanOptions) -> j.Row | None:
-    """The done row whose video a new shot takes (copies.py), if any; a shot named by --force or --adopt takes none."""
-    if shot.id in options.force or shot.id in options.adopt:
-        return None
-    return givers.pop(shot.fingerprint(), None)
-
-
-def _plan_shot(shot: Shot, row: j.Row | None, position: int, quote: Quote, out: Path, options: PlanOptions,
-               existing: dict[str, j.Row], writes: list[j.Row], dry: bool) -> PlanLine:
+def _plan_shot(shot: Shot, row: j.Row | None, fingerprint: str, position: int, quote: Quote, out: Path,
+               options: PlanOptions, existing: dict[str, j.Row], writes: list[j.Row], dry: bool) -> PlanLine:
     """What happens next to one shot of the manifest; the journal rows that changes go to `writes`."""
-    fingerprint = shot.fingerprint()
     if shot.id in options.adopt and (row is None or row.fingerprint != fingerprint or shot.id in options.force):
         _cannot_adopt(shot.id, "it is new" if row is None else "it is forced" if shot.id in options.force
                       else "its request changed since that submit: the task was made from another one")

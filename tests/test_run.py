@@ -449,7 +449,6 @@ def test_a_renamed_shot_takes_its_video_and_is_not_paid_for_again(
     assert run_batch(write_manifest(shots.format("cat", "dog")), sim)[0] == 0
     assert len(sim.record.created()) == 3  # two shots of one manifest with one request: two takes, both rendered
     renamed = write_manifest(shots.format("kitten", "puppy"))
-    os.link(out / "cat.mp4", out / "kitten.mp4")  # as if a run made the copy and was killed before its journal said so
     code, text, err = run_batch(renamed, sim)
     assert code == 0 and err.startswith("plan: 2 copy, 1 done\n"), err
     assert ("kitten: copy: the same request as cat, done in this folder and not in this manifest: its video, not "
@@ -460,8 +459,29 @@ def test_a_renamed_shot_takes_its_video_and_is_not_paid_for_again(
     assert rows["puppy"]["task_id"] == rows["dog"]["task_id"] and rows["puppy"]["estimated_usd"] == "0"
     assert rows["puppy"]["price_source"].startswith("a copy of dog's video")
     assert rows["kitten"]["sha256"] == hashlib.sha256((out / "kitten.mp4").read_bytes()).hexdigest()
+    (out / "kitten.mp4").unlink()  # as if the run was killed after its journal took the copy, before the link
+    code, _, err = run_batch(renamed, sim)
+    assert code == 0 and "plan: 2 done, 1 download" in err and (out / "kitten.mp4").is_file(), err
     code, _, err = run_batch(renamed, sim, "--force", "puppy")
     assert code == 0 and len(sim.record.created()) == 4 and "plan: 1 forced, 2 done" in err, err
+
+
+def test_a_shot_changed_back_to_an_earlier_request_takes_that_version_s_video(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path) -> None:
+    """A prompt tried and put back: the shot rendered, and was paid for, a third time."""
+    sim, out = simulator(), tmp_path / "out"
+    shot = "version: 1\nshots:\n  - {{id: hero, model: wan2.5-t2v-preview, prompt: {}}}\n"
+    first, tried = write_manifest(shot.format("a cat")), write_manifest(shot.format("a cat at dusk"), "tried.yaml")
+    assert run_batch(first, sim)[0] == 0 and run_batch(tried, sim)[0] == 0 and len(sim.record.created()) == 2
+    video = (out / "hero@1.mp4").read_bytes()
+    code, _, err = run_batch(first, sim)
+    assert code == 0 and len(sim.record.created()) == 2, err
+    assert ("plan: 1 copy\n  hero: copy: was done; that version is kept as hero@2 with its video hero@2.mp4; the "
+            "request of hero@1 again: its video, not rendered again (--force hero renders it anew)") in err, err
+    assert (out / "hero.mp4").read_bytes() == video and (out / "hero@2.mp4").is_file()
+    rows = {row["shot_id"]: row for row in ledger(out)}
+    assert rows["hero"]["prompt"] == "a cat" and rows["hero"]["task_id"] == rows["hero@1"]["task_id"]
+    assert rows["hero@2"]["prompt"] == "a cat at dusk"
 
 
 def test_429_and_5xx_storms_create_no_duplicates(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
