@@ -35,7 +35,7 @@ class Donors:
 
     def __init__(self, rows: Iterable[j.Row], ids: Collection[str], out: Path) -> None:
         """`ids`: every shot of the manifest, those --only left out among them: their videos are theirs."""
-        self._rows, self._ids, self._out = rows, ids, out
+        self._rows, self._ids, self._out = list(rows), ids, out  # as they stand before the plan changes any
         self._elsewhere: dict[str, j.Row] | None = None  # request fingerprint -> a row the manifest does not have
         self._earlier: dict[tuple[str, str], j.Row] = {}  # (shot id, fingerprint) -> one of its earlier versions
 

@@ -129,11 +129,11 @@ def make_plan(
         if row is None and _video_there(out, f"{shot.id}.mp4", there):
             unrecorded.append(f"{shot.id}.mp4")
         fingerprint = shot.fingerprint()
-        taken = writes[-1] if writes else None
         line = _plan_shot(shot, row, fingerprint, position, quotes[shot.id], out, options, existing, writes, dry)
         if line.category in ("new", "changed") and (donor := givers.take(shot.id, fingerprint, line.category)):
-            assert writes[-1] is not taken and writes[-1].id == shot.id  # the shot's fresh row, to be the copy
-            writes[-1] = copies.as_copy(writes[-1], donor)
+            fresh = writes[-1]  # a new or changed shot's fresh row comes last: it becomes the copy
+            assert fresh.id == shot.id and fresh.state == j.PENDING
+            writes[-1] = copies.as_copy(fresh, donor)
             to_copy.append((shot.id, donor))
             line = PlanLine(shot.id, "copy", copies.said(line, donor))
         plan.lines.append(line)
@@ -277,7 +277,6 @@ def _refuse_unrecorded(out: Path, names: Sequence[str]) -> None:
 
 #: plan categories whose shots this run submits (and pays for)
 TO_SUBMIT = frozenset({"new", "changed", "forced", "retry"})
-
 
 
 def elsewhere(rows: Iterable[str], ids: Collection[str]) -> int:
