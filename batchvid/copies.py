@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 #: the ledger's price_source of a copy
 SOURCE = "a copy of {donor}'s video (the same request, the same task): not rendered again"
+_SOURCE_START = SOURCE.split("{", 1)[0]
 
 
 class Donors:
@@ -66,6 +67,11 @@ class Donors:
             return os.stat(self._out / f"{row.id}.mp4").st_size == row.bytes
         except OSError:
             return False
+
+
+def is_copy(row: j.Row) -> bool:
+    """Whether the row's video was another's, given to it at no cost."""
+    return row.estimated_usd == "0" and (row.price_source or "").startswith(_SOURCE_START)
 
 
 def said(line: PlanLine, donor: j.Row) -> str:

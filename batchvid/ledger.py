@@ -8,6 +8,7 @@ import os
 from decimal import Decimal
 from pathlib import Path
 
+from . import copies
 from .journal import Journal, Row, amount, rendered
 
 FILE_NAME = "ledger.csv"
@@ -111,16 +112,22 @@ def spend_line(rows: list[Row]) -> str:
     """What the batch cost, in words: the estimate and the gateway's own figures, over the same shots (those it
     rendered: a failed task is not charged, and a rendered one is charged whether its video is in or not)."""
     billed, estimated = spend(rows)
-    made = [r for r in rows if rendered(r)]
+    done = [r for r in rows if rendered(r)]
+    made = [r for r in done if not copies.is_copy(r)]
+    copied = len(done) - len(made)
     if not made and not billed:
-        return "no shot rendered, nothing billed"
+        return "no shot rendered, nothing billed" + (f" ({_copies(copied)})" if copied else "")
     reported = sum(1 for r in made if r.billed_usd)  # Sora's answers, for one, say nothing of billing
     unpriced = sum(1 for r in made if not r.estimated_usd)
-    shots = f"{len(made)} shot{'s' * (len(made) != 1)} rendered"
+    shots = f"{len(made)} shot{'s' * (len(made) != 1)} rendered" + (f" (and {_copies(copied)})" if copied else "")
     said = (f"billed ${billed:.2f} as the gateway reported it for {reported} of them" if reported or billed
             else "no bill in the gateway's answers")
     return (f"estimated ${estimated:.2f} for the {shots}" + (f" ({unpriced} with no known price)" if unpriced else "")
             + f", {said}")
+
+
+def _copies(count: int) -> str:
+    return ("1 copy of a video" if count == 1 else f"{count} copies of videos") + " rendered before, at no cost"
 
 
 def spend(rows: list[Row]) -> tuple[Decimal, Decimal]:

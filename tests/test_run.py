@@ -453,7 +453,8 @@ def test_a_renamed_shot_takes_its_video_and_is_not_paid_for_again(
     assert code == 0 and err.startswith("plan: 2 copy, 1 done\n"), err
     assert ("kitten: copy: the same request as cat, done in this folder and not in this manifest: its video, not "
             "rendered again (--force kitten renders it anew)") in err
-    assert len(sim.record.created()) == 3 and "estimated $0.37 for the 3 shots rendered" in text, text
+    assert len(sim.record.created()) == 3 and ("estimated $0.37 for the 1 shot rendered (and 2 copies of videos "
+                                               "rendered before, at no cost), billed $0.37") in text, text
     assert (out / "puppy.mp4").read_bytes() == (out / "dog.mp4").read_bytes() and (out / "dog.mp4").is_file()
     rows = {row["shot_id"]: row for row in ledger(out)}
     assert rows["puppy"]["task_id"] == rows["dog"]["task_id"] and rows["puppy"]["estimated_usd"] == "0"
@@ -474,8 +475,9 @@ def test_a_shot_changed_back_to_an_earlier_request_takes_that_version_s_video(
     first, tried = write_manifest(shot.format("a cat")), write_manifest(shot.format("a cat at dusk"), "tried.yaml")
     assert run_batch(first, sim)[0] == 0 and run_batch(tried, sim)[0] == 0 and len(sim.record.created()) == 2
     video = (out / "hero@1.mp4").read_bytes()
-    code, _, err = run_batch(first, sim)
+    code, text, err = run_batch(first, sim)
     assert code == 0 and len(sim.record.created()) == 2, err
+    assert "1 done; no shot rendered, nothing billed (1 copy of a video rendered before, at no cost)" in text, text
     assert ("plan: 1 copy\n  hero: copy: was done; that version is kept as hero@2 with its video hero@2.mp4; the "
             "request of hero@1 again: its video, not rendered again (--force hero renders it anew)") in err, err
     assert (out / "hero.mp4").read_bytes() == video and (out / "hero@2.mp4").is_file()
