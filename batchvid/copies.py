@@ -4,7 +4,7 @@ instead of being rendered and paid for again:
 - a new id with the request of a done shot that the manifest no longer has: most likely that shot renamed (or
   another manifest's shot in the same folder, with the same request);
 - a changed shot whose request is that of one of its own earlier versions (`<id>@<n>`): a prompt tried, then put
-  back.
+  back; or that of another shot's earlier version (a request moved from one shot to another).
 
 Each video goes to one shot: two shots of one manifest with one request are two takes, both rendered. `--force ID`
 renders a shot anew. The copy's row costs nothing: what was paid is counted once, on the row it came from.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,39 +32,30 @@ _SOURCE_START = SOURCE.split("{", 1)[0]
 
 
 class Donors:
-    """The done rows whose videos other shots may take, found on the first question (most plans ask none)."""
+    """The done rows whose videos other shots may take: those that no shot of the manifest has, earlier versions
+    (`<id>@<n>`) among them, the plan's own included."""
 
-    def __init__(self, rows: Iterable[j.Row], ids: Collection[str], out: Path) -> None:
-        """`ids`: every shot of the manifest, those --only left out among them: their videos are theirs."""
-        self._rows, self._ids, self._out = list(rows), ids, out  # as they stand before the plan changes any
-        self._elsewhere: dict[str, j.Row] | None = None  # request fingerprint -> a row the manifest does not have
-        self._earlier: dict[tuple[str, str], j.Row] = {}  # (shot id, fingerprint) -> one of its earlier versions
+    def __init__(self, rows: Iterable[j.Row], ids: Collection[str], out: Path, moved: Mapping[str, Path]) -> None:
+        """`ids`: every shot of the manifest, those --only left out among them: their videos are theirs. `moved`:
+        the videos of rows still under another name (a dry plan's earlier versions, not renamed)."""
+        self._out, self._moved = out, moved
+        self._by_request: dict[str, list[j.Row]] = {}
+        for row in rows:
+            if row.state == j.DONE and row.id not in ids and self._in_place(row):
+                self._by_request.setdefault(row.fingerprint, []).append(row)
 
-    def take(self, shot_id: str, fingerprint: str, category: str) -> j.Row | None:
-        """The row whose video a new or changed shot takes, if any (each is taken once)."""
-        if self._elsewhere is None:
-            self._find()
-        assert self._elsewhere is not None
-        if category == "changed" and (earlier := self._earlier.pop((shot_id, fingerprint), None)) is not None:
-            return earlier
-        return self._elsewhere.pop(fingerprint, None)
-
-    def _find(self) -> None:
-        self._elsewhere = {}
-        for row in self._rows:
-            if row.state != j.DONE:
-                continue
-            base, earlier, _ = row.id.partition(j.EARLIER)
-            if earlier:
-                key = (base, row.fingerprint)
-                if key not in self._earlier and self._in_place(row):
-                    self._earlier[key] = row
-            elif row.id not in self._ids and row.fingerprint not in self._elsewhere and self._in_place(row):
-                self._elsewhere[row.fingerprint] = row
+    def take(self, shot_id: str, fingerprint: str) -> j.Row | None:
+        """The row whose video a new or changed shot takes, if any: one of its own earlier versions first. Each is
+        taken once."""
+        found = self._by_request.get(fingerprint)
+        if not found:
+            return None
+        own = next((index for index, row in enumerate(found) if row.id.startswith(f"{shot_id}{j.EARLIER}")), 0)
+        return found.pop(own)
 
     def _in_place(self, row: j.Row) -> bool:
         try:
-            return os.stat(self._out / f"{row.id}.mp4").st_size == row.bytes
+            return os.stat(self._moved.get(row.id) or self._out / f"{row.id}.mp4").st_size == row.bytes
         except OSError:
             return False
 
@@ -77,10 +68,11 @@ def is_copy(row: j.Row) -> bool:
 def said(line: PlanLine, donor: j.Row) -> str:
     """What the plan says of a copy: what the shot was (its plan line's detail, for a changed one), and whose video
     it takes."""
-    if j.EARLIER in donor.id:
+    if donor.id.startswith(f"{line.shot_id}{j.EARLIER}"):
         whose = f"{line.detail}; the request of {donor.id} again"
     else:
-        whose = f"the same request as {donor.id}, done in this folder and not in this manifest"
+        whose = (f"{line.detail}; " if line.detail else "") + (
+            f"the same request as {donor.id}, done in this folder and not in this manifest")
     return f"{whose}: its video, not rendered again (--force {line.shot_id} renders it anew)"
 
 

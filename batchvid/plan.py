@@ -122,23 +122,22 @@ def make_plan(
     unrecorded: list[str] = []
     ids = {shot.id for shot in shots}
     there = _names_there(out) if any(shot.id not in existing for shot in shots) else None
-    givers = copies.Donors(existing.values(), ids | options.left_out, out)
-    to_copy: list[tuple[str, j.Row]] = []
+    before = set(existing)
+    to_render: list[ToRender] = []
     for position, shot in enumerate(shots):
         row = existing.get(shot.id)
         if row is None and _video_there(out, f"{shot.id}.mp4", there):
             unrecorded.append(f"{shot.id}.mp4")
-        fingerprint = shot.fingerprint()
+        fingerprint, written = shot.fingerprint(), len(writes)
         line = _plan_shot(shot, row, fingerprint, position, quotes[shot.id], out, options, existing, writes, dry)
-        if line.category in ("new", "changed") and (donor := givers.take(shot.id, fingerprint, line.category)):
-            fresh = writes[-1]  # a new or changed shot's fresh row comes last: it becomes the copy
-            assert fresh.id == shot.id and fresh.state == j.PENDING
-            writes[-1] = copies.as_copy(fresh, donor)
-            to_copy.append((shot.id, donor))
-            line = PlanLine(shot.id, "copy", copies.said(line, donor))
+        if line.category in ("new", "changed"):
+            # its fresh row, or (a shot planned by an earlier run, never sent) its row as it is
+            fresh = len(writes) - 1 if len(writes) > written and writes[-1].id == shot.id else None
+            to_render.append(ToRender(len(plan.lines), fresh, row, fingerprint))
         plan.lines.append(line)
     if unrecorded:
         _refuse_unrecorded(out, unrecorded)
+    to_copy = _copies(plan, writes, to_render, existing, before, ids | options.left_out, out, dry)
     for row in list(existing.values()):
         if j.EARLIER in row.id and row.state in (j.SUBMITTED, j.DOWNLOADING):
             _follow_or_not(row, can_follow(row), plan, writes)
@@ -158,6 +157,41 @@ def _unowned_kept(options: PlanOptions, existing: Mapping[str, j.Row]) -> PlanOp
     owned = {row.task_id for row in existing.values() if row.task_id} | set(options.adopt.values())
     return dataclasses.replace(options, kept={shot: task for shot, task in options.kept.items()
                                               if task not in owned and shot not in options.adopt})
+
+
+@dataclass(frozen=True)
+class ToRender:
+    """A new or changed shot, which may take a video the folder has of its request (copies.py)."""
+
+    line_at: int  # its plan line
+    fresh_at: int | None  # its fresh row among the plan's writes; None: `row` is still its row
+    row: j.Row | None
+    fingerprint: str
+
+
+def _copies(plan: Plan, writes: list[j.Row], to_render: list[ToRender], existing: dict[str, j.Row],
+            before: set[str], manifest_ids: set[str], out: Path, dry: bool) -> list[tuple[str, j.Row]]:
+    """The shots to render whose request the folder has a video of already, made copies of it (copies.py): their
+    plan lines and fresh rows changed in place; (shot id, the row whose video it takes) for each."""
+    if not to_render:
+        return []
+    # this plan's earlier versions give too (a request moved from one shot to another); in a dry plan their videos
+    # are still under the shot's own name
+    moved = {row_id: out / f"{row_id.partition(j.EARLIER)[0]}.mp4" for row_id in existing if row_id not in before}
+    givers = copies.Donors(existing.values(), manifest_ids, out, moved if dry else {})
+    to_copy = []
+    for shot in to_render:
+        line = plan.lines[shot.line_at]
+        if (donor := givers.take(line.shot_id, shot.fingerprint)) is None:
+            continue
+        if shot.fresh_at is not None:
+            writes[shot.fresh_at] = copies.as_copy(writes[shot.fresh_at], donor)
+        else:
+            assert shot.row is not None
+            writes.append(copies.as_copy(shot.row, donor))
+        plan.lines[shot.line_at] = PlanLine(line.shot_id, "copy", copies.said(line, donor))
+        to_copy.append((line.shot_id, donor))
+    return to_copy
 
 
 def _plan_shot(shot: Shot, row: j.Row | None, fingerprint: str, position: int, quote: Quote, out: Path,
