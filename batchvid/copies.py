@@ -35,13 +35,19 @@ class Donors:
     """The done rows whose videos other shots may take: those that no shot of the manifest has, earlier versions
     (`<id>@<n>`) among them, the plan's own included."""
 
-    def __init__(self, rows: Iterable[j.Row], ids: Collection[str], out: Path, moved: Mapping[str, Path]) -> None:
-        """`ids`: every shot of the manifest, those --only left out among them: their videos are theirs. `moved`:
-        the videos of rows still under another name (a dry plan's earlier versions, not renamed)."""
+    def __init__(self, rows: Iterable[j.Row], ids: Collection[str], kept: Collection[str | None], out: Path,
+                 moved: Mapping[str, Path]) -> None:
+        """`ids`: the shots of this run: a row under one of their ids is their own, or was kept by the plan as an
+        earlier version, under that name. `kept`: the tasks whose videos are shots' own takes (of this run, or left
+        out by --only), unchanged: never given to another shot, which would be the same take. `moved`: the videos
+        of rows still under another name (a dry plan's earlier versions, not renamed). Each video is given once:
+        rows that share a task (copies) are one."""
         self._out, self._moved = out, moved
         self._by_request: dict[str, list[j.Row]] = {}
+        given = set(kept)
         for row in rows:
-            if row.state == j.DONE and row.id not in ids and self._in_place(row):
+            if row.state == j.DONE and row.id not in ids and row.task_id not in given and self._in_place(row):
+                given.add(row.task_id)
                 self._by_request.setdefault(row.fingerprint, []).append(row)
 
     def take(self, shot_id: str, fingerprint: str) -> j.Row | None:

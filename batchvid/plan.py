@@ -78,8 +78,9 @@ class PlanOptions:
     #: the same, kept beside the journal by a run that could not write them into it (spare.py): followed where the
     #: shot is still uncertain and the task no other shot's; passed over otherwise
     kept: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    #: the manifest's shots that --only left out of this run: theirs, not videos to give away (copies.py)
-    left_out: frozenset[str] = frozenset()
+    #: the manifest's shots that --only left out of this run, and their requests' fingerprints: the video of one
+    #: whose request is unchanged is its own take, not one to give (copies.py)
+    left_out: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _fresh(shot: Shot, fingerprint: str, quote: Quote, position: int) -> j.Row:
@@ -137,7 +138,7 @@ def make_plan(
         plan.lines.append(line)
     if unrecorded:
         _refuse_unrecorded(out, unrecorded)
-    to_copy = _copies(plan, writes, to_render, existing, before, ids | options.left_out, out, dry)
+    to_copy = _copies(plan, writes, to_render, existing, before, ids, options.left_out, out, dry)
     for row in list(existing.values()):
         if j.EARLIER in row.id and row.state in (j.SUBMITTED, j.DOWNLOADING):
             _follow_or_not(row, can_follow(row), plan, writes)
@@ -170,7 +171,8 @@ class ToRender:
 
 
 def _copies(plan: Plan, writes: list[j.Row], to_render: list[ToRender], existing: dict[str, j.Row],
-            before: set[str], manifest_ids: set[str], out: Path, dry: bool) -> list[tuple[str, j.Row]]:
+            before: set[str], ids: set[str], left_out: Mapping[str, str], out: Path, dry: bool
+            ) -> list[tuple[str, j.Row]]:
     """The shots to render whose request the folder has a video of already, made copies of it (copies.py): their
     plan lines and fresh rows changed in place; (shot id, the row whose video it takes) for each."""
     if not to_render:
@@ -178,7 +180,10 @@ def _copies(plan: Plan, writes: list[j.Row], to_render: list[ToRender], existing
     # this plan's earlier versions give too (a request moved from one shot to another); in a dry plan their videos
     # are still under the shot's own name
     moved = {row_id: out / f"{row_id.partition(j.EARLIER)[0]}.mp4" for row_id in existing if row_id not in before}
-    givers = copies.Donors(existing.values(), manifest_ids, out, moved if dry else {})
+    replaced = {row_id.partition(j.EARLIER)[0] for row_id in moved}
+    kept = {row.task_id for row_id, row in existing.items()
+            if (row_id in ids and row_id not in replaced) or left_out.get(row_id) == row.fingerprint}
+    givers = copies.Donors(existing.values(), ids, kept, out, moved if dry else {})
     to_copy = []
     for shot in to_render:
         line = plan.lines[shot.line_at]

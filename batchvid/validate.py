@@ -34,8 +34,8 @@ class Batch:
     shots: tuple[Shot, ...]
     #: the local files the shots were made from (images), resolved, each stamped before it was read
     files: tuple[tuple[Path, images.FileStamp], ...] = ()
-    #: the ids of the manifest's shots that --only left out of this batch
-    left_out: tuple[str, ...] = ()
+    #: the manifest's shots that --only left out of this batch
+    left_out: tuple[Shot, ...] = ()
 
 
 def only(batch: Batch, words: list[str], manifest: Path) -> Batch:
@@ -50,7 +50,7 @@ def only(batch: Batch, words: list[str], manifest: Path) -> Batch:
             raise InputError(f"--only: no shot in {manifest} matches {pattern!r}{hint}")
     chosen = tuple(shot for shot in batch.shots if any(fnmatchcase(shot.id, pattern) for pattern in patterns))
     kept = {shot.id for shot in chosen}
-    return dataclasses.replace(batch, shots=chosen, left_out=tuple(shot.id for shot in batch.shots
+    return dataclasses.replace(batch, shots=chosen, left_out=tuple(shot for shot in batch.shots
                                                                    if shot.id not in kept))
 
 

@@ -337,7 +337,7 @@ def _plan(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], out:
     from ..spare import Spare
 
     options = PlanOptions(args.resubmit_uncertain, args.retry_failed, frozenset(args.force), args.adopt,
-                          Spare(out).read(), frozenset(batch.left_out))
+                          Spare(out).read(), {shot.id: shot.fingerprint() for shot in batch.left_out})
     families = set(families_of(batch))
     return make_plan(journal, batch.shots, quotes, out, options,
                      lambda row: row.model in MODELS and MODELS[row.model].family in families, dry=dry)
@@ -386,7 +386,7 @@ async def _run(
 
 def _note_unplanned(journal: j.Journal, batch: Batch) -> None:
     """How many shots --only left out that the journal has no row of, for `status` to say they are still to run."""
-    unplanned = len(batch.left_out) - len(journal.rows_by_id(batch.left_out))
+    unplanned = len(batch.left_out) - len(journal.rows_by_id(shot.id for shot in batch.left_out))
     value = str(unplanned) if unplanned else None
     if journal.meta(j.UNPLANNED_KEY) != value:  # a resume of a batch run whole writes nothing
         journal.set_meta(j.UNPLANNED_KEY, value)
