@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-from . import copies
+from . import copies, outvideos
 from . import journal as j
 from .durable import sync_folder
 from .errors import FatalError, InputError, without_keys
@@ -114,7 +114,7 @@ def make_plan(
     `can_follow` says this run can reach their gateway (`plan.followers`): they were paid for.
     `dry`: say all that, but change nothing (no journal write, no video renamed).
     """
-    _refuse_case_twins(out, [shot.id for shot in shots])
+    outvideos.refuse_case_twins(out, [shot.id for shot in shots])
     existing = {row.id: row for row in journal.rows()}
     _check_adoptions(options, existing)
     options = _unowned_kept(options, existing)
@@ -122,12 +122,12 @@ def make_plan(
     writes: list[j.Row] = []
     unrecorded: list[str] = []
     ids = {shot.id for shot in shots}
-    there = _names_there(out) if any(shot.id not in existing for shot in shots) else None
+    there = outvideos.names_there(out) if any(shot.id not in existing for shot in shots) else None
     before = set(existing)
     to_render: list[ToRender] = []
     for position, shot in enumerate(shots):
         row = existing.get(shot.id)
-        if row is None and _video_there(out, f"{shot.id}.mp4", there):
+        if row is None and outvideos.video_there(out, f"{shot.id}.mp4", there):
             unrecorded.append(f"{shot.id}.mp4")
         fingerprint, written = shot.fingerprint(), len(writes)
         line = _plan_shot(shot, row, fingerprint, position, quotes[shot.id], out, options, existing, writes, dry)
@@ -137,7 +137,7 @@ def make_plan(
             to_render.append(ToRender(len(plan.lines), fresh, row, fingerprint))
         plan.lines.append(line)
     if unrecorded:
-        _refuse_unrecorded(out, unrecorded)
+        outvideos.refuse_unrecorded(out, unrecorded)
     to_copy = _copies(plan, writes, to_render, existing, before, ids, options.left_out, out, dry)
     for row in list(existing.values()):
         if j.EARLIER in row.id and row.state in (j.SUBMITTED, j.DOWNLOADING):
@@ -248,30 +248,6 @@ def _price_what_is_to_submit(plan: Plan, shots: Sequence[Shot], quotes: Mapping[
         plan.to_submit_billed = billed
 
 
-def case_blind(out: Path) -> bool:
-    """Whether the folder's file system takes Hero.mp4 and hero.mp4 for one file (macOS and Windows do, by default;
-    so do FAT drives). Its journal tells: it is there before a plan is made (under any other name the same)."""
-    # not samefile(): a FUSE file system may number one file differently under each name
-    return os.path.exists(out / j.FILE_NAME) and os.path.exists(out / j.FILE_NAME.upper())
-
-
-def _refuse_case_twins(out: Path, ids: Sequence[str]) -> None:
-    """Two shots whose ids differ only in letter case would write one video file there: the second would replace
-    the first, paid for."""
-    first: dict[str, str] = {}
-    twins = []
-    for shot_id in ids:
-        seen = first.setdefault(shot_id.lower(), shot_id)
-        if seen != shot_id:
-            twins.append((seen, shot_id))
-    if twins and case_blind(out):
-        a, b = twins[0]
-        more = f" ({len(twins) - 1} more pairs like them)" if len(twins) > 1 else ""
-        raise InputError(f"shots {a!r} and {b!r} differ only in letter case{more}, and the file system of {out} takes "
-                         f"{a}.mp4 and {b}.mp4 for one file: one video would replace the other. Give one of them "
-                         "another id")
-
-
 def _check_adoptions(options: PlanOptions, rows: Mapping[str, j.Row]) -> None:
     """A task adopted twice, or one a shot has already, would give one video to two shots."""
     owners = {row.task_id: row.id for row in rows.values() if row.task_id}
@@ -284,34 +260,6 @@ def _check_adoptions(options: PlanOptions, rows: Mapping[str, j.Row]) -> None:
 def _cannot_adopt(shot_id: str, why: str) -> NoReturn:
     raise InputError(f"--adopt {shot_id}: {why}; only an uncertain shot (its submit may have made a task) can adopt "
                      "one")
-
-
-def _names_there(out: Path) -> set[str] | None:
-    """The folder's names in lower case, read once for all the new shots; None where it cannot be listed."""
-    try:
-        return {name.lower() for name in os.listdir(out)}
-    except FileNotFoundError:
-        return set()
-    except OSError:  # not a folder, or one that may be entered but not listed: each name is looked up
-        return None
-
-
-def _video_there(out: Path, name: str, there: set[str] | None) -> bool:
-    """Whether the folder has a file (or link) of that name, as the file system sees it. The listing answers most
-    names at once (10,000 new shots: a quarter of a second of look-ups, once more for a run asked first at a
-    terminal); a name it has in some letter case is looked up, as a file system that ignores case would find it."""
-    if there is not None and name.lower() not in there:
-        return False
-    return os.path.lexists(out / name)
-
-
-def _refuse_unrecorded(out: Path, names: Sequence[str]) -> None:
-    """Videos of new shots already in the folder: its journal was lost or moved away, or they are not batchvid's.
-    Rendering those shots would pay for them again and replace the files."""
-    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-    raise InputError(f"{out} has {len(names)} video(s) that its journal has no record of ({shown}): a run would pay "
-                     "for them again and replace them. Put back the journal they came with, or move them out of the "
-                     "folder, or give another --out")
 
 
 #: plan categories whose shots this run submits (and pays for)
