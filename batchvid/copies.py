@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import journal as j
+from . import outvideos
 from .durable import sync_folder
 from .errors import FatalError
 
@@ -60,10 +61,7 @@ class Donors:
         return found.pop(own)
 
     def _in_place(self, row: j.Row) -> bool:
-        try:
-            return os.stat(self._moved.get(row.id) or self._out / f"{row.id}.mp4").st_size == row.bytes
-        except OSError:
-            return False
+        return outvideos.size_of(self._moved.get(row.id) or self._out / f"{row.id}.mp4") == row.bytes
 
 
 def is_copy(row: j.Row) -> bool:

@@ -4,11 +4,21 @@ letter case on a file system that takes them for one, and videos of new shots th
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import journal as j
 from .errors import InputError
+
+
+def size_of(path: str | Path) -> int | None:
+    """The size of a video file, None when there is no such file (one stat)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_size if stat.S_ISREG(info.st_mode) else None
 
 
 def case_blind(out: Path) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import stat
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -325,23 +324,13 @@ def _follow_or_not(row: j.Row, follow: bool, plan: Plan, writes: list[j.Row]) ->
         plan.lines.append(PlanLine(row.id, category, f"an earlier version, paid for: its video will be {row.id}.mp4"))
 
 
-def _size_there(out: Path, row: j.Row) -> int | None:
-    """The size of the finished shot's video file, None when there is no such file (one stat: a resume checks
-    thousands)."""
-    try:
-        info = os.stat(os.path.join(out, f"{row.id}.mp4"))
-    except OSError:
-        return None
-    return info.st_size if stat.S_ISREG(info.st_mode) else None
-
-
 def carry_on(row: j.Row, out: Path, options: PlanOptions) -> tuple[str, str]:
     """Adjust an unchanged shot's row for this run; return its plan category and what to say of it."""
     adopted = _adopt(row, options)
     if adopted is not None:
         return adopted
     if row.state == j.DONE:
-        size = _size_there(out, row)
+        size = outvideos.size_of(os.path.join(out, f"{row.id}.mp4"))  # a str join: a resume checks thousands
         if size == row.bytes:
             return "done", ""
         if size:  # written over since (an edit, a copy): the user's file, not ours to replace; empty, it holds nothing
