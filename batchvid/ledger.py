@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from . import copies
-from .journal import Journal, Row, amount, rendered
+from .journal import SUBMITTED, Journal, Row, amount, rendered
 
 FILE_NAME = "ledger.csv"
 HEADER = (
@@ -111,6 +111,10 @@ class LiveLedger:
 def spend_line(rows: list[Row]) -> str:
     """What the batch cost, in words: the estimate and the gateway's own figures, over the same shots (those it
     rendered: a failed task is not charged, and a rendered one is charged whether its video is in or not)."""
+    return _spent(rows) + _to_come(rows)
+
+
+def _spent(rows: list[Row]) -> str:
     billed, estimated = spend(rows)
     done = [r for r in rows if rendered(r)]
     made = [r for r in done if not copies.is_copy(r)]
@@ -124,6 +128,24 @@ def spend_line(rows: list[Row]) -> str:
             else "no bill in the gateway's answers")
     return (f"estimated ${estimated:.2f} for the {shots}" + (f" ({unpriced} with no known price)" if unpriced else "")
             + f", {said}")
+
+
+def _to_come(rows: list[Row]) -> str:
+    """The tasks a stopped run left rendering: the gateway charges them as they finish, whether a run fetches
+    their videos or not, so "nothing billed" alone would read as nothing spent."""
+    waiting = [r for r in rows if r.state == SUBMITTED]
+    if not waiting:
+        return ""
+    unpriced = sum(1 for r in waiting if not r.estimated_usd)
+    tasks = "1 task" if len(waiting) == 1 else f"{len(waiting)} tasks"
+    return (f"; {tasks} still at the gateway, estimated ${in_flight(rows):.2f} more"
+            + (f" ({unpriced} with no known price)" if unpriced else "")
+            + (", charged as it renders" if len(waiting) == 1 else ", charged as they render"))
+
+
+def in_flight(rows: list[Row]) -> Decimal:
+    """The estimate of the tasks still at the gateway (see _to_come)."""
+    return sum((amount(r, "estimated_usd") for r in rows if r.state == SUBMITTED), Decimal(0))
 
 
 def _copies(count: int) -> str:

@@ -66,9 +66,14 @@ def test_the_spend_line_counts_billing_reports_among_the_rendered_shots_only() -
         row("refused", j.FAILED, "0.40", "0"),  # the gateway's 0 for a failed task is no report on a rendered shot
         row("waiting", j.SUBMITTED, "0.40", None),
     ]
+    # the task still rendering is charged as it finishes: said apart, not among the shots rendered
     assert ledger.spend_line(rows) == ("estimated $1.55 for the 4 shots rendered (1 with no known price), "
-                                       "billed $1.80 as the gateway reported it for 3 of them")
-    assert ledger.spend_line(rows[-2:]) == "no shot rendered, nothing billed"
+                                       "billed $1.80 as the gateway reported it for 3 of them; 1 task still at the "
+                                       "gateway, estimated $0.40 more, charged as it renders")
+    assert ledger.spend_line(rows[-2:-1]) == "no shot rendered, nothing billed"
+    assert ledger.spend_line([*rows[-2:], row("new", j.SUBMITTED, None, None)]) == (
+        "no shot rendered, nothing billed; 2 tasks still at the gateway, estimated $0.40 more (1 with no known "
+        "price), charged as they render")
     # Sora and Vidu answers say nothing of billing: "billed $0.00 ... for 0 of them" would read as free
     assert ledger.spend_line(rows[1:2]) == ("estimated $0.80 for the 1 shot rendered, "
                                             "no bill in the gateway's answers")

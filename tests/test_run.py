@@ -1976,6 +1976,12 @@ def test_ctrl_c_or_sigterm_saves_state_and_stops(simulator: Sim, tmp_path: Path,
     assert returncode == code, err
     assert f"stopping ({name})" in err and "Traceback" not in err
     assert "submitting" not in states(out).values()  # a POST under way was let finish and recorded
+    # the tasks left rendering are charged as they finish: "nothing billed" alone read as nothing spent
+    rendering = [Decimal(r["estimated_usd"]) for r in ledger(out) if r["status"] == "submitted"]
+    status = subprocess.run([sys.executable, "-m", "batchvid", "status", str(out)], capture_output=True, text=True,
+                            timeout=60, stdin=subprocess.DEVNULL).stdout
+    assert len(rendering) >= 4 and (f"; {len(rendering)} tasks still at the gateway, estimated ${sum(rendering):.2f} "
+                                     "more, charged as they render") in status, status
     created = len(sim.record.created())
     again = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True, timeout=60,
                            stdin=subprocess.DEVNULL).returncode

@@ -107,7 +107,9 @@ def _print_json(rows: list[j.Row], origin: str | None, running: str | None, unpl
     billed, estimated = ledger.spend(rows)
     problems = [{"id": r.id, "state": r.state, "error": r.error} for r in shots if r.state != j.DONE]
     print_json({"shots": len(shots), "states": dict(Counter(row.state for row in shots)), "billed_usd": str(billed),
-                "estimated_usd": str(estimated), "problems": problems, "origin": origin,
+                "estimated_usd": str(estimated),
+                # the tasks still rendering, charged as they finish: not yet in billed_usd or estimated_usd
+                "in_flight_estimated_usd": str(ledger.in_flight(rows)), "problems": problems, "origin": origin,
                 # the manifest's shots that the latest run left out with --only, never run: not among "shots"
                 "not_run": unplanned,
                 "earlier_versions": [row.id for row in earlier],
