@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import aiohttp
 
-from . import download
+from . import download, outage
 from . import journal as j
 from .commits import GroupCommit
 from .elsewhere import NotAsked
@@ -64,17 +64,18 @@ class Downloads:
         the gateway again for where it is may fail as often as a poll may (a burst of 5xx is no reason to give up
         a paid video until the next run)."""
         failed = Retry(view, "no attempt")
-        tries = unasked = 0
+        tries = unasked = waits = 0
         while tries < self._settings.download_tries and unasked < self._settings.max_poll_errors:
-            if tries or unasked:  # the wait holds no download slot: other videos come in meanwhile
-                await asyncio.sleep(backoff(tries + unasked - 1, failed.retry_after, self._settings.backoff_cap))
+            if waits:  # the wait holds no download slot: other videos come in meanwhile
+                cap = outage.backoff_cap(gateway, self._settings.backoff_cap)
+                await gateway.reach.pause(backoff(waits - 1, failed.retry_after, cap))
             async with self.slots:
-                outcome = await self._once(shot, gateway, task_id, failed.view, tries + unasked)
+                outcome = await self._once(shot, gateway, task_id, failed.view, waits)
             if outcome is None:
                 return
-            failed = outcome
-            if failed.unasked:
-                unasked += 1
+            failed, waits = outcome, waits + 1
+            if failed.unasked:  # an outage of the gateway (still_reachable bounds it) spends none of them
+                unasked += outage.spends_a_try(gateway)
             else:
                 tries, unasked = tries + 1, 0
         said = f"download failed: {failed.reason}"

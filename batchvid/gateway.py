@@ -116,6 +116,21 @@ class Reach:
         #: set as it answers again, while connections to it fail: the polls put off meanwhile need not wait longer
         self.returned: asyncio.Event | None = None
 
+    @property
+    def unreachable(self) -> bool:
+        """Whether the latest connection to it could not be made (nothing answered since)."""
+        return self.returned is not None
+
+    async def pause(self, seconds: float) -> None:
+        """Wait `seconds` before trying again; while it cannot be reached, only until it answers again: the requests
+        put off meanwhile need not wait out their backoffs once it is back."""
+        returned = self.returned
+        if returned is None:
+            await asyncio.sleep(seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(returned.wait(), seconds)
+
     def down(self) -> None:
         """A connection to it could not be made."""
         if self.down_since is None:

@@ -27,6 +27,9 @@ UNREACHABLE_NEVER_ANSWERED = 60.0
 UNREACHABLE_AFTER_ANSWERS = 600.0
 #: seconds of failed connections before the run says so (and, once it answers again, that it does): a blip passes
 SAY_UNREACHABLE_AFTER = 15.0
+#: the longest a request is put off while its gateway cannot be reached: some request finds out soon after it is
+#: back, and the others go then (Reach.pause) rather than up to the backoff's minute later
+OUTAGE_PROBE = 10.0
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,22 @@ def still_reachable(gateway: Gateway, exc: Transient) -> None:
         gateway.reach.said = True
         log.warning("%s for %.0f s; trying again until it answers, for up to %.0f s (every task id is saved)",
                     exc, down, limit)
+
+
+def backoff_cap(gateway: Gateway, cap: float) -> float:
+    """The longest wait before a request to `gateway` is tried again: OUTAGE_PROBE at most while it cannot be
+    reached."""
+    return min(cap, OUTAGE_PROBE) if gateway.reach.unreachable else cap
+
+
+def spends_a_try(gateway: Gateway) -> bool:
+    """Whether a request to `gateway` that just failed counts against its shot's tries. A connection that could not
+    be made to a gateway that answered in this run does not: that is an outage, and still_reachable stops the run
+    once it has lasted too long (a shot's eight submits, or a task's thirty polls, ran out in a minute or a few, and
+    left it for the next run while the run still waited the outage out). One that never answered may be a wrong
+    base URL: its shots' tries run out as soon as they would have, and the summary names it."""
+    reach = gateway.reach
+    return not (reach.unreachable and reach.answered)
 
 
 @dataclass

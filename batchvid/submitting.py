@@ -5,19 +5,19 @@ for the next run (outage.py)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
 from . import journal as j
+from . import outage
 from .budget import Budget
 from .commits import GroupCommit
 from .errors import KEY_REFUSED, holds_secret
 from .families._base import Billing
 from .families._envelope import read_billing
 from .gateway import Gateway, Refused, Rejected, Transient, Uncertain, said
-from .outage import ModelOutages, still_reachable
+from .outage import ModelOutages
 from .primitives import Slots, backoff
 from .progress import Progress
 from .runsettings import RunSettings
@@ -76,7 +76,8 @@ class Submits:
 
     async def _post(self, shot: Shot, gateway: Gateway) -> str | None:
         body = shot.request()
-        for attempt in range(MAX_SUBMIT_TRIES):
+        tries = spent = 0  # POSTs that failed: in all (the backoff), and those that spent one of the shot's tries
+        while spent < MAX_SUBMIT_TRIES:
             if self._model_out(shot):
                 return None
             # Wait for the rate-limit slot first: only a POST about to leave is `submitting`, so a kill
@@ -87,16 +88,19 @@ class Submits:
                 return None
             self.posting.add(shot.id)  # from here the POST is let finish and recorded, whatever stops the run
             try:
-                task_id, retry_in = await self._post_once(shot, gateway, body, attempt)
+                task_id, retry_in = await self._post_once(shot, gateway, body, tries,
+                                                          last=spent + 1 == MAX_SUBMIT_TRIES)
             finally:
                 self.posting.discard(shot.id)
             if retry_in is None:
                 return task_id
-            await asyncio.sleep(retry_in)  # stop() cancels a shot waiting here: it is pending, nothing was sent
+            tries += 1
+            spent += outage.spends_a_try(gateway)  # as _not_made found it: no await since
+            await gateway.reach.pause(retry_in)  # stop() cancels a shot waiting here: it is pending, nothing was sent
         return None
 
-    async def _post_once(self, shot: Shot, gateway: Gateway, body: dict[str, Any],
-                         attempt: int) -> tuple[str | None, float | None]:
+    async def _post_once(self, shot: Shot, gateway: Gateway, body: dict[str, Any], tries: int,
+                         last: bool) -> tuple[str | None, float | None]:
         """One POST, recorded: (the task id if one was made, the seconds to wait before trying again if worth it).
         The shot's reservation against --max-cost is given back when nothing was made and nothing will be."""
         self._journal.mark_submitting(shot.id)
@@ -113,7 +117,7 @@ class Submits:
             finally:  # the first answer of its model, whatever it says: the others need not wait for its retries
                 self._budget.first_answered(shot)
         except Transient as exc:
-            return None, self._not_made(shot, gateway, exc, attempt)
+            return None, self._not_made(shot, gateway, exc, tries, last)
         except Uncertain as exc:
             self._journal.update(shot.id, state=j.UNCERTAIN, error=f"{exc}; not resent (see --resubmit-uncertain)")
             self._progress.event("uncertain", finished=True)
@@ -133,22 +137,23 @@ class Submits:
         self._commits.soon()  # the task id is on disk before this shot's next request leaves
         return task_id, None
 
-    def _not_made(self, shot: Shot, gateway: Gateway, exc: Transient, attempt: int) -> float | None:
+    def _not_made(self, shot: Shot, gateway: Gateway, exc: Transient, tries: int, last: bool) -> float | None:
         """Nothing was created (429, 5xx, refused connection): safe to send again. The seconds to wait before the
-        next try, or None when the shot is not tried again in this run."""
+        next try, or None when the shot is not tried again in this run (`last`: this was its last try, unless no
+        connection could be made, which spends none)."""
         self._journal.update(shot.id, state=j.PENDING, error=f"submit: {exc}")
         self._commits.soon()  # nothing was created: a kill now must not leave it `submitting`
-        still_reachable(gateway, exc)
+        outage.still_reachable(gateway, exc)
         if exc.status is not None and exc.status >= 500 and self._outages.server_error(shot.model, str(exc)):
             self._tries.model_down(shot.model)
         if self._stopping() or self._model_out(shot):
             self._budget.release(shot)
             return None
-        if attempt + 1 == MAX_SUBMIT_TRIES:
+        if last and outage.spends_a_try(gateway):
             self._tries.submits_spent(shot)
             self._budget.release(shot)
             return None
-        return backoff(attempt, exc.retry_after, self._settings.backoff_cap)
+        return backoff(tries, exc.retry_after, outage.backoff_cap(gateway, self._settings.backoff_cap))
 
     def _refused(self, shot: Shot, exc: Refused) -> None:
         """The key, the balance, a proxy or the base URL refused the submit: nothing was created. A key refused one

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from . import journal as j
-from . import polling
+from . import outage, polling
 from .budget import Budget
 from .commits import GroupCommit
 from .elsewhere import NotAsked, TasksMadeElsewhere
@@ -22,7 +22,6 @@ from .elsewhere import other as other_base_url
 from .errors import one_line
 from .families._base import Billing, TaskState, TaskView
 from .gateway import Gateway, Rejected, Transient
-from .outage import still_reachable
 from .pricing import PriceTable, Quote, billed_usd
 from .primitives import PollQueue, backoff
 from .progress import Progress
@@ -33,9 +32,6 @@ from .shot import Shot
 log = logging.getLogger("batchvid")
 
 OFFPEAK_DEADLINE = 49 * 3600.0  # Vidu off-peak tasks may take up to 48 h
-#: the longest a task's poll is put off while its gateway cannot be reached: some poll finds out soon after it is
-#: back, and the others go then (Reach.returned) rather than up to the backoff's minute later
-OUTAGE_PROBE = 10.0
 #: a task ended failed: the shot, its task id and the gateway's words (the runner decides whether the shot gets a
 #: new task)
 TaskFailed = Callable[[Shot, str, str], None]
@@ -83,7 +79,7 @@ class Watcher:
             body = await gateway.query(task_id)
         except Transient as exc:  # a 429 has already slowed this family's pace down (ratelimit.py)
             log.info("poll of %s: %s", shot.id, exc)
-            still_reachable(gateway, exc)
+            outage.still_reachable(gateway, exc)
             return None
         view = shot.family.read_task(body)
         if view.raw_status and view.state is TaskState.RUNNING and view.raw_status not in ("in_progress",):
@@ -119,7 +115,8 @@ class Watcher:
         key = (shot.model, shot.resolution, shot.seconds)
         progress, last_poll = polling.Progress(), None
         # an adopted task was made at some time before this run: it may well be finished, so ask at once
-        delay, errors = 0.0 if adopted else self.planner.next(key, loop.time() - started, progress), 0
+        delay = 0.0 if adopted else self.planner.next(key, loop.time() - started, progress)
+        errors = failed = 0  # polls in a row that failed: that count against the task, and in all (the backoff)
         unconfirmed = adopted
         while True:
             try:
@@ -136,14 +133,15 @@ class Watcher:
                 unconfirmed, elsewhere = False, None
                 self._journal.update(shot.id, error=None, gateway=gateway.known_as)
             if view is None:
-                errors += 1
-                if errors >= self._settings.max_poll_errors:
-                    self._polls_failed(shot, task_id, errors, unconfirmed)
-                    return None
-                interval, cap = self._settings.poll_interval, self._settings.backoff_cap
-                if gateway.reach.returned is not None:  # unreachable: each poll also asks whether it is back
-                    cap = min(cap, OUTAGE_PROBE)
-                delay = interval / 2 + backoff(errors, None, cap, base=interval / 2)
+                failed += 1
+                if outage.spends_a_try(gateway):
+                    errors += 1
+                    if errors >= self._settings.max_poll_errors:
+                        self._polls_failed(shot, task_id, errors, unconfirmed)
+                        return None
+                interval = self._settings.poll_interval
+                cap = outage.backoff_cap(gateway, self._settings.backoff_cap)
+                delay = interval / 2 + backoff(failed, None, cap, base=interval / 2)
             elif view.state is TaskState.SUCCEEDED:
                 if not adopted:  # an adopted task's render time is not known
                     self._learn(key, last_poll, loop.time() - started)
@@ -157,7 +155,8 @@ class Watcher:
                 elapsed = loop.time() - started
                 self._queues.saw(shot.spec.family, task_id, view.state, elapsed)
                 progress.add(elapsed, view.progress, queued=view.state is TaskState.QUEUED)
-                errors, delay, last_poll = 0, self.planner.next(key, elapsed, progress), elapsed
+                errors = failed = 0
+                delay, last_poll = self.planner.next(key, elapsed, progress), elapsed
             if loop.time() > deadline:
                 self._timed_out(shot, task_id)
                 return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import functools
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -1526,21 +1527,14 @@ def test_a_gateway_that_goes_away_is_waited_for_then_the_run_stops(tmp_path: Pat
     assert found == ["pending", "submitted", "submitted", "submitted", "submitted"]
 
 
-def test_a_gateway_away_for_a_while_is_said_and_so_is_its_return(tmp_path: Path, cli: Run,
-                                                                  monkeypatch: pytest.MonkeyPatch,
-                                                                  caplog: pytest.LogCaptureFixture) -> None:
-    """An outage within the limit was waited out without a word: minutes of a run that looks stuck. And the polls
-    put off while it lasted (backing off, up to a minute) waited on after it ended."""
+@contextlib.contextmanager
+def gateway_away(config: Any, away: float, back: float) -> Iterator[Any]:
+    """A simulator that goes away `away` s after it starts and comes back `back` s after it started: the same
+    gateway, its tasks read from `config`'s state file, on the same ports."""
     from urllib.parse import urlsplit
 
-    from batchvid import outage, watching
-    from batchvid.simulator import SimConfig, SimulatorThread
+    from batchvid.simulator import SimulatorThread
 
-    monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
-    monkeypatch.setattr(outage, "SAY_UNREACHABLE_AFTER", 0.3)
-    monkeypatch.setattr(watching, "OUTAGE_PROBE", 0.3)
-    monkeypatch.setattr(watching, "backoff", lambda attempt, retry_after, cap, base: cap)  # the longest it may be
-    config = SimConfig(api_key=SIM_KEY, render_seconds=(1.0, 1.0), state_file=str(tmp_path / "tasks.jsonl"))
     first = SimulatorThread(config)
     sim = first.__enter__()
     ports = [urlsplit(url).port or 0 for url in (sim.base_url, sim.storage_url)]
@@ -1558,22 +1552,39 @@ def test_a_gateway_away_for_a_while_is_said_and_so_is_its_return(tmp_path: Path,
         timer.start()
         return timer
 
-    def restart() -> None:  # the same gateway again: its tasks read from its state file as it starts
+    def restart() -> None:
         restarted.append(SimulatorThread(config, port=ports[0], storage_port=ports[1]))
         restarted[0].__enter__()
 
-    started = time.monotonic()
-    timers = [at(0.5, lambda: first.__exit__(None, None, None)), at(3.5, restart)]
+    timers = [at(away, lambda: first.__exit__(None, None, None)), at(back, restart)]
     try:
-        code, out, err = cli("run", MANIFESTS / "wan.yaml", "--base-url", sim.base_url, "--out", tmp_path / "out",
-                             *FAST_RUN)
-        took = time.monotonic() - started
+        yield sim
     finally:
         for timer in timers:
             timer.join(timeout=30)
         for thread in restarted:
             thread.__exit__(None, None, None)
     assert not problems, problems
+
+
+def test_a_gateway_away_for_a_while_is_said_and_so_is_its_return(tmp_path: Path, cli: Run,
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """An outage within the limit was waited out without a word: minutes of a run that looks stuck. And the polls
+    put off while it lasted (backing off, up to a minute) waited on after it ended."""
+    from batchvid import outage, watching
+    from batchvid.simulator import SimConfig
+
+    monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
+    monkeypatch.setattr(outage, "SAY_UNREACHABLE_AFTER", 0.3)
+    monkeypatch.setattr(outage, "OUTAGE_PROBE", 0.3)
+    monkeypatch.setattr(watching, "backoff", lambda attempt, retry_after, cap, base: cap)  # the longest it may be
+    config = SimConfig(api_key=SIM_KEY, render_seconds=(1.0, 1.0), state_file=str(tmp_path / "tasks.jsonl"))
+    started = time.monotonic()
+    with gateway_away(config, 0.5, 3.5) as sim:
+        code, out, err = cli("run", MANIFESTS / "wan.yaml", "--base-url", sim.base_url, "--out", tmp_path / "out",
+                             *FAST_RUN)
+        took = time.monotonic() - started
     assert code == 0 and set(states(tmp_path / "out").values()) == {"done"}, out + err
     said = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
     assert len(said) == 2, said  # once each, however many requests failed meanwhile
@@ -1583,6 +1594,38 @@ def test_a_gateway_away_for_a_while_is_said_and_so_is_its_return(tmp_path: Path,
     # the four tasks in flight rendered meanwhile: polled as it returns (not backed off for up to a minute), then
     # the fifth shot's 1 s render
     assert took < 3.5 + 2.5, took
+
+
+def test_an_outage_spends_no_shot_s_tries_and_what_it_put_off_goes_as_it_ends(
+        tmp_path: Path, cli: Run, write_manifest: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shot's 8 submits, or a task's 30 polls, ran out within a minute or a few of an outage that the run waits out
+    for 10: the shot was left for the next run (exit 1) though the gateway came back. And a submit put off while it
+    lasted waited out its backoff after it ended."""
+    from batchvid import fetching, outage, submitting, watching
+    from batchvid.simulator import SimConfig
+
+    monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
+    # one try of each kind and an outage of 3 s; polls probe it every 0.3 s, and the submits and downloads put off
+    # wait 30 s unless woken as the polls find it back
+    monkeypatch.setattr(submitting, "MAX_SUBMIT_TRIES", 1)
+    monkeypatch.setattr(runsettings, "RunSettings", functools.partial(runsettings.RunSettings, max_poll_errors=1))
+    monkeypatch.setattr(outage, "OUTAGE_PROBE", 0.3)
+    monkeypatch.setattr(watching, "backoff", lambda attempt, retry_after, cap, base: cap)
+    for module in (submitting, fetching):
+        monkeypatch.setattr(module, "backoff", lambda attempt, retry_after, cap: 30.0)
+    shots = "".join(f"  - {{id: s{i}, prompt: shot {i}}}\n" for i in range(12))
+    manifest = write_manifest(f"version: 1\ndefaults: {{model: wan2.5-t2v-preview}}\nshots:\n{shots}")
+    config = SimConfig(api_key=SIM_KEY, render_seconds=(1.0, 1.0), state_file=str(tmp_path / "tasks.jsonl"))
+    started = time.monotonic()
+    # 8 requests a second: a few shots submitted before it goes away, polls and the other submits failing while away
+    with gateway_away(config, 0.5, 3.5) as sim:
+        code, out, err = cli("run", manifest, "--base-url", sim.base_url, "--out", tmp_path / "out", "--concurrency",
+                             "12", "--rate", "8/s", "--poll-interval", "0.1", "--no-progress")
+        took = time.monotonic() - started
+    assert code == 0 and set(states(tmp_path / "out").values()) == {"done"}, out + err
+    made = [json.loads(line)["task_id"] for line in (tmp_path / "tasks.jsonl").read_text().splitlines()]
+    assert len(set(made)) == 12, made  # each shot paid once
+    assert took < 3.5 + 6, took  # not 30 s more for the waits put off while it was away
 
 
 def test_an_earlier_version_whose_gateway_is_gone_stays_on_record(
