@@ -36,7 +36,8 @@ class Retry(NamedTuple):
     view: TaskView | None  # the task's answer, with the video's location; None: ask the gateway again
     reason: str
     retry_after: float | None = None
-    #: the gateway could not be asked where the video is: a failed poll, counted as polls are, not as a try
+    #: the gateway could not be reached, to ask where the video is or (Sora's) for the video: counted as polls are,
+    #: not as a try
     unasked: bool = False
     #: the storage refused the URL (401, 403, 404, 410): it expired, or the video is gone
     expired: bool = False
@@ -109,6 +110,10 @@ class Downloads:
             # expired: ask the gateway for a fresh URL
             return Retry(None if exc.expired else view, str(exc), expired=exc.expired)
         except (Transient, Rejected) as exc:
+            # the gateway itself (not a storage) cannot be reached: an outage, which still_reachable bounds
+            if isinstance(exc, Transient) and gateway.reach.unreachable and view.video.via_download_endpoint:
+                outage.still_reachable(gateway, exc)
+                return Retry(view, str(exc), unasked=True)
             return Retry(view, str(exc), exc.retry_after)
         self._journal.update(shot.id, state=j.DONE, output=saved.path.name, bytes=saved.size,
                              sha256=saved.sha256, finished_at=j.now(), error=None)

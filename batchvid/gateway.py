@@ -285,7 +285,10 @@ class Gateway:
                 if resp.status != 200:
                     text = await self._read_text(resp)
                     self._answer(resp, text, sent=False)
+                self._heard()
                 yield resp
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            raise self._unreachable(exc) from None
         except aiohttp.ClientHttpProxyError as exc:
             raise self._proxy_refused(exc.status) from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
@@ -321,12 +324,16 @@ class Gateway:
                 raise too_big(f"the gateway's answer is over the {cap:,} byte limit")
         return data.decode("utf-8", errors="replace")
 
-    def _answer(self, resp: aiohttp.ClientResponse, text: str, *, sent: bool) -> dict[str, Any]:
-        status = resp.status
+    def _heard(self) -> None:
+        """It answered (whatever it said)."""
         reach = self.reach
         reach.answered = True
         if reach.down_since is not None:
             reach.back(self.base_url)
+
+    def _answer(self, resp: aiohttp.ClientResponse, text: str, *, sent: bool) -> dict[str, Any]:
+        status = resp.status
+        self._heard()
         if 300 <= status < 400:
             raise self._redirected(resp)
         retry_after = resp.headers.get("Retry-After")

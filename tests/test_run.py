@@ -1527,43 +1527,67 @@ def test_a_gateway_that_goes_away_is_waited_for_then_the_run_stops(tmp_path: Pat
     assert found == ["pending", "submitted", "submitted", "submitted", "submitted"]
 
 
+class Outage:
+    """A simulator that can go away and come back: the same gateway, its tasks read from `config`'s state file, on
+    the same ports."""
+
+    def __init__(self, config: Any) -> None:
+        from batchvid.simulator import SimulatorThread
+
+        self._config = config
+        self._threads = [SimulatorThread(config)]
+        self._ports = (0, 0)
+        self._up = False
+
+    def __enter__(self) -> Any:
+        from urllib.parse import urlsplit
+
+        sim = self._threads[0].__enter__()
+        self._ports = urlsplit(sim.base_url).port or 0, urlsplit(sim.storage_url).port or 0
+        self._up = True
+        return sim
+
+    def leave(self) -> None:
+        self._threads[-1].__exit__(None, None, None)
+        self._up = False
+
+    def come_back(self) -> None:
+        from batchvid.simulator import SimulatorThread
+
+        self._threads.append(SimulatorThread(self._config, port=self._ports[0], storage_port=self._ports[1]))
+        self._threads[-1].__enter__()
+        self._up = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self._up:
+            self.leave()
+
+
+def at(seconds: float, step: Callable[[], object], problems: list[BaseException]) -> threading.Timer:
+    """`step` run in `seconds` on a thread of its own; what it raises goes to `problems`, for the test to report."""
+    def guarded() -> None:
+        try:
+            step()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test, not as a stray thread's error
+            problems.append(exc)
+
+    timer = threading.Timer(seconds, guarded)
+    timer.start()
+    return timer
+
+
 @contextlib.contextmanager
 def gateway_away(config: Any, away: float, back: float) -> Iterator[Any]:
-    """A simulator that goes away `away` s after it starts and comes back `back` s after it started: the same
-    gateway, its tasks read from `config`'s state file, on the same ports."""
-    from urllib.parse import urlsplit
-
-    from batchvid.simulator import SimulatorThread
-
-    first = SimulatorThread(config)
-    sim = first.__enter__()
-    ports = [urlsplit(url).port or 0 for url in (sim.base_url, sim.storage_url)]
-    restarted: list[SimulatorThread] = []
+    """A simulator that goes away `away` s after it starts and comes back `back` s after it started."""
     problems: list[BaseException] = []
-
-    def at(seconds: float, step: Callable[[], object]) -> threading.Timer:
-        def guarded() -> None:
-            try:
-                step()
-            except BaseException as exc:  # noqa: BLE001 - reported by this test, not as a stray thread's error
-                problems.append(exc)
-
-        timer = threading.Timer(seconds, guarded)
-        timer.start()
-        return timer
-
-    def restart() -> None:
-        restarted.append(SimulatorThread(config, port=ports[0], storage_port=ports[1]))
-        restarted[0].__enter__()
-
-    timers = [at(away, lambda: first.__exit__(None, None, None)), at(back, restart)]
-    try:
-        yield sim
-    finally:
-        for timer in timers:
-            timer.join(timeout=30)
-        for thread in restarted:
-            thread.__exit__(None, None, None)
+    simulator = Outage(config)
+    with simulator as sim:
+        timers = [at(away, simulator.leave, problems), at(back, simulator.come_back, problems)]
+        try:
+            yield sim
+        finally:
+            for timer in timers:
+                timer.join(timeout=30)
     assert not problems, problems
 
 
@@ -1626,6 +1650,40 @@ def test_an_outage_spends_no_shot_s_tries_and_what_it_put_off_goes_as_it_ends(
     made = [json.loads(line)["task_id"] for line in (tmp_path / "tasks.jsonl").read_text().splitlines()]
     assert len(set(made)) == 12, made  # each shot paid once
     assert took < 3.5 + 6, took  # not 30 s more for the waits put off while it was away
+
+
+def test_an_outage_as_a_sora_video_is_fetched_spends_none_of_its_tries(
+        tmp_path: Path, cli: Run, write_manifest: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sora's videos come from the gateway itself (its download endpoint): a connection to it that could not be made
+    spent one of the video's tries, and a paid video was left for the next run though the gateway came back."""
+    from batchvid import fetching, outage
+    from batchvid.simulator import SimConfig
+
+    monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
+    monkeypatch.setattr(runsettings, "RunSettings", functools.partial(runsettings.RunSettings, download_tries=1))
+    monkeypatch.setattr(outage, "OUTAGE_PROBE", 0.3)
+    config = SimConfig(api_key=SIM_KEY, render_seconds=(0.3, 0.3), state_file=str(tmp_path / "tasks.jsonl"))
+    simulator, problems, timers, tries = Outage(config), [], [], []
+    save = fetching.Downloads._save
+
+    async def save_in_an_outage(self: Any, *args: Any) -> Any:
+        tries.append(time.monotonic())
+        if len(tries) == 1:  # the task has rendered: the gateway goes away as its video is asked for
+            simulator.leave()
+            timers.append(at(1.5, simulator.come_back, problems))
+        return await save(self, *args)
+
+    monkeypatch.setattr(fetching.Downloads, "_save", save_in_an_outage)
+    manifest = write_manifest("version: 1\nshots:\n  - {id: a, model: sora-2, prompt: a lighthouse}\n")
+    with simulator as sim:
+        code, out, err = cli("run", manifest, "--base-url", sim.base_url, "--out", tmp_path / "out",
+                             "--poll-interval", "0.1", "--no-progress")
+        for timer in timers:
+            timer.join(timeout=30)
+    assert not problems, problems
+    assert code == 0 and states(tmp_path / "out") == {"a": "done"}, out + err
+    assert len(tries) > 2 and tries[-1] - tries[0] < 1.5 + 2, tries  # tried through it, and soon after it ended
+    assert len((tmp_path / "tasks.jsonl").read_text().splitlines()) == 1  # paid once
 
 
 def test_an_earlier_version_whose_gateway_is_gone_stays_on_record(
