@@ -37,12 +37,14 @@ class DiskError(FatalError):
 
 
 class DownloadError(Exception):
-    """A video could not be fetched. `expired`: ask the gateway for a fresh URL; `final`: do not retry."""
+    """A video could not be fetched. `expired`: ask the gateway for a fresh URL; `final`: do not retry; `lasting`:
+    no wait within the run will help (the next run may: the way out is the user's)."""
 
-    def __init__(self, message: str, *, expired: bool = False, final: bool = False) -> None:
+    def __init__(self, message: str, *, expired: bool = False, final: bool = False, lasting: bool = False) -> None:
         super().__init__(message)
         self.expired = expired
         self.final = final
+        self.lasting = lasting
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,7 @@ async def from_url(session: aiohttp.ClientSession, url: str, part: PartFile, pro
     except aiohttp.ClientConnectorCertificateError as exc:  # retrying will not help: the way out is the user's
         host = urlsplit(url)
         said = untrusted(f"the storage host {host.scheme}://{host.netloc.rpartition('@')[2]}", exc.certificate_error)
-        raise DownloadError(f"{said}: {TRUST_ADVICE}") from None
+        raise DownloadError(f"{said}: {TRUST_ADVICE}", lasting=True) from None
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise DownloadError(f"download of {redact(url)} failed: {type(exc).__name__}") from None
 

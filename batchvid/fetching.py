@@ -5,6 +5,7 @@ gateway's base64 endpoint, into a .part file that becomes `<id>.mp4` once whole)
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -41,6 +42,8 @@ class Retry(NamedTuple):
     unasked: bool = False
     #: the storage refused the URL (401, 403, 404, 410): it expired, or the video is gone
     expired: bool = False
+    #: no wait within the run will help (an untrusted certificate): no patience beyond its tries
+    lasting: bool = False
 
 
 class Downloads:
@@ -61,14 +64,17 @@ class Downloads:
         self.slots = asyncio.Semaphore(settings.download_concurrency)
 
     async def fetch(self, shot: Shot, gateway: Gateway, task_id: str, view: TaskView | None) -> None:
-        """The video of a task that succeeded (and is paid for): `download_tries` tries at the video itself; asking
-        the gateway again for where it is may fail as often as a poll may (a burst of 5xx is no reason to give up
-        a paid video until the next run)."""
+        """The video of a task that succeeded (and is paid for): `download_tries` tries at the video itself, over
+        `download_patience` seconds at least; asking the gateway again for where it is may fail as often as a poll
+        may (a burst of 5xx is no reason to give up a paid video until the next run)."""
+        settings = self._settings
+        clock = asyncio.get_running_loop().time
         failed = Retry(view, "no attempt")
         tries = unasked = waits = 0
-        while tries < self._settings.download_tries and unasked < self._settings.max_poll_errors:
+        patient_until = math.inf  # from the first failed try at the video
+        while tries < settings.download_tries or clock() < patient_until:
             if waits:  # the wait holds no download slot: other videos come in meanwhile
-                cap = outage.backoff_cap(gateway, self._settings.backoff_cap)
+                cap = outage.backoff_cap(gateway, settings.backoff_cap)
                 await gateway.reach.pause(backoff(waits - 1, failed.retry_after, cap))
             async with self.slots:
                 outcome = await self._once(shot, gateway, task_id, failed.view, waits)
@@ -77,8 +83,11 @@ class Downloads:
             failed, waits = outcome, waits + 1
             if failed.unasked:  # an outage of the gateway (still_reachable bounds it) spends none of them
                 unasked += outage.spends_a_try(gateway)
+                if unasked >= settings.max_poll_errors:
+                    break
             else:
                 tries, unasked = tries + 1, 0
+                patient_until = min(patient_until, clock() + (0 if failed.lasting else settings.download_patience))
         said = f"download failed: {failed.reason}"
         if failed.expired:  # fresh URLs refused too: a run days later may find the video past the gateway's keeping
             kept = shot.family.video_kept
@@ -108,7 +117,7 @@ class Downloads:
                 self._fail(shot.id, f"{j.VIDEO_REFUSED}{exc}", (row.billed_usd if row else None) or "")
                 return None
             # expired: ask the gateway for a fresh URL
-            return Retry(None if exc.expired else view, str(exc), expired=exc.expired)
+            return Retry(None if exc.expired else view, str(exc), expired=exc.expired, lasting=exc.lasting)
         except (Transient, Rejected) as exc:
             # the gateway itself (not a storage) cannot be reached: an outage, which still_reachable bounds
             if isinstance(exc, Transient) and gateway.reach.unreachable and view.video.via_download_endpoint:

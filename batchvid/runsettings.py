@@ -93,6 +93,9 @@ class RunSettings:
     download_concurrency: int = 4
     max_video_bytes: int = 4 * 1024**3
     download_tries: int = 5
+    #: seconds since a video's first failed try before the run may leave it for the next: its tries alone, a few
+    #: seconds of backoff, gave up within a storage's short outage
+    download_patience: float = 120.0
     max_poll_errors: int = 30  # consecutive failed polls before a task is left for the next run
     max_answer_bytes: int = 256 * 1024**2
     backoff_cap: float = 60.0

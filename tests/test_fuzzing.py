@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
+import functools
 import json
 import random
 import threading
@@ -22,6 +23,7 @@ import yaml
 from aiohttp import web
 from conftest import FAST_RUN, MANIFESTS, SIM_KEY, sqlite_db
 
+from batchvid import runsettings
 from batchvid.families import MODELS
 from batchvid.simulator.video import Video
 
@@ -234,6 +236,8 @@ def random_gateway(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
 def test_a_gateway_answering_at_random_crashes_nothing_and_loses_no_task(
         random_gateway: RandomGateway, cli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TMPDIR", str(tmp_path))
+    # a video is tried for 2 minutes: here, where half the answers are wrong, for a second
+    monkeypatch.setattr(runsettings, "RunSettings", functools.partial(runsettings.RunSettings, download_patience=1.0))
     out = tmp_path / "out"
     for _ in range(2):  # the second run takes up what the first left: polls, downloads, uncertain shots
         code, stdout, err = cli("run", MANIFESTS / "demo.yaml", "--base-url", random_gateway.base_url, "--out", out,

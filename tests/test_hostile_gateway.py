@@ -274,7 +274,8 @@ def test_a_sora_download_answer_that_is_wrong_keeps_the_paid_video_for_the_next_
 
     from batchvid import runsettings
 
-    monkeypatch.setattr(runsettings, "RunSettings", functools.partial(runsettings.RunSettings, download_tries=2))
+    monkeypatch.setattr(runsettings, "RunSettings", functools.partial(runsettings.RunSettings, download_tries=2,
+                                                                      download_patience=0))
     manifest = tmp_path / "m.yaml"
     names = ["b64-good", *B64_REASONS]
     shots = "\n".join(f"  - {{id: {name}, model: sora-2, prompt: {name}}}" for name in names)
@@ -336,7 +337,7 @@ def test_a_lying_gateway_fails_single_shots_and_never_leaks(liar: Servers, cli: 
     from batchvid import runsettings
 
     monkeypatch.setattr(runsettings, "RunSettings", functools.partial(runsettings.RunSettings, max_poll_errors=3,
-                                                                      download_tries=2))
+                                                                      download_tries=2, download_patience=0))
     manifest = tmp_path / "m.yaml"
     shots = "\n".join(f"  - {{id: {name}, model: wan2.5-t2v-preview, prompt: {name}}}" for name in SCENARIOS)
     manifest.write_text(f"version: 1\nshots:\n{shots}\n")

@@ -705,7 +705,8 @@ def test_a_video_whose_every_url_is_refused_says_it_may_be_past_the_gateways_kee
 
     monkeypatch.setattr(fetching, "backoff", lambda *args, **kwargs: 0.01)
     # each fresh URL is asked for 1 s after the last try: two tries, not five, keep the test short
-    monkeypatch.setattr(runsettings, "RunSettings", functools.partial(runsettings.RunSettings, download_tries=2))
+    monkeypatch.setattr(runsettings, "RunSettings", functools.partial(runsettings.RunSettings, download_tries=2,
+                                                                      download_patience=0))
     sim = simulator(url_ttl=-60.0, veo_url_style="string")  # every URL the gateway gives has expired already
     code, out, _ = run_batch(MANIFESTS / "veo.yaml", sim, "--only", "veo30-text")
     assert code == 1 and states(tmp_path / "out") == {"veo30-text": "downloading"}
@@ -1660,7 +1661,8 @@ def test_an_outage_as_a_sora_video_is_fetched_spends_none_of_its_tries(
     from batchvid.simulator import SimConfig
 
     monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
-    monkeypatch.setattr(runsettings, "RunSettings", functools.partial(runsettings.RunSettings, download_tries=1))
+    monkeypatch.setattr(runsettings, "RunSettings", functools.partial(runsettings.RunSettings, download_tries=1,
+                                                                      download_patience=0))
     monkeypatch.setattr(outage, "OUTAGE_PROBE", 0.3)
     config = SimConfig(api_key=SIM_KEY, render_seconds=(0.3, 0.3), state_file=str(tmp_path / "tasks.jsonl"))
     simulator, problems, timers, tries = Outage(config), [], [], []
@@ -1684,6 +1686,25 @@ def test_an_outage_as_a_sora_video_is_fetched_spends_none_of_its_tries(
     assert code == 0 and states(tmp_path / "out") == {"a": "done"}, out + err
     assert len(tries) > 2 and tries[-1] - tries[0] < 1.5 + 2, tries  # tried through it, and soon after it ended
     assert len((tmp_path / "tasks.jsonl").read_text().splitlines()) == 1  # paid once
+
+
+@pytest.mark.parametrize("patience", [0.0, 30.0])
+def test_a_video_is_tried_through_a_short_outage_of_its_storage(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, patience: float) -> None:
+    """A video's tries, a few seconds of backoff, ran out within a storage's outage of seconds: every video that
+    rendered meanwhile was left for the next run (a storage answering 503 for 15 s left all five of a batch)."""
+    monkeypatch.setattr(runsettings, "RunSettings", functools.partial(runsettings.RunSettings, download_tries=2,
+                                                                      download_patience=patience))
+    sim = simulator(render_seconds=(0.1, 0.1), storage_down_seconds=2.0)
+    code, out, _ = run_batch(write_manifest("version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: p}\n"),
+                             sim)
+    if patience:
+        assert code == 0 and states(tmp_path / "out") == {"a": "done"}, out
+        assert sim.record.storage_requests > 2  # tried past its two tries, through the outage
+    else:  # its two tries spent within the outage
+        assert code == 1 and states(tmp_path / "out") == {"a": "downloading"}, out
+        assert "storage answered HTTP 503" in ledger(tmp_path / "out")[0]["error"]
 
 
 def test_an_earlier_version_whose_gateway_is_gone_stays_on_record(

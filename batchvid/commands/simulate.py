@@ -101,6 +101,8 @@ def add_fault_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--truncate-rate", type=share, default=0.0, help="share of downloads cut short")
     g.add_argument("--malformed-rate", type=share, default=0.0, help="share of JSON answers that are broken")
     g.add_argument("--unknown-status-rate", type=share, default=0.0, help="share of tasks with an unlisted status")
+    g.add_argument("--storage-down-seconds", type=seconds, default=0.0,
+                   help="the storage answers 503 to every request for this long after the start (an outage)")
     g.add_argument("--url-ttl", type=seconds, default=3600.0, help="seconds a signed video URL stays valid")
     g.add_argument("--expire-first-urls", action="store_true", help="the first video URL of each task is expired")
     g.add_argument("--video-bytes", type=whole(0), default=0, help="pad every video to this size")
@@ -126,6 +128,7 @@ def config_from(args: argparse.Namespace, api_key: str) -> SimConfig:
         reset_rate=args.reset_rate,
         hang_rate=args.hang_rate, hang_seconds=args.hang_seconds, truncate_rate=args.truncate_rate,
         malformed_rate=args.malformed_rate, unknown_status_rate=args.unknown_status_rate, url_ttl=args.url_ttl,
+        storage_down_seconds=args.storage_down_seconds,
         expire_first_urls=args.expire_first_urls,
         video_bytes=args.video_bytes, state_file=args.state, group_ratio=args.group_ratio,
         storage_bytes_per_second=None if args.storage_mbps is None else args.storage_mbps * 1024**2,

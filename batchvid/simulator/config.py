@@ -50,6 +50,8 @@ class SimConfig:
     truncate_rate: float = 0.0
     malformed_rate: float = 0.0
     unknown_status_rate: float = 0.0
+    #: the storage answers 503 to every request for this many seconds after the simulator starts (an outage)
+    storage_down_seconds: float = 0.0
     #: signed storage URLs stop working after this many seconds
     url_ttl: float = 3600.0
     #: the first URL given for each task has already expired (clients must ask again)
