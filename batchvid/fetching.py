@@ -5,6 +5,7 @@ gateway's base64 endpoint, into a .part file that becomes `<id>.mp4` once whole)
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -29,6 +30,12 @@ from .shot import Shot
 Ask = Callable[[Shot, Gateway, str, float], Awaitable[TaskView | None]]
 #: a shot failed for good: (its id, why, what it was billed)
 Fail = Callable[[str, str, str], None]
+
+
+#: the longest wait between two tries at a video: a storage's requests cost nothing, and a video fetched as soon as
+#: its storage is back ends the run sooner
+DOWNLOAD_BACKOFF_CAP = 15.0
+log = logging.getLogger(__name__)
 
 
 class Retry(NamedTuple):
@@ -62,6 +69,7 @@ class Downloads:
         self._fail = fail
         #: the downloads under way; a try waiting to try again holds none
         self.slots = asyncio.Semaphore(settings.download_concurrency)
+        self._said_failing = False
 
     async def fetch(self, shot: Shot, gateway: Gateway, task_id: str, view: TaskView | None) -> None:
         """The video of a task that succeeded (and is paid for): `download_tries` tries at the video itself, over
@@ -71,10 +79,10 @@ class Downloads:
         clock = asyncio.get_running_loop().time
         failed = Retry(view, "no attempt")
         tries = unasked = waits = 0
-        patient_until = math.inf  # from the first failed try at the video
-        while tries < settings.download_tries or clock() < patient_until:
+        first_failed, patience = math.inf, settings.download_patience  # the first failed try at the video
+        while tries < settings.download_tries or clock() - first_failed < patience:
             if waits:  # the wait holds no download slot: other videos come in meanwhile
-                cap = outage.backoff_cap(gateway, settings.backoff_cap)
+                cap = outage.backoff_cap(gateway, min(settings.backoff_cap, DOWNLOAD_BACKOFF_CAP))
                 await gateway.reach.pause(backoff(waits - 1, failed.retry_after, cap))
             async with self.slots:
                 outcome = await self._once(shot, gateway, task_id, failed.view, waits)
@@ -87,13 +95,25 @@ class Downloads:
                     break
             else:
                 tries, unasked = tries + 1, 0
-                patient_until = min(patient_until, clock() + (0 if failed.lasting else settings.download_patience))
+                first_failed = min(first_failed, clock())
+                patience = 0.0 if failed.lasting else settings.download_patience
+                self._say_if_long(shot, failed, clock() - first_failed, patience)
         said = f"download failed: {failed.reason}"
         if failed.expired:  # fresh URLs refused too: a run days later may find the video past the gateway's keeping
             kept = shot.family.video_kept
             said += ("; the storage refused the URLs the gateway gave for it: the video may be past the time the "
                      "gateway keeps it" + (f" ({shot.spec.family} videos: {kept})" if kept else ""))
         self._journal.update(shot.id, error=f"{said}; run again to retry")
+
+    def _say_if_long(self, shot: Shot, failed: Retry, failing_for: float, patience: float) -> None:
+        """Say, once a run, that a video has failed for a while, or the run looks stuck while it is tried again
+        (a storage's outage)."""
+        if self._said_failing or failing_for <= outage.SAY_UNREACHABLE_AFTER or failing_for >= patience:
+            return
+        self._said_failing = True
+        log.warning("shot %s: its video has failed to download for %.0f s (%s); each video is tried again until "
+                    "%.0f s after its first failure (its task is kept: nothing is paid again)", shot.id, failing_for,
+                    failed.reason, patience)
 
     async def _once(self, shot: Shot, gateway: Gateway, task_id: str, view: TaskView | None,
                     attempt: int) -> Retry | None:

@@ -1691,17 +1691,26 @@ def test_an_outage_as_a_sora_video_is_fetched_spends_none_of_its_tries(
 @pytest.mark.parametrize("patience", [0.0, 30.0])
 def test_a_video_is_tried_through_a_short_outage_of_its_storage(
         simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch, patience: float) -> None:
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, patience: float) -> None:
     """A video's tries, a few seconds of backoff, ran out within a storage's outage of seconds: every video that
-    rendered meanwhile was left for the next run (a storage answering 503 for 15 s left all five of a batch)."""
+    rendered meanwhile was left for the next run (a storage answering 503 for 15 s left all five of a batch). And
+    a run whose videos fail for a while says so, or it looks stuck."""
+    from batchvid import outage
+
     monkeypatch.setattr(runsettings, "RunSettings", functools.partial(runsettings.RunSettings, download_tries=2,
                                                                       download_patience=patience))
+    monkeypatch.setattr(outage, "SAY_UNREACHABLE_AFTER", 0.5)
     sim = simulator(render_seconds=(0.1, 0.1), storage_down_seconds=2.0)
     code, out, _ = run_batch(write_manifest("version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: p}\n"),
                              sim)
     if patience:
         assert code == 0 and states(tmp_path / "out") == {"a": "done"}, out
         assert sim.record.storage_requests > 2  # tried past its two tries, through the outage
+        said = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+        assert len(said) == 1 and re.fullmatch(
+            r"shot a: its video has failed to download for \d+ s \(storage answered HTTP 503 for .+\); each video "
+            r"is tried again until 30 s after its first failure \(its task is kept: nothing is paid again\)",
+            said[0]), said
     else:  # its two tries spent within the outage
         assert code == 1 and states(tmp_path / "out") == {"a": "downloading"}, out
         assert "storage answered HTTP 503" in ledger(tmp_path / "out")[0]["error"]
