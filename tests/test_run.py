@@ -1695,11 +1695,12 @@ def test_a_video_is_tried_through_a_short_outage_of_its_storage(
     """A video's tries, a few seconds of backoff, ran out within a storage's outage of seconds: every video that
     rendered meanwhile was left for the next run (a storage answering 503 for 15 s left all five of a batch). And
     a run whose videos fail for a while says so, or it looks stuck."""
-    from batchvid import outage
+    from batchvid import fetching, outage
 
     monkeypatch.setattr(runsettings, "RunSettings", functools.partial(runsettings.RunSettings, download_tries=2,
                                                                       download_patience=patience))
     monkeypatch.setattr(outage, "SAY_UNREACHABLE_AFTER", 0.5)
+    monkeypatch.setattr(fetching, "backoff", lambda *args: 0.2)  # tries at 0, 0.2, ... 1.8 s, the last said
     sim = simulator(render_seconds=(0.1, 0.1), storage_down_seconds=2.0)
     code, out, _ = run_batch(write_manifest("version: 1\nshots:\n  - {id: a, model: wan2.5-t2v-preview, prompt: p}\n"),
                              sim)

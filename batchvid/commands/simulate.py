@@ -102,7 +102,8 @@ def add_fault_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--malformed-rate", type=share, default=0.0, help="share of JSON answers that are broken")
     g.add_argument("--unknown-status-rate", type=share, default=0.0, help="share of tasks with an unlisted status")
     g.add_argument("--storage-down-seconds", type=seconds, default=0.0,
-                   help="the storage answers 503 to every request for this long after the start (an outage)")
+                   help="the storage answers 503 to every request for this long from the first (an outage as "
+                   "the videos come)")
     g.add_argument("--url-ttl", type=seconds, default=3600.0, help="seconds a signed video URL stays valid")
     g.add_argument("--expire-first-urls", action="store_true", help="the first video URL of each task is expired")
     g.add_argument("--video-bytes", type=whole(0), default=0, help="pad every video to this size")

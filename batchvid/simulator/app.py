@@ -68,7 +68,7 @@ class Simulator:
         self._upstream = {family: Window(rps) for family, rps in self.config.upstream_rps.items()}
         self._burst_left = 0
         self._runners: list[web.AppRunner] = []
-        self._storage_up_at = 0.0
+        self._storage_up_at: float | None = None  # set by the first request to the storage
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0, storage_port: int = 0) -> None:
@@ -80,7 +80,6 @@ class Simulator:
         storage.router.add_get("/v/{task_id}.mp4", self._storage)
         self.base_url = await self._serve(gateway, host, port)
         self.storage_url = await self._serve(storage, host, storage_port)
-        self._storage_up_at = time.monotonic() + self.config.storage_down_seconds
 
     async def _serve(self, app: web.Application, host: str, port: int) -> str:
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -310,6 +309,8 @@ class Simulator:
 
     async def _storage_body(self, request: web.Request) -> web.StreamResponse:
         self.record.storage_requests += 1
+        if self._storage_up_at is None:
+            self._storage_up_at = time.monotonic() + self.config.storage_down_seconds
         if time.monotonic() < self._storage_up_at:
             return web.Response(status=503, text="<Error><Code>ServiceUnavailable</Code></Error>")
         if "Authorization" in request.headers:

@@ -50,7 +50,7 @@ class SimConfig:
     truncate_rate: float = 0.0
     malformed_rate: float = 0.0
     unknown_status_rate: float = 0.0
-    #: the storage answers 503 to every request for this many seconds after the simulator starts (an outage)
+    #: the storage answers 503 to every request for this many seconds from the first (an outage as videos come)
     storage_down_seconds: float = 0.0
     #: signed storage URLs stop working after this many seconds
     url_ttl: float = 3600.0
