@@ -152,11 +152,19 @@ async def from_url(session: aiohttp.ClientSession, url: str, part: PartFile, pro
                 await part.put(chunk)
             return await part.place(length)
     except aiohttp.ClientConnectorCertificateError as exc:  # retrying will not help: the way out is the user's
-        host = urlsplit(url)
-        said = untrusted(f"the storage host {host.scheme}://{host.netloc.rpartition('@')[2]}", exc.certificate_error)
+        said = untrusted(f"the storage host {_host(url)}", exc.certificate_error)
         raise DownloadError(f"{said}: {TRUST_ADVICE}", lasting=True) from None
+    except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:  # nothing reached the storage
+        reason = getattr(getattr(exc, "os_error", None), "strerror", None) or type(exc).__name__
+        raise DownloadError(f"cannot connect to the storage host {_host(url)} ({reason})") from None
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise DownloadError(f"download of {redact(url)} failed: {type(exc).__name__}") from None
+
+
+def _host(url: str) -> str:
+    """scheme://host:port of a URL, without credentials it may hold."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
 
 
 async def from_data_uri(uri: str, part: PartFile) -> Saved:

@@ -7,6 +7,7 @@ import asyncio
 import csv
 import json
 import os
+import socket
 import ssl
 import subprocess
 import sys
@@ -61,6 +62,9 @@ class Servers:
         self_signed = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self_signed.load_cert_chain(TLS / "localhost.pem", TLS / "localhost.key")
         self.urls["untrusted-storage"] = await self._serve(storage, self_signed)
+        with socket.socket() as probe:  # a port nothing listens on: a storage host that is down
+            probe.bind(("127.0.0.1", 0))
+            self.urls["closed-storage"] = f"http://127.0.0.1:{probe.getsockname()[1]}"
         gateway = web.Application()
         gateway.router.add_post("/v1/video/generations", self.submit)
         gateway.router.add_get("/v1/video/generations/download", self.download)  # before {task_id} takes it
@@ -145,6 +149,9 @@ class Servers:
             return web.json_response({"task_id": task, "status": request.headers["Authorization"][7:]})
         if scenario == "untrusted-storage":
             return web.json_response({**done, "url": self.urls["untrusted-storage"] + "/good.mp4?sig=s3cr3t"})
+        if scenario == "closed-storage":
+            url = self.urls["closed-storage"].replace("//", "//user:pw@") + "/good.mp4?sig=s3cr3t"
+            return web.json_response({**done, "url": url})
         if scenario == "file-url":
             return web.json_response({**done, "url": "file:///etc/passwd"})
         if scenario == "other-port":
@@ -432,24 +439,44 @@ def test_a_redirected_submit_or_poll_stops_the_run_keeping_every_task_and_the_ke
     assert liar.elsewhere_hits == 0 and liar.elsewhere_auth == []
 
 
-def test_a_storage_host_whose_certificate_cannot_be_verified_keeps_the_video_to_fetch_with_the_way_out(
-        liar: Servers, cli: Run, tmp_path: Path) -> None:
-    """The gateway is trusted, the host its video URLs name is not (a network that re-signs some hosts): the paid
-    video is kept to fetch, with the reason and SSL_CERT_FILE, not 'ClientConnectorCertificateError'."""
+def one_wan_shot(liar: Servers, cli: Run, tmp_path: Path, scenario: str) -> tuple[int, dict[str, str]]:
+    """A run of one shot whose prompt names the liar's scenario: its exit code and its ledger row."""
     manifest = tmp_path / "m.yaml"
-    manifest.write_text("version: 1\nshots:\n  - {id: s, model: wan2.5-t2v-preview, prompt: untrusted-storage}\n")
+    manifest.write_text(f"version: 1\nshots:\n  - {{id: s, model: wan2.5-t2v-preview, prompt: {scenario}}}\n")
     out = tmp_path / "out"
     code, _, _ = cli("run", manifest, "--base-url", liar.urls["gateway"], "--out", out, "--poll-interval", "0.05",
                      "--no-progress")
     with open(out / "ledger.csv", newline="") as handle:
-        row = next(csv.DictReader(handle))
+        return code, next(csv.DictReader(handle))
+
+
+def test_a_storage_host_whose_certificate_cannot_be_verified_keeps_the_video_to_fetch_with_the_way_out(
+        liar: Servers, cli: Run, tmp_path: Path) -> None:
+    """The gateway is trusted, the host its video URLs name is not (a network that re-signs some hosts): the paid
+    video is kept to fetch, with the reason and SSL_CERT_FILE, not 'ClientConnectorCertificateError'."""
+    code, row = one_wan_shot(liar, cli, tmp_path, "untrusted-storage")
     assert code == 1 and (row["status"], row["task_id"]) == ("downloading", "t-untrusted-storage"), row
     assert row["error"] == (
         f"download failed: cannot verify the TLS certificate of the storage host {liar.urls['untrusted-storage']} "
         "(self-signed certificate): if a proxy or security software on this network re-signs HTTPS, point "
         "SSL_CERT_FILE at its CA certificate (a PEM file); run again to retry"), row
-    assert cli("status", out)[1].splitlines()[-1].startswith(
+    assert cli("status", tmp_path / "out")[1].splitlines()[-1].startswith(
         "  next: have that certificate trusted (SSL_CERT_FILE), then run the same command again")
+
+
+def test_a_storage_host_that_cannot_be_reached_is_named(liar: Servers, cli: Run, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """'download of URL failed: ClientConnectorError' said neither what failed nor where."""
+    import functools
+
+    from batchvid import runsettings
+
+    monkeypatch.setattr(runsettings, "RunSettings", functools.partial(runsettings.RunSettings, download_patience=0))
+    code, row = one_wan_shot(liar, cli, tmp_path, "closed-storage")
+    assert code == 1 and row["status"] == "downloading", row
+    said = f"download failed: cannot connect to the storage host {liar.urls['closed-storage']} ("
+    assert row["error"].startswith(said) and row["error"].endswith("); run again to retry"), row
+    assert "pw" not in row["error"] and "s3cr3t" not in row["error"]
 
 
 def test_the_log_lines_leave_the_key_out_too(liar: Servers, tmp_path: Path) -> None:
