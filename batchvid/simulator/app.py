@@ -309,13 +309,13 @@ class Simulator:
 
     async def _storage_body(self, request: web.Request) -> web.StreamResponse:
         self.record.storage_requests += 1
+        if "Authorization" in request.headers:
+            self.record.storage_auth_headers += 1
+            log.error("an Authorization header reached the storage address")
         if self._storage_up_at is None:
             self._storage_up_at = time.monotonic() + self.config.storage_down_seconds
         if time.monotonic() < self._storage_up_at:
             return web.Response(status=503, text="<Error><Code>ServiceUnavailable</Code></Error>")
-        if "Authorization" in request.headers:
-            self.record.storage_auth_headers += 1
-            log.error("an Authorization header reached the storage address")
         task = self.tasks.get(request.match_info["task_id"])
         expires, signature = request.query.get("Expires", "0"), request.query.get("Signature", "")
         expected = hmac.new(self._secret, f"{request.match_info['task_id']}:{expires}".encode(),
