@@ -155,10 +155,20 @@ async def from_url(session: aiohttp.ClientSession, url: str, part: PartFile, pro
         said = untrusted(f"the storage host {_host(url)}", exc.certificate_error)
         raise DownloadError(f"{said}: {TRUST_ADVICE}", lasting=True) from None
     except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:  # nothing reached the storage
-        reason = getattr(getattr(exc, "os_error", None), "strerror", None) or type(exc).__name__
+        reason = why_unconnected(exc, session.timeout.connect)
         raise DownloadError(f"cannot connect to the storage host {_host(url)} ({reason})") from None
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise DownloadError(f"download of {redact(url)} failed: {type(exc).__name__}") from None
+
+
+def why_unconnected(exc: aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError,
+                    connect_timeout: float | None) -> str:
+    """Why no connection was made, for people: the system's words ("Connection refused"), or that none came in
+    time."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return f"no connection within {connect_timeout:g} s" if connect_timeout else "no connection in time"
+    # older aiohttp leaves os_error unset on certificate errors
+    return getattr(getattr(exc, "os_error", None), "strerror", None) or str(exc) or type(exc).__name__
 
 
 def _host(url: str) -> str:

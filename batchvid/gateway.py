@@ -30,6 +30,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import aiohttp
 
+from .download import why_unconnected
 from .errors import KEY_REFUSED, REDIRECTED, TRUST_ADVICE, one_line, redact, untrusted
 from .proxy import shown
 from .ratelimit import RateLimiter
@@ -208,10 +209,7 @@ class Gateway:
         if isinstance(exc, aiohttp.ClientConnectorCertificateError):
             return self._untrusted(exc)
         self.reach.down()
-        if isinstance(exc, aiohttp.ConnectionTimeoutError):
-            reason = f"no connection within {self._timeout.connect:g} s"
-        else:  # older aiohttp leaves os_error unset on certificate errors
-            reason = getattr(getattr(exc, "os_error", None), "strerror", None) or str(exc) or type(exc).__name__
+        reason = why_unconnected(exc, self._timeout.connect)
         if self.proxy is not None:  # what failed may be the proxy itself: name it, never its credentials
             return Transient(f"cannot connect to {self.base_url} through the proxy {shown(self.proxy)} "
                              f"({type(exc).__name__})")

@@ -46,6 +46,19 @@ def quick_outages(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def brief_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries wait as they do in a run (full jitter, never under Retry-After) but at most 0.5 s: a storm of errors
+    can put six failures in a row on one shot, and its seventh try, up to 60 s later, would hold the test up."""
+    from batchvid import fetching, primitives, submitting, watching
+
+    def brief(attempt: int, retry_after: float | None, cap: float, base: float = 0.5) -> float:
+        return primitives.backoff(attempt, retry_after, min(cap, 0.5), base)
+
+    for module in (submitting, watching, fetching):
+        monkeypatch.setattr(module, "backoff", brief)
+
+
+@pytest.fixture
 def write_manifest(tmp_path: Path) -> Callable[[str], Path]:
     def write(text: str, name: str = "m.yaml") -> Path:
         path = tmp_path / name

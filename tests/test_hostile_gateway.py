@@ -479,6 +479,30 @@ def test_a_storage_host_that_cannot_be_reached_is_named(liar: Servers, cli: Run,
     assert "pw" not in row["error"] and "s3cr3t" not in row["error"]
 
 
+def test_why_no_connection_is_said_in_the_systems_words_or_as_the_time_waited() -> None:
+    """The gateway and the storage hosts say a failed connection alike; a storage host's time-out was said as
+    'ConnectionTimeoutError'."""
+    import aiohttp
+
+    from batchvid.download import why_unconnected
+
+    with socket.socket() as closed:  # a port just let go: nothing listens there
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+
+    async def refused() -> aiohttp.ClientConnectorError:
+        async with aiohttp.ClientSession() as session:
+            try:
+                await session.get(f"http://127.0.0.1:{port}/")
+            except aiohttp.ClientConnectorError as exc:
+                return exc
+        raise AssertionError("a closed port took the connection")
+
+    assert why_unconnected(asyncio.run(refused()), 15).startswith("Connect call failed")  # asyncio's words
+    assert why_unconnected(aiohttp.ConnectionTimeoutError(), 15) == "no connection within 15 s"
+    assert why_unconnected(aiohttp.ConnectionTimeoutError(), None) == "no connection in time"
+
+
 def test_the_log_lines_leave_the_key_out_too(liar: Servers, tmp_path: Path) -> None:
     """A status no document has is logged as it came: here, the key the gateway was sent. In a process of its own:
     pytest's log capture would stand in for batchvid's own log set-up."""

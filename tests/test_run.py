@@ -487,6 +487,7 @@ def test_a_shot_changed_back_to_an_earlier_request_takes_that_version_s_video(
     assert rows["hero@2"]["prompt"] == "a cat at dusk"
 
 
+@pytest.mark.usefixtures("brief_backoff")
 def test_429_and_5xx_storms_create_no_duplicates(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
     sim = simulator(submit_429_rate=0.3, poll_429_rate=0.3, retry_after=0.05, error_rate=0.15, error_burst=2,
                     malformed_rate=0.05, seed=11)
