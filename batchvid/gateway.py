@@ -24,7 +24,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -203,6 +203,20 @@ class Gateway:
         since = self.reach.down_since
         return 0.0 if since is None else time.monotonic() - since
 
+    @contextlib.contextmanager
+    def _translated(self, failed: Callable[[str], Exception]) -> Iterator[None]:
+        """aiohttp's errors in a request, said as the run's: a connection never made and a proxy's refusal alike for
+        every request; anything else that broke it as `failed` makes it, given the error's name (a submit's may have
+        reached the gateway; a GET's is merely tried again)."""
+        try:
+            yield
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            raise self._unreachable(exc) from None
+        except aiohttp.ClientHttpProxyError as exc:  # the tunnel was refused: nothing reached the gateway
+            raise self._proxy_refused(exc.status) from None
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise failed(type(exc).__name__) from None
+
     def _unreachable(self, exc: aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError) -> Transient | Refused:
         """No connection could be made (refused, no route, no answer in time): nothing was sent. Worth trying again,
         unless the gateway's certificate cannot be verified: that stays so however long the run waits."""
@@ -255,18 +269,13 @@ class Gateway:
         if not paced:
             await self.limiter.acquire()
         url = f"{self.base_url}/v1/video/generations"
-        try:
-            async with self._submit_session.post(url, json=body, allow_redirects=False, proxy=self.proxy) as resp:
-                text = await self._read_text(resp, sent=True)
-                return self._answer(resp, text, sent=True)
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            raise self._unreachable(exc) from None
-        except aiohttp.ClientHttpProxyError as exc:  # the tunnel was refused: nothing reached the gateway
-            raise self._proxy_refused(exc.status) from None
-        except aiohttp.InvalidURL:  # refused before any connection: nothing was sent
-            raise Transient(f"{url} is not a URL a request can go to") from None
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise Uncertain(f"the submit may have reached the gateway: {type(exc).__name__}") from None
+        with self._translated(lambda name: Uncertain(f"the submit may have reached the gateway: {name}")):
+            try:
+                async with self._submit_session.post(url, json=body, allow_redirects=False, proxy=self.proxy) as resp:
+                    text = await self._read_text(resp, sent=True)
+                    return self._answer(resp, text, sent=True)
+            except aiohttp.InvalidURL:  # refused before any connection: nothing was sent
+                raise Transient(f"{url} is not a URL a request can go to") from None
 
     async def query(self, task_id: str) -> dict[str, Any]:
         return await self._get(f"/v1/video/generations/{_path_safe(task_id)}")
@@ -277,7 +286,7 @@ class Gateway:
         assert self._session is not None
         await self.limiter.acquire()
         url = f"{self.base_url}/v1/video/generations/download"
-        try:
+        with self._translated(lambda name: Transient(f"download from the gateway failed: {name}")):
             async with self._session.get(url, params={"id": task_id}, allow_redirects=False,
                                          proxy=self.proxy) as resp:
                 if resp.status != 200:
@@ -285,26 +294,14 @@ class Gateway:
                     self._answer(resp, text, sent=False)
                 self._heard()
                 yield resp
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            raise self._unreachable(exc) from None
-        except aiohttp.ClientHttpProxyError as exc:
-            raise self._proxy_refused(exc.status) from None
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise Transient(f"download from the gateway failed: {type(exc).__name__}") from None
 
     async def _get(self, path: str) -> dict[str, Any]:
         assert self._session is not None
         await self.limiter.acquire()
-        try:
+        with self._translated(lambda name: Transient(f"query failed: {name}")):
             async with self._session.get(self.base_url + path, allow_redirects=False, proxy=self.proxy) as resp:
                 text = await self._read_text(resp)
                 return self._answer(resp, text, sent=False)
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            raise self._unreachable(exc) from None
-        except aiohttp.ClientHttpProxyError as exc:
-            raise self._proxy_refused(exc.status) from None
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            raise Transient(f"query failed: {type(exc).__name__}") from None
 
     async def _read_text(self, resp: aiohttp.ClientResponse, *, sent: bool = False) -> str:
         """The body, refused past the cap: a hostile or broken gateway cannot make us hold a gigabyte."""

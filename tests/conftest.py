@@ -59,6 +59,22 @@ def brief_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def runners(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every scheduler.Runner the test's runs make, in order: to look at a run's parts, or to stop it, from a hook."""
+    from batchvid import scheduler
+
+    made: list[scheduler.Runner] = []
+    real_init = scheduler.Runner.__init__
+
+    def keep(self: scheduler.Runner, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(scheduler.Runner, "__init__", keep)
+    return made
+
+
+@pytest.fixture
 def write_manifest(tmp_path: Path) -> Callable[[str], Path]:
     def write(text: str, name: str = "m.yaml") -> Path:
         path = tmp_path / name

@@ -647,16 +647,9 @@ def test_expired_urls_are_refreshed(simulator: Sim, run_batch: Run) -> None:
     assert all(count >= 2 for count in sim.record.polls.values())
 
 
-def test_a_download_waiting_to_try_again_holds_no_download_slot(simulator: Sim, run_batch: Run,
+def test_a_download_waiting_to_try_again_holds_no_download_slot(simulator: Sim, run_batch: Run, runners: list[Any],
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from batchvid import fetching, scheduler
-
-    runners: list[scheduler.Runner] = []
-    real_init = scheduler.Runner.__init__
-
-    def keep(self: scheduler.Runner, *args: Any, **kwargs: Any) -> None:
-        real_init(self, *args, **kwargs)
-        runners.append(self)
+    from batchvid import fetching
 
     slot_held_while_waiting: list[bool] = []
 
@@ -664,7 +657,6 @@ def test_a_download_waiting_to_try_again_holds_no_download_slot(simulator: Sim, 
         slot_held_while_waiting.append(runners[0].downloads.slots.locked())
         return 0.01
 
-    monkeypatch.setattr(scheduler.Runner, "__init__", keep)
     monkeypatch.setattr(fetching, "backoff", backoff)
     sim = simulator(expire_first_urls=True)  # every task's first video URL has expired: one wait, then a new URL
     manifest = MANIFESTS / "wan.yaml"
@@ -2137,16 +2129,10 @@ def test_after_ctrl_c_a_shot_waiting_for_its_rate_slot_is_not_sent(simulator: Si
 
 
 def test_a_stop_while_the_submit_is_written_down_sends_nothing(simulator: Sim, run_batch: Run, tmp_path: Path,
+                                                                runners: list[Any],
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """A POST waits for its `submitting` row to be on disk; a stop that lands in that wait must keep it home."""
-    from batchvid import commits, scheduler
-
-    runners: list[scheduler.Runner] = []
-    real_init = scheduler.Runner.__init__
-
-    def keep(self: scheduler.Runner, *args: Any, **kwargs: Any) -> None:
-        real_init(self, *args, **kwargs)
-        runners.append(self)
+    from batchvid import commits
 
     real_commit = commits.GroupCommit._scheduled
 
@@ -2155,7 +2141,6 @@ def test_a_stop_while_the_submit_is_written_down_sends_nothing(simulator: Sim, r
             runners[0].stop()
         real_commit(self)
 
-    monkeypatch.setattr(scheduler.Runner, "__init__", keep)
     monkeypatch.setattr(commits.GroupCommit, "_scheduled", commit_then_ctrl_c)
     sim = simulator()
     run_batch(MANIFESTS / "wan.yaml", sim)
