@@ -28,8 +28,9 @@ class PlanLine:
     detail: str = ""
 
 
-#: plan categories of shots a run leaves alone (a failed or uncertain one waits for the user's word)
-SETTLED_CATEGORIES = frozenset({"done", "copy", "failed", "uncertain"})
+#: plan categories of shots a run leaves alone (a failed or uncertain one waits for the user's word; a held one for a
+#: run without --no-submit)
+SETTLED_CATEGORIES = frozenset({"done", "copy", "failed", "uncertain", "held"})
 
 
 @dataclass
@@ -56,7 +57,7 @@ class Plan:
 
     def summary(self) -> str:
         order = ("new", "changed", "forced", "retry", "copy", "done", "in-flight", "adopted", "download", "failed",
-                 "uncertain")
+                 "uncertain", "held")
         parts = [f"{self.count(c)} {c}" for c in order if self.count(c)]
         text = "plan: " + (", ".join(parts) if parts else "nothing to do")
         if self.to_submit:
@@ -80,6 +81,8 @@ class PlanOptions:
     #: the manifest's shots that --only left out of this run, and their requests' fingerprints: the video of one
     #: whose request is unchanged is its own take, not one to give (copies.py)
     left_out: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: --no-submit: the shots this run would submit are held back, pending, for a run without it
+    no_submit: bool = False
 
 
 def _fresh(shot: Shot, fingerprint: str, quote: Quote, position: int) -> j.Row:
@@ -142,12 +145,20 @@ def make_plan(
         if j.EARLIER in row.id and row.state in (j.SUBMITTED, j.DOWNLOADING):
             _follow_or_not(row, can_follow(row), plan, writes)
     plan.elsewhere = elsewhere(existing, ids)
+    if options.no_submit:  # after the copies: a video the folder has of a shot's request costs nothing to take
+        plan.lines = [_held(line) if line.category in TO_SUBMIT else line for line in plan.lines]
     _price_what_is_to_submit(plan, shots, quotes, j.bill_ratios(existing.values()))
     if writes and not dry:
         journal.insert_many(writes)
     if to_copy and not dry:  # after the journal: a crash in between leaves a done row's video missing, to be
         copies.make(out, to_copy)  # fetched again from its task, free, and the donor's video is still there
     return plan
+
+
+def _held(line: PlanLine) -> PlanLine:
+    """A shot this run would submit, held back by --no-submit: its row, pending, waits for a run without it."""
+    was = f"{line.category}: {line.detail}" if line.detail else line.category
+    return PlanLine(line.shot_id, "held", f"{was}; not submitted (--no-submit)")
 
 
 def _unowned_kept(options: PlanOptions, existing: Mapping[str, j.Row]) -> PlanOptions:

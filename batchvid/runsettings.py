@@ -103,5 +103,7 @@ class RunSettings:
     fixed_polling: bool = False  # poll every poll_interval instead of adaptively (the baseline)
     #: new tasks a shot gets in a run after tasks that failed for the provider's own trouble (retryable.py)
     task_retries: int = 2
+    #: --no-submit: follow the tasks in flight and fetch paid videos; send nothing, not even a failed task's new one
+    no_submit: bool = False
     #: per family, its own limit of tasks in flight within `concurrency` (gateway.families.FAMILY.concurrency)
     family_concurrency: Mapping[str, int] = field(default_factory=dict)

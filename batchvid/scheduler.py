@@ -90,7 +90,8 @@ class Runner:
             for shot in self.shots:
                 row = rows[shot.id]
                 if row.state == j.PENDING:
-                    waiting.append((shot, row))
+                    if not self.settings.no_submit:  # held back: pending for a run without --no-submit
+                        waiting.append((shot, row))
                 elif row.state in (j.SUBMITTED, j.DOWNLOADING):  # in flight since an earlier run: at once
                     if row.state == j.SUBMITTED:
                         self._slots.take(shot.spec.family)
@@ -250,7 +251,8 @@ class Runner:
             state = j.PENDING
 
     def _task_failed(self, shot: Shot, task_id: str, words: str) -> None:
-        self.tries.task_failed(shot, task_id, words, self.stopping)
+        # a stopping run, or one that submits nothing, leaves a new task to the next run
+        self.tries.task_failed(shot, task_id, words, self.stopping or self.settings.no_submit)
 
     def _fail(self, shot_id: str, reason: str, billed: str = "0") -> None:
         self.journal.update(shot_id, state=j.FAILED, error=reason, billed_usd=billed, finished_at=j.now())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Collection
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,6 +41,9 @@ def print_plan(plan: Plan) -> None:
     for category, count in said.items():
         if count > PLAN_LINES_EACH:
             print(f"  ... and {count - PLAN_LINES_EACH:,} more {category} shots", file=sys.stderr)
+    if held := plan.count("held"):
+        print(f"  {held} shot{'s' * (held != 1)} not submitted (--no-submit): a run without it sends "
+              f"{'them' if held != 1 else 'it'}", file=sys.stderr)
     if plan.elsewhere:  # another manifest's shots in the same --out, shots removed, or left out by --only
         many = plan.elsewhere != 1
         print(f"  {plan.elsewhere} other shot{'s' * many} in this folder's journal {'are' if many else 'is'} not part "
@@ -68,8 +72,9 @@ _WAYS_OUT = (
 )
 
 
-def next_steps(rows: list[j.Row]) -> list[str]:
-    """What the user can do about shots that are not done, by their states."""
+def next_steps(rows: list[j.Row], no_submit: bool = False) -> list[str]:
+    """What the user can do about shots that are not done, by their states; `no_submit`: the run sent nothing
+    (--no-submit), so its pending shots were held back by that, not left by a stop."""
     counts = Counter(row.state for row in rows)
     paid = sum(1 for row in rows if row.state == j.FAILED and j.rendered(row))
     steps = []
@@ -77,6 +82,9 @@ def next_steps(rows: list[j.Row]) -> list[str]:
     if held_back:
         steps.append(f"raise --max-cost (or the manifest's run.max_cost) to submit the {held_back} shot(s) it held "
                      "back: the same cap would hold them back again")
+    if no_submit and counts[j.PENDING] - held_back:
+        steps.append(f"run without --no-submit to submit the {counts[j.PENDING] - held_back} pending shot(s)")
+        counts[j.PENDING] = held_back  # said
     if counts[j.PENDING] - held_back or counts[j.SUBMITTED] or counts[j.DOWNLOADING] or counts[j.SUBMITTING]:
         errors = [row.error or "" for row in rows if row.state in (j.PENDING, j.SUBMITTED, j.DOWNLOADING)]
         first = _made_elsewhere(rows) or next(
@@ -141,8 +149,11 @@ def split_earlier(rows: list[j.Row]) -> tuple[list[j.Row], list[j.Row]]:
     return [r for r in rows if j.EARLIER not in r.id], [r for r in rows if j.EARLIER in r.id]
 
 
-def report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object = None) -> int:
-    """Print the run's summary; the exit code: 0 when every shot is done, else 1 (earlier versions aside)."""
+def report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object = None,
+           held: Collection[str] | None = None) -> int:
+    """Print the run's summary; the exit code: 0 when every shot is done, else 1 (earlier versions aside). `held`:
+    the run sent nothing (--no-submit), and these shots it held back were not its to finish: they count for the exit
+    code no more than the shots --only leaves out."""
     shots, earlier = split_earlier(rows)
     counts = Counter(row.state for row in shots)
     summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
@@ -153,12 +164,14 @@ def report(rows: list[j.Row], out: Path, runner: Runner | None, max_cost: object
     problems = [row for row in shots if row.state != j.DONE]
     for line in problem_lines(problems):
         print(line)
-    for step in next_steps(shots):
+    for step in next_steps(shots, no_submit=held is not None):
         print(f"  next: {step}")
     if runner is not None:
         for line in (*_reach_lines(runner), *_pace_lines(runner), *_queue_lines(runner),
                      *_money_lines(runner, max_cost)):
             print(f"  {line}")
+    if held:
+        problems = [row for row in problems if not (row.state == j.PENDING and row.id in held)]
     return 0 if not problems else 1
 
 

@@ -89,6 +89,23 @@ def test_a_yes_sends_the_plan_it_showed_and_shows_it_once(simulator: SimStarter,
     assert "wan-text: forced:" in err.split("[y/N]")[0]  # the plan's detail lines come before the question
 
 
+def test_a_no_with_tasks_at_the_gateway_says_how_to_fetch_them_without_sending_more(simulator: SimStarter,
+                                                                                      tmp_path: Path) -> None:
+    """They are charged as they render whatever the answer: the way to their videos that starts nothing new."""
+    sim = simulator(render_seconds=(0.3, 0.3))
+    out = tmp_path / "out"
+    # a run from a script (not asked) that stopped waiting for its two tasks: its deadline
+    code, _ = run_at_a_terminal(out, sim, b"", "--only", "wan-text,kitten-eyes", "--deadline-minutes", "0.002",
+                                terminal=False)
+    assert code == 1 and len(sim.record.created()) == 2
+    code, err = run_at_a_terminal(out, sim, b"n\n")
+    assert code == 2 and QUESTION.search(err), err
+    assert err.rstrip().endswith("tasks already made at the gateway (2) are charged as they render: --no-submit "
+                                 "fetches their videos and sends nothing new"), err
+    code, err = run_at_a_terminal(out, sim, b"n\n", "--no-submit")  # nothing to send: nothing to ask
+    assert code == 0 and "[y/N]" not in err and len(sim.record.created()) == 2, err
+
+
 @pytest.mark.parametrize("how", ["--yes", "-y", "stdin not a terminal", "--simulate"])
 def test_not_asked_with_yes_from_a_script_or_in_a_rehearsal(simulator: SimStarter, tmp_path: Path, how: str) -> None:
     sim = simulator()

@@ -54,7 +54,9 @@ async def execute(
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None, connect=15, sock_read=60),
                               cookie_jar=aiohttp.DummyCookieJar())
     )
-    progress = Progress(len(shots), plan.count("done"), enabled=False if args.no_progress else None)
+    # a held shot is not this run's to finish (--no-submit)
+    progress = Progress(len(shots) - plan.count("held"), plan.count("done"),
+                        enabled=False if args.no_progress else None)
     stack.callback(progress.close)
     runner = Runner(shots, journal, gateways, storage, settings, table, quotes, progress, proxies)
     received = _on_stop_signals(runner)

@@ -91,6 +91,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    "a video refused after its task succeeded (over --max-video-mb) is fetched again, not rerendered")
     p.add_argument("--force", nargs="+", default=[], metavar="ID", help="rerun these shots from scratch (after "
                    "the manifest, or with the manifest last: a last word naming a file is taken as the manifest)")
+    p.add_argument("--no-submit", action="store_true", help="submit nothing: follow the tasks already at the "
+                   "gateway (charged as they render) to their videos, and fetch again any paid video gone from the "
+                   "folder; the shots not submitted yet wait for a run without it (after a Ctrl-C, or a no to the "
+                   "question, this collects what is paid for and starts nothing new)")
     p.add_argument("--only", action="append", default=[], metavar="IDS", help="run only these shots: ids or "
                    "patterns like 'hero-*', comma-separated, repeatable (to see a few videos before paying for "
                    "all). The whole manifest is still validated; the other shots wait for a run without --only")
@@ -118,7 +122,7 @@ def _settings(args: argparse.Namespace, batch: Batch, out: Path) -> RunSettings:
         rate=flag(rs.RATE), poll_interval=flag(rs.POLL_INTERVAL), deadline=flag(rs.DEADLINE_MINUTES) * 60,
         max_cost=max_cost, max_video_bytes=int(flag(rs.MAX_VIDEO_MB) * 1024**2),
         max_answer_bytes=int(flag(rs.MAX_ANSWER_MB) * 1024**2), fixed_polling=args.fixed_polling,
-        task_retries=flag(rs.TASK_RETRIES),
+        task_retries=flag(rs.TASK_RETRIES), no_submit=args.no_submit,
         family_concurrency={family: endpoint.concurrency for family, endpoint in batch.manifest.gateway.families.items()
                             if endpoint.concurrency is not None},
     )
@@ -189,6 +193,7 @@ def _manifest_given(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     _manifest_given(args)
+    _check_no_submit(args)
     args.adopt = _adoptions(args.adopt)
     if args.base_url is not None:
         from ..baseurl import base_url_problem
@@ -222,7 +227,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(found.said(args.manifest, settings.out, args.simulate))
     if args.dry_run:
         return _dry_run(args, batch, result.quotes, settings)
-    if new_batch and not args.simulate:
+    if new_batch and not args.simulate and not args.no_submit:
         # a new batch: every shot will be sent, so a missing key is said before any folder is made (with a
         # journal, the plan decides: a batch with nothing left to send needs no key)
         require_keys(batch)
@@ -237,6 +242,9 @@ def run(args: argparse.Namespace) -> int:
             require_keys(batch)
         if plan.to_submit and not confirm.ask(confirm.question(plan, _gateways_of(args, batch, plan))):
             print("batchvid: nothing sent, nothing written (--yes sends without asking)", file=sys.stderr)
+            if paid := plan.count("in-flight") + plan.count("adopted") + plan.count("download"):
+                print(f"  tasks already made at the gateway ({paid}) are charged as they render: --no-submit fetches "
+                      "their videos and sends nothing new", file=sys.stderr)
             return 2
         announced = plan.summary()
     proxies = Proxies()  # HTTPS_PROXY, NO_PROXY, ... as the run starts
@@ -254,6 +262,15 @@ def _gateways_of(args: argparse.Namespace, batch: Batch, plan: Plan) -> list[str
     to_submit = {line.shot_id for line in plan.lines if line.category in TO_SUBMIT}
     families = {shot.spec.family for shot in batch.shots if shot.id in to_submit}
     return sorted({redact(base_url(args, batch, family).rstrip("/")) for family in families})
+
+
+def _check_no_submit(args: argparse.Namespace) -> None:
+    """--no-submit sends nothing: a flag whose whole point is to send again would be quietly undone by it."""
+    if not args.no_submit:
+        return
+    for flag, given in (("--force", args.force), ("--resubmit-uncertain", args.resubmit_uncertain)):
+        if given:
+            raise InputError(f"{flag} sends shots again, and --no-submit sends nothing: give one of them")
 
 
 def _check_named_shots(args: argparse.Namespace, batch: Batch) -> None:
@@ -337,7 +354,8 @@ def _plan(args: argparse.Namespace, batch: Batch, quotes: dict[str, Quote], out:
     from ..spare import Spare
 
     options = PlanOptions(args.resubmit_uncertain, args.retry_failed, frozenset(args.force), args.adopt,
-                          Spare(out).read(), {shot.id: shot.fingerprint() for shot in batch.left_out})
+                          Spare(out).read(), {shot.id: shot.fingerprint() for shot in batch.left_out},
+                          no_submit=args.no_submit)
     families = set(families_of(batch))
     return make_plan(journal, batch.shots, quotes, out, options,
                      lambda row: row.model in MODELS and MODELS[row.model].family in families, dry=dry)
@@ -377,7 +395,8 @@ async def _run(
         ids = [shot.id for shot in shots]
         wanted = set(ids)
         rows = [row for row in journal.rows() if row.id in wanted]
-        code = summary.report(rows, settings.out, runner, settings.max_cost)
+        held = {line.shot_id for line in plan.lines if line.category == "held"} if args.no_submit else None
+        code = summary.report(rows, settings.out, runner, settings.max_cost, held)
         if stopped_by is None and all(row.state in (j.DONE, j.FAILED, j.UNCERTAIN) for row in rows):
             settled.remember(journal, made_from, _inputs(args, settings.out), ids, settings.out)
         return code if stopped_by is None else 128 + stopped_by
