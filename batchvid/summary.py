@@ -90,7 +90,9 @@ def next_steps(rows: list[j.Row], no_submit: bool = False) -> list[str]:
         first = _made_elsewhere(rows) or next(
             (step for marker, step in _WAYS_OUT if any(marker in error for error in errors)),
             "run the same command again to continue")
-        steps.append(first + " (tasks in flight are polled, never resent)")
+        only_paid = ("; --no-submit fetches their videos alone, sending nothing new"
+                     if counts[j.PENDING] - held_back and (counts[j.SUBMITTED] or counts[j.DOWNLOADING]) else "")
+        steps.append(f"{first} (tasks in flight are polled, never resent{only_paid})")
     unpaid = [row for row in rows if row.state == j.FAILED and not j.rendered(row)]
     refused = sum(1 for row in unpaid if request_fault(row.error or ""))
     if refused:

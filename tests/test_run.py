@@ -2107,6 +2107,9 @@ def test_ctrl_c_or_sigterm_saves_state_and_stops(simulator: Sim, tmp_path: Path,
                             timeout=60, stdin=subprocess.DEVNULL).stdout
     assert len(rendering) >= 4 and (f"; {len(rendering)} tasks still at the gateway, estimated ${sum(rendering):.2f} "
                                      "more, charged as they render") in status, status
+    # the way to what is paid for alone, with a shot still pending
+    assert "pending" in states(out).values() and ("(tasks in flight are polled, never resent; --no-submit fetches "
+                                                  "their videos alone, sending nothing new)") in status, status
     created = len(sim.record.created())
     again = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True, timeout=60,
                            stdin=subprocess.DEVNULL).returncode
