@@ -92,7 +92,7 @@ def next_steps(rows: list[j.Row], no_submit: bool = False) -> list[str]:
             "run the same command again to continue")
         only_paid = ("; --no-submit fetches their videos alone, sending nothing new"
                      if counts[j.PENDING] - held_back and (counts[j.SUBMITTED] or counts[j.DOWNLOADING]) else "")
-        steps.append(f"{first} (tasks in flight are polled, never resent{only_paid})")
+        steps.append(f"{first} (tasks in flight are polled, never resent{only_paid}){_keeping(rows)}")
     unpaid = [row for row in rows if row.state == j.FAILED and not j.rendered(row)]
     refused = sum(1 for row in unpaid if request_fault(row.error or ""))
     if refused:
@@ -113,6 +113,23 @@ def next_steps(rows: list[j.Row], no_submit: bool = False) -> list[str]:
                      "already: that may pay twice), or --adopt ID=TASK_ID for one whose task id you know, to follow "
                      "that task instead")
     return steps
+
+
+def _keeping(rows: list[j.Row]) -> str:
+    """How long the gateway keeps the videos of the tasks in flight, where that is published: one fetched later is
+    lost, though paid for (a run stopped in the evening and resumed after a weekend)."""
+    from .families import FAMILIES, MODELS  # only with tasks in flight: a settled batch's answer needs no family
+
+    families: dict[str, list[str]] = {}
+    for name in sorted({MODELS[row.model].family for row in rows
+                        if row.state in (j.SUBMITTED, j.DOWNLOADING) and row.model in MODELS}):
+        if kept := FAMILIES[name].video_kept:
+            families.setdefault(kept, []).append(name)
+    if not families:
+        return ""
+    how_long = ", ".join(f"{kept} ({', '.join(names)})" for kept, names in sorted(families.items()))
+    return (f"; before long: the gateway keeps a finished video {how_long}, and one fetched later is lost, though "
+            "paid for")
 
 
 def _made_elsewhere(rows: list[j.Row]) -> str | None:

@@ -760,6 +760,23 @@ def test_problems_past_twenty_reasons_are_counted_not_listed() -> None:
     assert lines[-1] == "  ... and 10 more shots (see the ledger)"  # reasons 20-24, two shots each
 
 
+def test_the_next_step_says_how_long_each_family_keeps_the_videos_in_flight() -> None:
+    """Published keeping times only: Sora's videos come through the gateway, which publishes none."""
+    from batchvid import journal as j
+    from batchvid.summary import next_steps
+
+    rows = [j.Row(id="v", fingerprint="", model="veo-3.0-fast-generate-001", state=j.SUBMITTED),
+            j.Row(id="w", fingerprint="", model="wan2.5-t2v-preview", state=j.DOWNLOADING),
+            j.Row(id="d", fingerprint="", model="doubao-seedance-1-0-pro-250528", state=j.SUBMITTED),
+            j.Row(id="s", fingerprint="", model="sora-2", state=j.SUBMITTED),
+            j.Row(id="done", fingerprint="", model="veo-3.1-fast-generate-preview", state=j.DONE)]
+    assert next_steps(rows) == [
+        "run the same command again to continue (tasks in flight are polled, never resent); before long: the gateway "
+        "keeps a finished video about 12 h (veo), about 24 h (seedance, wan), and one fetched later is lost, though "
+        "paid for"]
+    assert next_steps(rows[3:]) == ["run the same command again to continue (tasks in flight are polled, never resent)"]
+
+
 def test_large_videos_arrive_whole_by_every_route(simulator: Sim, run_batch: Run, tmp_path: Path) -> None:
     # by URL, by Sora's base64 endpoint and as Veo data: URIs; chunks this large are written off the loop
     sim = simulator(veo_url_style="data", video_bytes=1_500_000)
@@ -2110,6 +2127,9 @@ def test_ctrl_c_or_sigterm_saves_state_and_stops(simulator: Sim, tmp_path: Path,
     # the way to what is paid for alone, with a shot still pending
     assert "pending" in states(out).values() and ("(tasks in flight are polled, never resent; --no-submit fetches "
                                                   "their videos alone, sending nothing new)") in status, status
+    # and how long the paid videos wait for it (a run stopped on a Friday, resumed on Monday, would find them gone)
+    assert ("; before long: the gateway keeps a finished video about 24 h (wan), and one fetched later is lost, "
+            "though paid for") in status, status
     created = len(sim.record.created())
     again = subprocess.run(command, env=os.environ.copy(), capture_output=True, text=True, timeout=60,
                            stdin=subprocess.DEVNULL).returncode
