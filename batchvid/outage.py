@@ -2,11 +2,11 @@
 left for a later run.
 
 A gateway answers 503 to every submit of a model whose channels are all down ("no available channel"), and 5xx
-when its provider fails. Each such shot tries again with backoff, holding one of the run's slots for half a minute
-on average before it gives up, and the next shot of that model does the same: for 500 such shots, about an hour
-of 4,000 refused requests while the other models' shots wait for slots. Once a model's submits have drawn only
-server errors for OUT_AFTER_SECONDS and at least OUT_AFTER_ERRORS times, its shots not yet sent are left pending
-for the next run, and the other models go on. A 5xx created nothing: nothing is lost.
+when its provider fails. Each such shot tries again with backoff, for half a minute on average before it gives up
+(its slot goes to other models' shots meanwhile, and no other shot of its model starts: primitives.Slots), and the
+next shot of that model does the same: for 500 such shots, about four hours of 4,000 refused requests. Once a
+model's submits have drawn only server errors for OUT_AFTER_SECONDS and at least OUT_AFTER_ERRORS times, its shots
+not yet sent are left pending for the next run. A 5xx created nothing: nothing is lost.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import collections
 import heapq
 import itertools
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 
 
 def backoff(attempt: int, retry_after: float | None, cap: float, base: float = 0.5) -> float:
@@ -21,7 +21,11 @@ class Slots:
     `per_family[f]` of family f, where its provider renders only so many at once and queues the rest (a queued task
     would hold a slot that another family's shot could use); `found[f]`, such a limit found during the run
     (queues.py), is kept while other families' shots wait (the caller asks free_for with found=False when none
-    does)."""
+    does).
+
+    A shot waiting out the backoff before its next submit has no task at the gateway: it gives its slot back meanwhile
+    (wait_out), and gets one again before any new shot does. A model whose submits fail (its channel down, a 429)
+    would otherwise hold every slot while other models' shots could render."""
 
     def __init__(self, limit: int, per_family: Mapping[str, int] | None = None) -> None:
         self.limit = limit
@@ -30,14 +34,44 @@ class Slots:
         self.found: dict[str, int] = {}
         self.used = 0
         self.used_by: collections.Counter[str] = collections.Counter()
+        #: per model, its shots waiting out a submit's backoff: while any does, no new shot of the model starts
+        #: (its submits fail now: a new one would only fail beside them)
+        self.backing_off: collections.Counter[str] = collections.Counter()
+        self._regaining = 0  # shots past their backoff waiting for a slot: first in line
         self._freed: asyncio.Future[None] | None = None
 
     def free_for(self, family: str, *, found: bool = True) -> bool:
-        """Whether a task of the family may go now; `found=False`: whatever limit the run found for it."""
+        """Whether a new shot of the family may go now; `found=False`: whatever limit the run found for it."""
         own = self.per_family.get(family, self.limit)
         if found:
             own = self.found.get(family, own)
-        return self.used < self.limit and self.used_by[family] < own
+        return self.used + self._regaining < self.limit and self.used_by[family] < own
+
+    async def wait_out(self, family: str, model: str, pause: Awaitable[None]) -> None:
+        """A shot's backoff before its next submit, its slot given back meanwhile and taken again after (before any
+        new shot's). Whatever happens the caller holds a slot again when this returns or raises: it gives that back
+        when the shot ends without a task."""
+        self.release(family)
+        self.backing_off[model] += 1
+        regained = False
+        try:
+            await pause
+            self._regaining += 1
+            try:
+                # its own slot it had: the family's own limit holds, not one found from queued tasks since
+                while not (self.used < self.limit and self.used_by[family] < self.per_family.get(family, self.limit)):
+                    await self.freed()
+            finally:
+                self._regaining -= 1
+            self.take(family)
+            regained = True
+        finally:
+            self.backing_off[model] -= 1
+            if not self.backing_off[model]:
+                del self.backing_off[model]
+                self._wake()  # the model's next shots may start again
+            if not regained:  # cancelled (a stop): counted again, for the caller to give back
+                self.take(family)
 
     def cap(self, family: str, limit: int) -> None:
         """Keep the family to `limit` tasks in flight (never above its own limit); those in flight stay."""
@@ -63,7 +97,7 @@ class Slots:
             self._freed.set_result(None)
 
     async def freed(self) -> None:
-        """Until the next release."""
+        """Until the next release, or the end of a model's backoffs."""
         if self._freed is None or self._freed.done():
             self._freed = asyncio.get_running_loop().create_future()
         await self._freed

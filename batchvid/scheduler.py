@@ -119,23 +119,25 @@ class Runner:
 
     async def _feed(self, waiting: list[tuple[Shot, j.Row]]) -> None:
         """Start the shots still to submit, in manifest order, each once a slot is free (past a shot whose family is
-        at its own limit, to the next of another family): a task exists only for a shot in flight, so memory
-        follows the concurrency, not the size of the batch."""
-        queues: dict[str, collections.deque[tuple[int, Shot, j.Row]]] = {}
+        at its own limit, or whose model's submits are failing now, to the next of another): a task exists only
+        for a shot in flight or waiting to submit again, so memory follows the concurrency, not the batch."""
+        queues: dict[str, collections.deque[tuple[int, Shot, j.Row]]] = {}  # by model
         for index, (shot, row) in enumerate(waiting):
-            queues.setdefault(shot.spec.family, collections.deque()).append((index, shot, row))
+            queues.setdefault(shot.model, collections.deque()).append((index, shot, row))
         while queues and not self.stopping:
-            startable = [family for family in queues if self._slots.free_for(family)]
+            ready = [(model, queues[model][0][1].spec.family) for model in queues
+                     if not self._slots.backing_off[model]]
+            startable = [model for model, family in ready if self._slots.free_for(family)]
             if not startable:  # a limit found from queued tasks holds a family back only while others need slots
-                startable = [family for family in queues if self._slots.free_for(family, found=False)]
+                startable = [model for model, family in ready if self._slots.free_for(family, found=False)]
             if not startable:
                 await self._slots.freed()
                 continue
-            family = min(startable, key=lambda name: queues[name][0][0])
-            _, shot, row = queues[family].popleft()
-            if not queues[family]:
-                del queues[family]
-            self._slots.take(family)
+            model = min(startable, key=lambda name: queues[name][0][0])
+            _, shot, row = queues[model].popleft()
+            if not queues[model]:
+                del queues[model]
+            self._slots.take(shot.spec.family)
             self._start(shot, row)  # the shot's task owns that slot from here
 
     def _start(self, shot: Shot, row: j.Row) -> None:

@@ -96,7 +96,8 @@ class Submits:
                 return task_id
             tries += 1
             spent += outage.spends_a_try(gateway)  # as _not_made found it: no await since
-            await gateway.reach.pause(retry_in)  # stop() cancels a shot waiting here: it is pending, nothing was sent
+            # stop() cancels a shot waiting here: it is pending, nothing was sent
+            await self._slots.wait_out(shot.spec.family, shot.model, gateway.reach.pause(retry_in))
         return None
 
     async def _post_once(self, shot: Shot, gateway: Gateway, body: dict[str, Any], tries: int,

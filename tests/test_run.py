@@ -1238,6 +1238,34 @@ def test_a_model_whose_submits_draw_only_server_errors_is_left_for_the_next_run(
     assert code == 0 and "plan: 30 new, 30 done" in err and len(sim2.record.created()) == 30, err
 
 
+def test_a_shot_waiting_to_submit_again_holds_no_slot_and_its_model_waits_with_it(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shot held its slot through the backoffs between its submits: with a model's channel down, its shots held
+    every slot for the two minutes before the model was left for the next run, and the other models' shots waited
+    (20 Veo and 20 Wan shots, concurrency 4: the Wan shots took 123 s, not 11). It has no task at the gateway
+    meanwhile: its slot goes to another model's shot, and comes back to it first."""
+    from batchvid import submitting
+
+    monkeypatch.setattr(submitting, "backoff", lambda *args, **kwargs: 0.3)
+    monkeypatch.setattr(submitting, "MAX_SUBMIT_TRIES", 3)
+    veo = "veo-3.0-fast-generate-001"
+    # the gateway renders one task at a key at once, as the run's one slot allows: one more would draw a 429
+    sim = simulator(render_seconds=(0.1, 0.1), unavailable=frozenset({veo}), max_in_flight=1)
+    manifest = write_manifest(alternating(3, v=veo, w="wan2.5-t2v-preview"))
+    code, out, _ = run_batch(manifest, sim, "--concurrency", "1")
+    kept = states(tmp_path / "out")
+    assert code == 1 and [kept[f"w{i:02d}"] for i in range(3)] == ["done"] * 3, out
+    assert [kept[f"v{i:02d}"] for i in range(3)] == ["pending"] * 3 and sim.record.answers[429] == 0
+    posts = sim.record.submissions
+    v00 = [post.at for post in posts if post.body["prompt"] == "shot 0" and post.model == veo]
+    assert len(v00) == 3  # its tries, 0.3 s apart
+    # the one slot was free while it waited: Wan shots went then, not after it
+    assert any(v00[0] < post.at < v00[-1] for post in posts if post.model.startswith("wan")), posts
+    # and no other Veo shot started beside it: its model's submits were failing
+    assert all(not v00[0] < post.at < v00[-1] for post in posts if post.model == veo and post.at not in v00)
+
+
 def test_a_model_is_left_only_after_server_errors_in_a_row_for_long_enough() -> None:
     from batchvid.outage import OUT_AFTER_ERRORS, OUT_AFTER_SECONDS, ModelOutages
 
@@ -1261,15 +1289,17 @@ def test_a_model_is_left_only_after_server_errors_in_a_row_for_long_enough() -> 
 
 
 def test_families_behind_one_unreachable_base_url_count_its_downtime_together(
-        cli: Run, write_manifest: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        cli: Run, write_manifest: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        runners: list[Any]) -> None:
     """Each family counted from its own first failure: a small batch of several families tried every shot eight
-    times in turn (95 s for the demo) and ended without saying to check the base URL."""
+    times in turn (95 s for the demo) and ended without saying to check the base URL. The gateways of one base URL
+    share what is known of its reach."""
     from batchvid import outage, submitting
 
     monkeypatch.setenv("BATCHVID_API_KEY", SIM_KEY)
     monkeypatch.setattr(outage, "UNREACHABLE_NEVER_ANSWERED", 1.0)
-    monkeypatch.setattr(submitting, "MAX_SUBMIT_TRIES", 3)
-    monkeypatch.setattr(submitting, "backoff", lambda *args, **kwargs: 0.4)  # each shot: 0, 0.4 and 0.8 s
+    monkeypatch.setattr(submitting, "MAX_SUBMIT_TRIES", 4)
+    monkeypatch.setattr(submitting, "backoff", lambda *args, **kwargs: 0.4)  # each shot: 0, 0.4, 0.8 and 1.2 s
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
@@ -1277,9 +1307,10 @@ def test_families_behind_one_unreachable_base_url_count_its_downtime_together(
                               "  - {id: b, model: sora-2, prompt: p}\n")
     code, _, err = cli("run", manifest, "--base-url", f"http://127.0.0.1:{port}", "--out", tmp_path / "out",
                        "--concurrency", "1", "--rate", "unlimited", "--no-progress")
-    # b's second failure comes 1.2 s after a's first: over the limit for the base URL, though b's own is 0.4 s
     assert code == 1 and "for over 1 s; stopped" in err, err
     assert set(states(tmp_path / "out").values()) == {"pending"}
+    gateways = runners[0].gateways
+    assert gateways["wan"] is not gateways["sora"] and gateways["wan"].reach is gateways["sora"].reach
 
 
 def test_a_base_url_that_never_answered_is_named_when_the_shots_run_out_of_tries_first(

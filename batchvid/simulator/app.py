@@ -178,9 +178,11 @@ class Simulator:
         family = MODELS[model].family
         if model in self.config.unavailable:
             self.record.faults["unavailable"] += 1
+            self.record.submitted(None, model, body, 503)
             return _error(503, f"No available channel for model {model} under group default", "new_api_error")
         if model in self.config.forbidden:
             self.record.faults["forbidden"] += 1
+            self.record.submitted(None, model, body, 403)
             return _error(403, "Permission denied", "permission_denied")
         if (refused := self._upstream_refuses(family)) is not None:
             return refused
