@@ -1266,6 +1266,43 @@ def test_a_shot_waiting_to_submit_again_holds_no_slot_and_its_model_waits_with_i
     assert all(not v00[0] < post.at < v00[-1] for post in posts if post.model == veo and post.at not in v00)
 
 
+@pytest.mark.parametrize("back", [False, True], ids=["down", "back"])
+def test_a_models_trouble_is_said_as_it_lasts_and_so_is_its_end(
+        simulator: Sim, run_batch: Run, write_manifest: Callable[..., Path], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture, back: bool) -> None:
+    """The other models' shots finished, and the run went on for the two minutes it takes to leave a model with no
+    channel for the next run without a word: it looked stuck."""
+    from batchvid import outage, submitting
+
+    monkeypatch.setattr(outage, "SAY_MODEL_TROUBLE_AFTER", 0.2)
+    monkeypatch.setattr(outage, "OUT_AFTER_SECONDS", 0.5)  # within the two shots' 8 tries, 0.1 s apart
+    monkeypatch.setattr(outage, "OUT_AFTER_ERRORS", 6)
+    monkeypatch.setattr(submitting, "backoff", lambda *args, **kwargs: 0.1)
+    veo = "veo-3.0-fast-generate-001"
+    sim = simulator(render_seconds=(0.1, 0.1), unavailable=frozenset({veo}))
+    if back:  # its channel comes back once the run has said it was down
+        real = outage.ModelOutages.server_error
+
+        def server_error(self: outage.ModelOutages, model: str, error: str) -> bool:
+            left = real(self, model, error)
+            if any(record.levelname == "WARNING" for record in caplog.records):
+                sim.config.unavailable = frozenset()
+            return left
+
+        monkeypatch.setattr(outage.ModelOutages, "server_error", server_error)
+    code, out, _ = run_batch(write_manifest(alternating(2, v=veo, w="wan2.5-t2v-preview")), sim)
+    said = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert len(said) == 2, (said, out)  # once each, however many submits failed
+    assert re.fullmatch(rf"{veo}: its submits have drawn only server errors for \d+ s \(the last: HTTP 503: No "
+                        rf"available channel for model {veo} under group default\); tried again for up to 0 min "
+                        "before its shots are left for the next run, while the other models go on", said[0]), said
+    if back:
+        assert code == 0 and re.fullmatch(rf"{veo}: its submits are answered again after \d+ s", said[1]), said
+    else:
+        assert code == 1 and said[1].startswith(f"{veo}: its last ") and said[1].endswith(
+            "; its shots not sent are left for the next run"), said
+
+
 def test_a_model_is_left_only_after_server_errors_in_a_row_for_long_enough() -> None:
     from batchvid.outage import OUT_AFTER_ERRORS, OUT_AFTER_SECONDS, ModelOutages
 
