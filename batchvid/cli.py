@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         "through an asynchronous video-generation gateway.",
     )
     parser.add_argument("--version", action="version", version=f"batchvid {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output: each shot's submit, render, download and retries (-vv: each poll too)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module in COMMANDS.items():
         module.add_parser(sub)
@@ -86,8 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _writable_anywhere()
     _network_commands()
     args = build_parser().parse_args(argv)
-    level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="batchvid: %(levelname)s: %(message)s")
+    # -v: each shot's steps; -vv: each poll too. Other libraries' (asyncio's, aiohttp's) stay at their warnings
+    logging.basicConfig(level=logging.WARNING, format="batchvid: %(levelname)s: %(message)s")
+    logging.getLogger("batchvid").setLevel(logging.WARNING - 10 * min(args.verbose, 2))
     for handler in logging.getLogger().handlers:
         if not isinstance(handler.formatter, _SecretFreeFormatter):  # main() may run many times in one process
             handler.setFormatter(_SecretFreeFormatter(handler.formatter))

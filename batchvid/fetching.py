@@ -89,6 +89,7 @@ class Downloads:
             if outcome is None:
                 return
             failed, waits = outcome, waits + 1
+            log.info("shot %s: download failed (%s)", shot.id, failed.reason)
             if failed.unasked:  # an outage of the gateway (still_reachable bounds it) spends none of them
                 unasked += outage.spends_a_try(gateway)
                 if unasked >= settings.max_poll_errors:
@@ -146,6 +147,7 @@ class Downloads:
             return Retry(view, str(exc), exc.retry_after)
         self._journal.update(shot.id, state=j.DONE, output=saved.path.name, bytes=saved.size,
                              sha256=saved.sha256, finished_at=j.now(), error=None)
+        log.info("shot %s: saved %s (%s bytes)", shot.id, saved.path.name, f"{saved.size:,}")
         self._commits.soon()
         self._progress.event("downloaded", finished=True)
         return None

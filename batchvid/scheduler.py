@@ -257,5 +257,6 @@ class Runner:
         self.tries.task_failed(shot, task_id, words, self.stopping or self.settings.no_submit)
 
     def _fail(self, shot_id: str, reason: str, billed: str = "0") -> None:
+        log.info("shot %s: failed: %s", shot_id, reason)
         self.journal.update(shot_id, state=j.FAILED, error=reason, billed_usd=billed, finished_at=j.now())
         self.progress.event("failed", finished=True)

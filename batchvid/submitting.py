@@ -5,6 +5,7 @@ for the next run (outage.py)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -25,6 +26,8 @@ from .shot import Shot
 from .tries import Tries
 
 MAX_SUBMIT_TRIES = 8
+
+log = logging.getLogger(__name__)
 
 
 class Submits:
@@ -120,6 +123,7 @@ class Submits:
         except Transient as exc:
             return None, self._not_made(shot, gateway, exc, tries, last)
         except Uncertain as exc:
+            log.info("shot %s: uncertain: %s", shot.id, exc)
             self._journal.update(shot.id, state=j.UNCERTAIN, error=f"{exc}; not resent (see --resubmit-uncertain)")
             self._progress.event("uncertain", finished=True)
             self._commits.soon()
@@ -151,10 +155,13 @@ class Submits:
             self._budget.release(shot)
             return None
         if last and outage.spends_a_try(gateway):
+            log.info("shot %s: submit not made (%s), its last try in this run", shot.id, exc)
             self._tries.submits_spent(shot)
             self._budget.release(shot)
             return None
-        return backoff(tries, exc.retry_after, outage.backoff_cap(gateway, self._settings.backoff_cap))
+        delay = backoff(tries, exc.retry_after, outage.backoff_cap(gateway, self._settings.backoff_cap))
+        log.info("shot %s: submit not made (%s); trying again in %.1f s", shot.id, exc, delay)
+        return delay
 
     def _refused(self, shot: Shot, exc: Refused) -> None:
         """The key, the balance, a proxy or the base URL refused the submit: nothing was created. A key refused one
@@ -188,6 +195,7 @@ class Submits:
         if j.usable_task_id(task_id) and not holds_secret(task_id):
             self._journal.update(shot.id, state=j.SUBMITTED, task_id=task_id, submitted_at=j.now(), error=None,
                                 gateway=gateway.known_as)
+            log.info("shot %s: submitted (%s), task %s", shot.id, shot.model, task_id)
             self._commits.unsaved[shot.id] = task_id
             # Wan's answer says what the task will cost (price, seconds, group ratio) before anything is charged
             self._budget.heed_bill(shot, self._billed(shot, read_billing(answer)))

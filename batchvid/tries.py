@@ -9,6 +9,7 @@ in this run: they did not fail for their own request, so the next run sends them
 from __future__ import annotations
 
 import collections
+import logging
 from collections.abc import Callable
 
 from . import journal as j
@@ -18,6 +19,8 @@ from .outage import ModelOutages
 from .progress import Progress
 from .retryable import provider_trouble
 from .shot import Shot
+
+log = logging.getLogger(__name__)
 
 #: the reason of a shot whose task failed at a provider now down, ahead of why its model waits
 PROVIDER_DOWN = "its task failed at the provider"
@@ -70,6 +73,8 @@ class Tries:
             self._pending_again(shot, f"{PROVIDER_DOWN}; {out}")
             return
         self._pending_again(shot, f"task {task_id} failed: {said}; {j.SENT_AGAIN}")
+        log.info("shot %s: task %s failed at the provider (%s)%s", shot.id, task_id, words,
+                 "" if stopping else "; a new task")
         if not stopping:  # a stopping run leaves the new task to the next run
             self.resubmits[shot.id] = tries + 1
             self._due.add(shot.id)

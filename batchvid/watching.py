@@ -82,6 +82,8 @@ class Watcher:
             outage.still_reachable(gateway, exc)
             return None
         view = shot.family.read_task(body)
+        log.debug("poll of %s: task %s %s%s", shot.id, task_id, view.raw_status or view.state.name.lower(),
+                  "" if view.progress is None else f", {view.progress:g} %")
         if view.raw_status and view.state is TaskState.RUNNING and view.raw_status not in ("in_progress",):
             if view.raw_status not in self._unknown_statuses:
                 self._unknown_statuses.add(view.raw_status)
@@ -164,6 +166,7 @@ class Watcher:
     def _succeeded(self, shot: Shot, view: TaskView) -> TaskView:
         """The task rendered: its bill heeded and its video next, on disk before anything else happens to it."""
         billed = self.billed(shot, view.billing)
+        log.info("shot %s: rendered%s", shot.id, "" if billed is None else f", billed ${billed}")
         self._budget.heed_bill(shot, billed)
         self._journal.update(shot.id, state=j.DOWNLOADING, billed_usd=None if billed is None else str(billed),
                              error=None)

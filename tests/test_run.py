@@ -2004,6 +2004,35 @@ def test_simulate_flag_runs_the_demo_without_a_key(cli: Run, monkeypatch: pytest
     assert code == 0 and "9 done" in out
 
 
+def test_verbose_says_each_shots_steps_and_very_verbose_each_poll(
+        simulator: Sim, run_batch: Run, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """-v said next to nothing (a failed poll): a user following a batch, or one gone wrong, saw no step of it."""
+    from batchvid import submitting
+
+    monkeypatch.setattr(submitting, "backoff", lambda *args, **kwargs: 0.05)
+    sim = simulator(render_seconds=(0.2, 0.2), provider_fail_first=1, submit_429_rate=0.5, retry_after=0.05, seed=3)
+
+    def lines(*flags: str) -> list[str]:
+        caplog.clear()
+        assert run_batch(MANIFESTS / "wan.yaml", sim, "--only", "wan-text", "--force", "wan-text", *flags)[0] == 0
+        return [f"{r.levelname} {r.getMessage()}" for r in caplog.records if r.name.startswith("batchvid")]
+
+    said = lines("-v")
+    first, second = (task.task_id for task in sim.record.created())
+    assert [line for line in said if "submit not made" not in line] == [
+        f"INFO shot wan-text: submitted (wan2.5-t2v-preview), task {first}",
+        f"INFO shot wan-text: task {first} failed at the provider (InternalError: Internal Server Error); a new task",
+        f"INFO shot wan-text: submitted (wan2.5-t2v-preview), task {second}",
+        "INFO shot wan-text: rendered, billed $1.2330",
+        "INFO shot wan-text: saved wan-text.mp4 (1,737 bytes)"], said
+    assert sim.record.faults["429"] and all(re.fullmatch(
+        r"INFO shot wan-text: submit not made \(HTTP 429: .*\); trying again in \d+\.\d s", line)
+        for line in said if "submit not made" in line), said
+    assert not any(line.startswith("DEBUG") for line in said)
+    assert any(line.startswith("DEBUG poll of wan-text: task ") for line in lines("-vv"))
+    assert lines() == []  # without -v: nothing but warnings, and there were none
+
+
 def test_without_a_terminal_progress_comes_as_lines_now_and_then(cli: Run, monkeypatch: pytest.MonkeyPatch,
                                                                   tmp_path: Path) -> None:
     """Under nohup, CI or `2>log` there is no bar: a batch of hours must still show it is alive."""
