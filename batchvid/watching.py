@@ -82,8 +82,9 @@ class Watcher:
             outage.still_reachable(gateway, exc)
             return None
         view = shot.family.read_task(body)
-        log.debug("poll of %s: task %s %s%s", shot.id, task_id, view.raw_status or view.state.name.lower(),
-                  "" if view.progress is None else f", {view.progress:g} %")
+        if log.isEnabledFor(logging.DEBUG):  # every poll passes here: its words are made only when they are said
+            log.debug("poll of %s: task %s %s%s", shot.id, task_id, view.raw_status or view.state.name.lower(),
+                      "" if view.progress is None else f", {view.progress:g} %")
         if view.raw_status and view.state is TaskState.RUNNING and view.raw_status not in ("in_progress",):
             if view.raw_status not in self._unknown_statuses:
                 self._unknown_statuses.add(view.raw_status)
