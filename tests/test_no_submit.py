@@ -31,7 +31,8 @@ def test_the_tasks_at_the_gateway_are_fetched_and_nothing_new_is_sent(simulator:
     sim = simulator(render_seconds=(0.3, 0.3))
     out = tmp_path / "out"
     in_flight = two_in_flight(sim, run_batch, out)
-    code, said, err = run_batch(WAN, sim, "--no-submit")
+    # a cap the batch is over stops no fetch: the tasks in flight are charged whatever it says
+    code, said, err = run_batch(WAN, sim, "--no-submit", "--max-cost", "0.01")
     assert "plan: 2 in-flight, 3 held" in err and "3 shots not submitted (--no-submit)" in err, err
     assert len(sim.record.created()) == 2  # nothing sent
     rows = {row["shot_id"]: row for row in ledger(out)}

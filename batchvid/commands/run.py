@@ -218,7 +218,8 @@ def run(args: argparse.Namespace) -> int:
     table = price_table(batch, args.prices)
     result = estimate(batch.shots, table)
     settings = _settings(args, batch, _out_folder(args, batch.manifest.run.get("out")))
-    check_budget(result, settings.max_cost, args.allow_unpriced)
+    if not args.no_submit:  # what is in flight is charged whatever the cap: fetching it spends nothing more
+        check_budget(result, settings.max_cost, args.allow_unpriced)
     _check_named_shots(args, batch)
     new_batch = not os.path.exists(settings.out / j.FILE_NAME)
     if new_batch and args.out is None and not batch.manifest.run.get("out"):
