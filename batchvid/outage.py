@@ -87,8 +87,7 @@ class ModelOutages:
 
     def server_error(self, model: str, error: str) -> bool:
         """A submit of `model` drew a 5xx; True when that leaves the model for the next run."""
-        return self._another(self._streaks, model, ("submits", "drew server errors", "have drawn only server errors"),
-                             error)
+        return self._another(self._streaks, model, "submits", "drew server errors", error)
 
     def answered(self, model: str) -> None:
         """A submit of `model` drew a task or a refusal of the request (4xx): its channel answers."""
@@ -98,26 +97,22 @@ class ModelOutages:
         """A task of `model` failed for the provider's own trouble (retryable.py); True when that leaves the model
         for the next run. Failed tasks cost nothing, but each holds a slot while it renders, and a new task for each
         failed one would hold them as long again while the other models' shots wait."""
-        return self._another(self._task_streaks, model, ("tasks", "failed at the provider", "have all failed at the "
-                                                          "provider"), error)
+        return self._another(self._task_streaks, model, "tasks", "failed at the provider", error)
 
     def rendered(self, model: str) -> None:
         """A task of `model` succeeded: its provider renders."""
         self._ended(self._task_streaks, model, "tasks", "render again")
 
-    def _another(self, streaks: dict[str, _Streak], model: str, words: tuple[str, str, str], error: str) -> bool:
-        """One more failure of the model's `words[0]` (submits, tasks), which `words[1]` (how each ended) and
-        `words[2]` (how they have ended so far) say."""
-        what, outcome, so_far = words
+    def _another(self, streaks: dict[str, _Streak], model: str, what: str, outcome: str, error: str) -> bool:
         now = self._clock()
         streak = streaks.setdefault(model, _Streak(now, 0))
         streak.errors += 1
         lasted = now - streak.since
         if lasted >= SAY_MODEL_TROUBLE_AFTER and (model, what) not in self._said and model not in self._out:
             self._said.add((model, what))
-            log.warning("%s: its %s %s for %.0f s (the last: %s); tried again for up to %.0f min before its shots "
-                        "are left for the next run, while the other models go on", model, what, so_far, lasted, error,
-                        OUT_AFTER_SECONDS / 60)
+            log.warning("%s: its last %d %s over %.0f s all %s (the last: %s); tried again for up to %.0f min "
+                        "before its shots are left for the next run, while the other models go on", model,
+                        streak.errors, what, lasted, outcome, error, OUT_AFTER_SECONDS / 60)
         if streak.errors < OUT_AFTER_ERRORS or lasted < OUT_AFTER_SECONDS or model in self._out:
             return False
         self._out[model] = (f"{model}: its last {streak.errors} {what} over {(now - streak.since) / 60:.0f} min all "
@@ -125,11 +120,12 @@ class ModelOutages:
         log.warning("%s", self._out[model])  # the summary says it again, with the shots
         return True
 
-    def _ended(self, streaks: dict[str, _Streak], model: str, what: str, now: str) -> None:
+    def _ended(self, streaks: dict[str, _Streak], model: str, what: str, again: str) -> None:
+        """The model's streak of failed `what` ended: said, if its trouble was."""
         streak = streaks.pop(model, None)
         if streak is not None and (model, what) in self._said:
             self._said.discard((model, what))
-            log.warning("%s: its %s %s after %.0f s", model, what, now, self._clock() - streak.since)
+            log.warning("%s: its %s %s after %.0f s", model, what, again, self._clock() - streak.since)
 
     def refused(self, model: str, why: str) -> None:
         """A submit of `model` drew a 403: the key may not use it (or the balance ran out, which the other models'

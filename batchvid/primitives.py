@@ -41,11 +41,15 @@ class Slots:
         self._freed: asyncio.Future[None] | None = None
 
     def free_for(self, family: str, *, found: bool = True) -> bool:
-        """Whether a new shot of the family may go now; `found=False`: whatever limit the run found for it."""
+        """Whether a new shot of the family may go now (after the shots back from a backoff); `found=False`:
+        whatever limit the run found for it."""
+        return self._room(family, self.used + self._regaining, found)
+
+    def _room(self, family: str, used: int, found: bool) -> bool:
         own = self.per_family.get(family, self.limit)
         if found:
             own = self.found.get(family, own)
-        return self.used + self._regaining < self.limit and self.used_by[family] < own
+        return used < self.limit and self.used_by[family] < own
 
     async def wait_out(self, family: str, model: str, pause: Awaitable[None]) -> None:
         """A shot's backoff before its next submit, its slot given back meanwhile and taken again after (before any
@@ -59,7 +63,7 @@ class Slots:
             self._regaining += 1
             try:
                 # its own slot it had: the family's own limit holds, not one found from queued tasks since
-                while not (self.used < self.limit and self.used_by[family] < self.per_family.get(family, self.limit)):
+                while not self._room(family, self.used, found=False):
                     await self.freed()
             finally:
                 self._regaining -= 1

@@ -82,16 +82,17 @@ def next_steps(rows: list[j.Row], no_submit: bool = False) -> list[str]:
     if held_back:
         steps.append(f"raise --max-cost (or the manifest's run.max_cost) to submit the {held_back} shot(s) it held "
                      "back: the same cap would hold them back again")
-    if no_submit and counts[j.PENDING] - held_back:
-        steps.append(f"run without --no-submit to submit the {counts[j.PENDING] - held_back} pending shot(s)")
-        counts[j.PENDING] = held_back  # said
-    if counts[j.PENDING] - held_back or counts[j.SUBMITTED] or counts[j.DOWNLOADING] or counts[j.SUBMITTING]:
+    pending = counts[j.PENDING] - held_back  # the shots a run would send
+    if no_submit and pending:
+        steps.append(f"run without --no-submit to submit the {pending} pending shot(s)")
+        pending = 0  # said
+    if pending or counts[j.SUBMITTED] or counts[j.DOWNLOADING] or counts[j.SUBMITTING]:
         errors = [row.error or "" for row in rows if row.state in (j.PENDING, j.SUBMITTED, j.DOWNLOADING)]
         first = _made_elsewhere(rows) or next(
             (step for marker, step in _WAYS_OUT if any(marker in error for error in errors)),
             "run the same command again to continue")
         only_paid = ("; --no-submit fetches their videos alone, sending nothing new"
-                     if counts[j.PENDING] - held_back and (counts[j.SUBMITTED] or counts[j.DOWNLOADING]) else "")
+                     if pending and (counts[j.SUBMITTED] or counts[j.DOWNLOADING]) else "")
         steps.append(f"{first} (tasks in flight are polled, never resent{only_paid}){_keeping(rows)}")
     unpaid = [row for row in rows if row.state == j.FAILED and not j.rendered(row)]
     refused = sum(1 for row in unpaid if request_fault(row.error or ""))

@@ -1293,8 +1293,8 @@ def test_a_models_trouble_is_said_as_it_lasts_and_so_is_its_end(
     code, out, _ = run_batch(write_manifest(alternating(2, v=veo, w="wan2.5-t2v-preview")), sim)
     said = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
     assert len(said) == 2, (said, out)  # once each, however many submits failed
-    assert re.fullmatch(rf"{veo}: its submits have drawn only server errors for \d+ s \(the last: HTTP 503: No "
-                        rf"available channel for model {veo} under group default\); tried again for up to 0 min "
+    assert re.fullmatch(rf"{veo}: its last \d+ submits over \d+ s all drew server errors \(the last: HTTP 503: "
+                        rf"No available channel for model {veo} under group default\); tried again for up to 0 min "
                         "before its shots are left for the next run, while the other models go on", said[0]), said
     if back:
         assert code == 0 and re.fullmatch(rf"{veo}: its submits are answered again after \d+ s", said[1]), said
